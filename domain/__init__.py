@@ -1,0 +1,1 @@
+"""The pure domain of corridor: aggregates, value objects, rules and policies. No I/O."""

@@ -1,0 +1,1 @@
+"""Read models: pure projection functions (event record in, row changes out) and writers."""

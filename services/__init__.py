@@ -1,0 +1,1 @@
+"""Application services, HTTP API, Kafka relay and command consumer, settings and CLI."""

@@ -1,0 +1,122 @@
+"""The event-sourced application: eventsourcing's Application on SQLite or PostgreSQL,
+with transcodings that seal personal data per person and a hash-chained recorder."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.utils import get_topic
+
+from domain.base import Meta, PersonalData
+from services.keystore import PostgresKeyStorage, SQLiteKeyStorage
+from services.sealing import KeyRing, Sealer
+from services.settings import Settings
+from services.store import ChainedPostgresRecorder, ChainedSQLiteRecorder
+
+
+class MetaAsDict(Transcoding):
+    """Event metadata: actor, business time, command and correlation ids."""
+
+    type = Meta
+    name = "meta"
+
+    def encode(self, obj: Meta) -> dict[str, Any]:
+        return {"actor": obj.actor, "at": obj.at.isoformat(),
+                "command_id": obj.command_id.hex, "correlation_id": obj.correlation_id.hex}
+
+    def decode(self, data: dict[str, Any]) -> Meta:
+        return Meta(actor=data["actor"], at=datetime.fromisoformat(data["at"]),
+                    command_id=UUID(data["command_id"]),
+                    correlation_id=UUID(data["correlation_id"]))
+
+
+class PersonalDataSealed(Transcoding):
+    """Personal data leaves the process only as AES-GCM ciphertext under the subject's key."""
+
+    type = PersonalData
+    name = "personal"
+
+    def __init__(self) -> None:
+        self.sealer: Sealer | None = None  # bound once the key storage exists
+
+    def encode(self, obj: PersonalData) -> dict[str, Any]:
+        if obj.erased:
+            return {"subject": obj.subject_id.hex, "erased": True}
+        assert self.sealer is not None, "sealer not bound"
+        sealed = self.sealer.seal(obj)
+        return {"subject": obj.subject_id.hex, "sealed": base64.b64encode(sealed).decode()}
+
+    def decode(self, data: dict[str, Any]) -> PersonalData:
+        subject = UUID(data["subject"])
+        if data.get("erased"):
+            return PersonalData.erased_for(subject)
+        return PersonalData(subject_id=subject, sealed=base64.b64decode(data["sealed"]))
+
+
+def persistence_env(settings: Settings) -> dict[str, str]:
+    """eventsourcing's environment for the chosen store."""
+    env = {
+        "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
+        # One writer per process owns its cache; conflicts with other processes are caught
+        # by the optimistic-concurrency check at save, so no read per command is needed.
+        "AGGREGATE_CACHE_FASTFORWARD": "n",
+        "IS_SNAPSHOTTING_ENABLED": "y",
+    }
+    if settings.store == "postgres":
+        from urllib.parse import urlparse
+
+        if not settings.pg_dsn:
+            raise ValueError("CORRIDOR_PG_DSN must be set when CORRIDOR_STORE=postgres")
+        url = urlparse(settings.pg_dsn)
+        env.update({
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "APPLICATION_RECORDER_TOPIC": get_topic(ChainedPostgresRecorder),
+            "POSTGRES_DBNAME": url.path.lstrip("/"),
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": url.username or "postgres",
+            "POSTGRES_PASSWORD": url.password or "",
+            "POSTGRES_SCHEMA": settings.pg_schema,
+            "POSTGRES_POOL_SIZE": str(settings.pg_pool_size),
+            "POSTGRES_LOCK_TIMEOUT": "10",
+        })
+    else:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        env.update({
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "APPLICATION_RECORDER_TOPIC": get_topic(ChainedSQLiteRecorder),
+            "SQLITE_DBNAME": str(settings.sqlite_path),
+            "SQLITE_LOCK_TIMEOUT": "10",
+        })
+    return env
+
+
+class CorridorApplication(Application[UUID]):
+    """The one event store of the network: cases, volunteers, resources."""
+
+    name = "corridor"
+
+    def __init__(self, settings: Settings, master_key: bytes) -> None:
+        self._personal = PersonalDataSealed()
+        from domain import aggregates
+
+        self.snapshotting_intervals = {
+            cls: settings.snapshot_interval for cls in aggregates()
+        }
+        super().__init__(env=persistence_env(settings))
+        datastore = self.factory.datastore  # type: ignore[attr-defined]
+        storage = (PostgresKeyStorage(datastore) if settings.store == "postgres"
+                   else SQLiteKeyStorage(datastore))
+        self.keys = KeyRing(storage, master_key)
+        self.sealer = Sealer(self.keys)
+        self._personal.sealer = self.sealer
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(MetaAsDict())
+        transcoder.register(self._personal)

@@ -1,0 +1,106 @@
+"""Wrapped data keys in the same database as the events (PostgreSQL or SQLite)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+
+class PostgresKeyStorage:
+    """data_keys and erased_subjects tables in PostgreSQL, through eventsourcing's pool."""
+
+    def __init__(self, datastore: Any) -> None:
+        self._ds = datastore
+        s = datastore.schema
+        self._t, self._e = f"{s}.data_keys", f"{s}.erased_subjects"
+        with self._ds.get_connection() as conn:
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {self._t} (subject_id uuid PRIMARY KEY, "
+                         "wrapped bytea NOT NULL, master_version int NOT NULL, "
+                         "created_at timestamptz NOT NULL DEFAULT now())")
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {self._e} (subject_id uuid PRIMARY KEY, "
+                         "erased_at timestamptz NOT NULL DEFAULT now())")
+
+    def load_wrapped(self, subject_id: UUID) -> tuple[bytes, int] | None:
+        with self._ds.get_connection() as conn:
+            row = conn.execute(f"SELECT wrapped, master_version FROM {self._t} "
+                               "WHERE subject_id = %s", (subject_id,)).fetchone()
+        return None if row is None else (bytes(row["wrapped"]), row["master_version"])
+
+    def save_wrapped(self, subject_id: UUID, wrapped: bytes, master_version: int) -> bool:
+        with self._ds.get_connection() as conn:
+            cur = conn.execute(f"INSERT INTO {self._t} (subject_id, wrapped, master_version) "
+                               "VALUES (%s, %s, %s) ON CONFLICT (subject_id) DO NOTHING",
+                               (subject_id, wrapped, master_version))
+            return bool(cur.rowcount)
+
+    def replace_wrapped(self, subject_id: UUID, wrapped: bytes, master_version: int) -> None:
+        with self._ds.get_connection() as conn:
+            conn.execute(f"UPDATE {self._t} SET wrapped = %s, master_version = %s "
+                         "WHERE subject_id = %s", (wrapped, master_version, subject_id))
+
+    def delete_wrapped(self, subject_id: UUID) -> bool:
+        with self._ds.get_connection() as conn, conn.transaction():
+            cur = conn.execute(f"DELETE FROM {self._t} WHERE subject_id = %s", (subject_id,))
+            conn.execute(f"INSERT INTO {self._e} (subject_id) VALUES (%s) "
+                         "ON CONFLICT DO NOTHING", (subject_id,))
+            return bool(cur.rowcount)
+
+    def all_wrapped(self) -> list[tuple[UUID, bytes, int]]:
+        with self._ds.get_connection() as conn:
+            rows = conn.execute(f"SELECT subject_id, wrapped, master_version FROM {self._t}")
+            return [(r["subject_id"], bytes(r["wrapped"]), r["master_version"]) for r in rows]
+
+    def is_erased(self, subject_id: UUID) -> bool:
+        with self._ds.get_connection() as conn:
+            row = conn.execute(f"SELECT 1 FROM {self._e} WHERE subject_id = %s",
+                               (subject_id,)).fetchone()
+        return row is not None
+
+
+class SQLiteKeyStorage:
+    """The same tables in the embedded SQLite database."""
+
+    def __init__(self, datastore: Any) -> None:
+        self._ds = datastore
+        with self._ds.transaction(commit=True) as c:
+            c.execute("CREATE TABLE IF NOT EXISTS data_keys (subject_id TEXT PRIMARY KEY, "
+                      "wrapped BLOB NOT NULL, master_version INTEGER NOT NULL, "
+                      "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+            c.execute("CREATE TABLE IF NOT EXISTS erased_subjects (subject_id TEXT PRIMARY KEY, "
+                      "erased_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+
+    def load_wrapped(self, subject_id: UUID) -> tuple[bytes, int] | None:
+        with self._ds.transaction(commit=False) as c:
+            c.execute("SELECT wrapped, master_version FROM data_keys WHERE subject_id = ?",
+                      (subject_id.hex,))
+            row = c.fetchone()
+        return None if row is None else (bytes(row[0]), int(row[1]))
+
+    def save_wrapped(self, subject_id: UUID, wrapped: bytes, master_version: int) -> bool:
+        with self._ds.transaction(commit=True) as c:
+            c.execute("INSERT OR IGNORE INTO data_keys (subject_id, wrapped, master_version) "
+                      "VALUES (?, ?, ?)", (subject_id.hex, wrapped, master_version))
+            return bool(c.rowcount)
+
+    def replace_wrapped(self, subject_id: UUID, wrapped: bytes, master_version: int) -> None:
+        with self._ds.transaction(commit=True) as c:
+            c.execute("UPDATE data_keys SET wrapped = ?, master_version = ? WHERE subject_id = ?",
+                      (wrapped, master_version, subject_id.hex))
+
+    def delete_wrapped(self, subject_id: UUID) -> bool:
+        with self._ds.transaction(commit=True) as c:
+            c.execute("DELETE FROM data_keys WHERE subject_id = ?", (subject_id.hex,))
+            deleted = bool(c.rowcount)
+            c.execute("INSERT OR IGNORE INTO erased_subjects (subject_id) VALUES (?)",
+                      (subject_id.hex,))
+            return deleted
+
+    def all_wrapped(self) -> list[tuple[UUID, bytes, int]]:
+        with self._ds.transaction(commit=False) as c:
+            c.execute("SELECT subject_id, wrapped, master_version FROM data_keys")
+            return [(UUID(r[0]), bytes(r[1]), int(r[2])) for r in c.fetchall()]
+
+    def is_erased(self, subject_id: UUID) -> bool:
+        with self._ds.transaction(commit=False) as c:
+            c.execute("SELECT 1 FROM erased_subjects WHERE subject_id = ?", (subject_id.hex,))
+            return c.fetchone() is not None

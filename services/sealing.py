@@ -1,0 +1,154 @@
+"""Per-person envelope encryption of personal data (AES-GCM from the `cryptography` package).
+
+Each data subject has a random 256-bit data key. Data keys are stored apart from the
+events, wrapped (encrypted) by the master key; deleting a subject's wrapped key makes every
+sealed copy of their personal data unreadable: event store, snapshots, Kafka, exports.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any, Protocol
+from uuid import UUID
+
+import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from domain.base import PersonalData
+
+NONCE_BYTES = 12
+
+
+class KeyStorage(Protocol):
+    """Where wrapped data keys live (a table beside the events)."""
+
+    def load_wrapped(self, subject_id: UUID) -> tuple[bytes, int] | None: ...
+    def save_wrapped(self, subject_id: UUID, wrapped: bytes, master_version: int) -> bool: ...
+    def replace_wrapped(self, subject_id: UUID, wrapped: bytes, master_version: int) -> None: ...
+    def delete_wrapped(self, subject_id: UUID) -> bool: ...
+    def all_wrapped(self) -> list[tuple[UUID, bytes, int]]: ...
+    def is_erased(self, subject_id: UUID) -> bool: ...
+
+
+class SubjectErased(Exception):
+    """The subject's key was erased: their personal data can never be read again."""
+
+
+def decode_master_key(text: str) -> bytes:
+    """Master keys are 32 bytes, given as URL-safe base64 (as `corridor keygen` prints)."""
+    key = base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
+    if len(key) != 32:
+        raise ValueError("the master key must be 32 bytes of URL-safe base64")
+    return key
+
+
+def new_master_key() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+
+
+class KeyRing:
+    """Data keys per subject: created on first use, cached, wrapped by the master key."""
+
+    def __init__(self, storage: KeyStorage, master_key: bytes, master_version: int = 1) -> None:
+        self._storage = storage
+        self._master = AESGCM(master_key)
+        self._master_version = master_version
+        self._cache: dict[UUID, bytes] = {}
+        self._lock = threading.Lock()
+
+    def key_for(self, subject_id: UUID, *, create: bool) -> bytes | None:
+        cached = self._cache.get(subject_id)
+        if cached is not None:
+            return cached
+        with self._lock:
+            found = self._storage.load_wrapped(subject_id)
+            if found is None:
+                if not create or self._storage.is_erased(subject_id):
+                    return None
+                key = AESGCM.generate_key(bit_length=256)
+                if not self._storage.save_wrapped(subject_id, self._wrap(subject_id, key),
+                                                  self._master_version):
+                    found = self._storage.load_wrapped(subject_id)  # lost a race: use theirs
+                    if found is None:
+                        return None
+                    key = self._unwrap(subject_id, *found)
+            else:
+                key = self._unwrap(subject_id, *found)
+            self._cache[subject_id] = key
+            return key
+
+    def erase(self, subject_id: UUID) -> bool:
+        with self._lock:
+            self._cache.pop(subject_id, None)
+            return self._storage.delete_wrapped(subject_id)
+
+    def forget_cached(self, subject_id: UUID) -> None:
+        self._cache.pop(subject_id, None)
+
+    def rotate(self, new_master_key: bytes, new_version: int) -> int:
+        """Re-wrap every data key under a new master key; returns how many were re-wrapped."""
+        new_master = AESGCM(new_master_key)
+        count = 0
+        for subject_id, wrapped, version in self._storage.all_wrapped():
+            key = self._unwrap(subject_id, wrapped, version)
+            nonce = os.urandom(NONCE_BYTES)
+            rewrapped = nonce + new_master.encrypt(nonce, key, _aad(subject_id, new_version))
+            self._storage.replace_wrapped(subject_id, rewrapped, new_version)
+            count += 1
+        self._master, self._master_version = new_master, new_version
+        self._cache.clear()
+        return count
+
+    def _wrap(self, subject_id: UUID, key: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._master.encrypt(nonce, key, _aad(subject_id, self._master_version))
+
+    def _unwrap(self, subject_id: UUID, wrapped: bytes, version: int) -> bytes:
+        return self._master.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:],
+                                    _aad(subject_id, version))
+
+
+def _aad(subject_id: UUID, version: int) -> bytes:
+    return subject_id.bytes + version.to_bytes(4, "big")
+
+
+class Sealer:
+    """Seals and reveals PersonalData values with their subject's data key."""
+
+    def __init__(self, keys: KeyRing) -> None:
+        self.keys = keys
+
+    def seal(self, data: PersonalData) -> bytes:
+        if data.sealed is not None:
+            return data.sealed
+        if data.erased:
+            return b""
+        key = self.keys.key_for(data.subject_id, create=True)
+        if key is None:
+            raise SubjectErased(str(data.subject_id))
+        nonce = os.urandom(NONCE_BYTES)
+        plaintext = orjson.dumps(dict(data.fields or {}))
+        return nonce + AESGCM(key).encrypt(nonce, plaintext, data.subject_id.bytes)
+
+    def reveal(self, data: PersonalData) -> Mapping[str, Any] | None:
+        """The plaintext fields, or None when the subject's data was erased."""
+        if data.erased:
+            return None
+        if data.fields is not None:
+            return data.fields
+        if not data.sealed:
+            return None
+        key = self.keys.key_for(data.subject_id, create=False)
+        if key is None:
+            return None
+        try:
+            plain = AESGCM(key).decrypt(data.sealed[:NONCE_BYTES], data.sealed[NONCE_BYTES:],
+                                        data.subject_id.bytes)
+        except InvalidTag:
+            return None
+        loaded: dict[str, Any] = orjson.loads(plain)
+        return loaded

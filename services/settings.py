@@ -1,0 +1,51 @@
+"""One typed settings object, read from CORRIDOR_* environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything that varies between the embedded default, tests and production."""
+
+    model_config = SettingsConfigDict(env_prefix="CORRIDOR_", extra="ignore")
+
+    store: Literal["sqlite", "postgres"] = "sqlite"
+    data_dir: Path = Path("data")
+    pg_dsn: str | None = None
+    pg_schema: str = "public"
+    pg_pool_size: int = 8
+
+    kafka_bootstrap: str | None = None
+    kafka_topic_prefix: str = "corridor."
+    kafka_event_partitions: int = Field(default=6, ge=1)
+    kafka_command_partitions: int = Field(default=3, ge=1)
+
+    master_key: SecretStr | None = None
+    auth_secret: SecretStr | None = None
+    token_ttl_hours: float = 12.0
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    group_commit_max: int = Field(default=512, ge=1)
+    aggregate_cache_size: int = Field(default=20_000, ge=0)
+    snapshot_interval: int = Field(default=50, ge=2)
+    projections_in_process: bool = True
+    log_json: bool = False
+
+    @cached_property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "corridor.sqlite"
+
+    @property
+    def uses_kafka(self) -> bool:
+        return bool(self.kafka_bootstrap)
+
+    def topic(self, name: str) -> str:
+        return f"{self.kafka_topic_prefix}{name}"

@@ -1,0 +1,197 @@
+"""Event store recorders: eventsourcing's, plus a per-stream hash chain and command receipts
+written in the same transaction as the events.
+
+The hash chain makes tampering evident: each event's hash covers its predecessor's hash and
+its own stored bytes. Command receipts make commands idempotent across restarts and across
+the HTTP and Kafka paths: a command id is recorded exactly once, atomically with its events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+GENESIS = bytes(32)
+Head = tuple[int, bytes]
+
+
+def chain_hash(previous: bytes, event: StoredEvent) -> bytes:
+    """The hash of one stored event, linked to the hash of the one before it in its stream."""
+    digest = hashlib.sha256(previous)
+    originator = event.originator_id
+    digest.update(originator.bytes if isinstance(originator, UUID) else str(originator).encode())
+    digest.update(event.originator_version.to_bytes(8, "big"))
+    digest.update(event.topic.encode())
+    digest.update(b"\0")
+    digest.update(event.state)
+    return digest.digest()
+
+
+def link(events: Sequence[StoredEvent], heads: dict[UUID, Head]) -> list[tuple[StoredEvent, bytes]]:
+    """Chain hashes for new events given each stream's current head (version, hash)."""
+    current = dict(heads)
+    linked = []
+    for event in events:
+        version, previous = current.get(event.originator_id, (0, GENESIS))
+        if event.originator_version != version + 1:
+            # A gap or overlap: the insert will fail on its primary key; hash as if genesis.
+            previous = GENESIS if event.originator_version == 1 else previous
+        digest = chain_hash(previous, event)
+        current[event.originator_id] = (event.originator_version, digest)
+        linked.append((event, digest))
+    return linked
+
+
+class HeadCache:
+    """Last (version, hash) per stream, so a busy writer needs no extra read per batch."""
+
+    def __init__(self, maxsize: int = 100_000) -> None:
+        self._heads: OrderedDict[UUID, Head] = OrderedDict()
+        self._maxsize = maxsize
+
+    def known(self, events: Iterable[StoredEvent]) -> tuple[dict[UUID, Head], set[UUID]]:
+        heads: dict[UUID, Head] = {}
+        missing: set[UUID] = set()
+        for event in events:
+            sid = event.originator_id
+            if sid in heads or sid in missing or event.originator_version == 1:
+                continue
+            head = self._heads.get(sid)
+            if head is not None and head[0] == event.originator_version - 1:
+                heads[sid] = head
+            else:
+                missing.add(sid)
+        return heads, missing
+
+    def update(self, linked: Sequence[tuple[StoredEvent, bytes]]) -> None:
+        for event, digest in linked:
+            self._heads[event.originator_id] = (event.originator_version, digest)
+            self._heads.move_to_end(event.originator_id)
+        while len(self._heads) > self._maxsize:
+            self._heads.popitem(last=False)
+
+    def clear(self) -> None:
+        self._heads.clear()
+
+
+def first_versions(events: Iterable[StoredEvent], missing: set[UUID]) -> dict[UUID, int]:
+    firsts: dict[UUID, int] = {}
+    for event in events:
+        if event.originator_id in missing:
+            firsts.setdefault(event.originator_id, event.originator_version)
+    return firsts
+
+
+def _times(kwargs: dict[str, Any], events: Sequence[StoredEvent]) -> list[datetime | None]:
+    times: dict[tuple[UUID, int], datetime] = kwargs.get("event_times") or {}
+    return [times.get((e.originator_id, e.originator_version)) for e in events]
+
+
+class ChainedPostgresRecorder(PostgresApplicationRecorder):
+    """PostgreSQL recorder that also writes hash-chain rows and command receipts atomically."""
+
+    def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.heads = HeadCache()
+        schema = self.datastore.schema
+        self.sql_create_statements.extend([
+            f"CREATE TABLE IF NOT EXISTS {schema}.event_chain (originator_id uuid NOT NULL, "
+            "originator_version bigint NOT NULL, hash bytea NOT NULL, "
+            "recorded_at timestamptz, PRIMARY KEY (originator_id, originator_version))",
+            f"CREATE INDEX IF NOT EXISTS event_chain_time ON {schema}.event_chain "
+            "(originator_id, recorded_at)",
+            f"CREATE TABLE IF NOT EXISTS {schema}.command_receipts (command_id uuid PRIMARY KEY, "
+            "outcome bytea NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now())",
+        ])
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
+        out: list[tuple[StoredEvent, bytes]] = []
+        ids = super().insert_events(stored_events, _linked=out, **kwargs)
+        self.heads.update(out)
+        return ids
+
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        heads, missing = self.heads.known(stored_events)
+        if missing:
+            firsts = first_versions(stored_events, missing)
+            curs.execute(
+                f"SELECT c.originator_id, c.originator_version, c.hash "
+                f"FROM {self.datastore.schema}.event_chain c "
+                "JOIN unnest(%s::uuid[], %s::bigint[]) AS w(id, v) "
+                "ON c.originator_id = w.id AND c.originator_version = w.v",
+                (list(firsts), [v - 1 for v in firsts.values()]),
+            )
+            for row in curs.fetchall():
+                heads[row["originator_id"]] = (row["originator_version"], bytes(row["hash"]))
+        linked = link(stored_events, heads)
+        if linked:
+            curs.executemany(
+                f"INSERT INTO {self.datastore.schema}.event_chain "
+                "(originator_id, originator_version, hash, recorded_at) VALUES (%s, %s, %s, %s)",
+                [(e.originator_id, e.originator_version, h, t)
+                 for (e, h), t in zip(linked, _times(kwargs, stored_events), strict=True)],
+            )
+        receipts: Sequence[tuple[UUID, bytes]] = kwargs.get("receipts") or ()
+        if receipts:
+            curs.executemany(
+                f"INSERT INTO {self.datastore.schema}.command_receipts (command_id, outcome) "
+                "VALUES (%s, %s)",
+                list(receipts),
+            )
+        kwargs["_linked"].extend(linked)
+
+
+class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
+    """SQLite recorder (the embedded default) with the same chain and receipts."""
+
+    def __init__(self, datastore: Any, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name)
+        self.heads = HeadCache()
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            "CREATE TABLE IF NOT EXISTS event_chain (originator_id TEXT NOT NULL, "
+            "originator_version INTEGER NOT NULL, hash BLOB NOT NULL, recorded_at TEXT, "
+            "PRIMARY KEY (originator_id, originator_version)) WITHOUT ROWID",
+            "CREATE INDEX IF NOT EXISTS event_chain_time ON event_chain "
+            "(originator_id, recorded_at)",
+            "CREATE TABLE IF NOT EXISTS command_receipts (command_id TEXT PRIMARY KEY, "
+            "outcome BLOB NOT NULL, recorded_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+        ]
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
+        out: list[tuple[StoredEvent, bytes]] = []
+        ids = super().insert_events(stored_events, _linked=out, **kwargs)
+        self.heads.update(out)
+        return ids
+
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        heads, missing = self.heads.known(stored_events)
+        for sid, version in first_versions(stored_events, missing).items():
+            c.execute("SELECT hash FROM event_chain WHERE originator_id=? AND "
+                      "originator_version=?", (sid.hex, version - 1))
+            row = c.fetchone()
+            if row is not None:
+                heads[sid] = (version - 1, bytes(row[0]))
+        linked = link(stored_events, heads)
+        c.executemany(
+            "INSERT INTO event_chain (originator_id, originator_version, hash, recorded_at) "
+            "VALUES (?, ?, ?, ?)",
+            [(e.originator_id.hex, e.originator_version, h, t.isoformat() if t else None)
+             for (e, h), t in zip(linked, _times(kwargs, stored_events), strict=True)],
+        )
+        receipts: Sequence[tuple[UUID, bytes]] = kwargs.get("receipts") or ()
+        c.executemany("INSERT INTO command_receipts (command_id, outcome) VALUES (?, ?)",
+                      [(cid.hex, outcome) for cid, outcome in receipts])
+        kwargs["_linked"].extend(linked)
+        return ids
