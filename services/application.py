@@ -103,10 +103,10 @@ class CorridorApplication(Application[UUID]):
 
     def __init__(self, settings: Settings, master_key: bytes) -> None:
         self._personal = PersonalDataSealed()
-        from domain import aggregates
+        from services.aggregates import AGGREGATE_CLASSES
 
-        self.snapshotting_intervals = {
-            cls: settings.snapshot_interval for cls in aggregates()
+        self.snapshotting_intervals = {  # type: ignore[misc]
+            cls: settings.snapshot_interval for cls in AGGREGATE_CLASSES
         }
         super().__init__(env=persistence_env(settings))
         datastore = self.factory.datastore  # type: ignore[attr-defined]

@@ -80,7 +80,7 @@ class SQLiteKeyStorage:
         with self._ds.transaction(commit=True) as c:
             c.execute("INSERT OR IGNORE INTO data_keys (subject_id, wrapped, master_version) "
                       "VALUES (?, ?, ?)", (subject_id.hex, wrapped, master_version))
-            return bool(c.rowcount)
+            return bool(c.sqlite_cursor.rowcount)
 
     def replace_wrapped(self, subject_id: UUID, wrapped: bytes, master_version: int) -> None:
         with self._ds.transaction(commit=True) as c:
@@ -90,7 +90,7 @@ class SQLiteKeyStorage:
     def delete_wrapped(self, subject_id: UUID) -> bool:
         with self._ds.transaction(commit=True) as c:
             c.execute("DELETE FROM data_keys WHERE subject_id = ?", (subject_id.hex,))
-            deleted = bool(c.rowcount)
+            deleted = bool(c.sqlite_cursor.rowcount)
             c.execute("INSERT OR IGNORE INTO erased_subjects (subject_id) VALUES (?)",
                       (subject_id.hex,))
             return deleted

@@ -18,9 +18,12 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.sql import SQL
 
 GENESIS = bytes(32)
 Head = tuple[int, bytes]
+Key = UUID | str
+"""A stream id as eventsourcing hands it over."""
 
 
 def chain_hash(previous: bytes, event: StoredEvent) -> bytes:
@@ -35,7 +38,7 @@ def chain_hash(previous: bytes, event: StoredEvent) -> bytes:
     return digest.digest()
 
 
-def link(events: Sequence[StoredEvent], heads: dict[UUID, Head]) -> list[tuple[StoredEvent, bytes]]:
+def link(events: Sequence[StoredEvent], heads: dict[Key, Head]) -> list[tuple[StoredEvent, bytes]]:
     """Chain hashes for new events given each stream's current head (version, hash)."""
     current = dict(heads)
     linked = []
@@ -54,12 +57,12 @@ class HeadCache:
     """Last (version, hash) per stream, so a busy writer needs no extra read per batch."""
 
     def __init__(self, maxsize: int = 100_000) -> None:
-        self._heads: OrderedDict[UUID, Head] = OrderedDict()
+        self._heads: OrderedDict[Key, Head] = OrderedDict()
         self._maxsize = maxsize
 
-    def known(self, events: Iterable[StoredEvent]) -> tuple[dict[UUID, Head], set[UUID]]:
-        heads: dict[UUID, Head] = {}
-        missing: set[UUID] = set()
+    def known(self, events: Iterable[StoredEvent]) -> tuple[dict[Key, Head], set[Key]]:
+        heads: dict[Key, Head] = {}
+        missing: set[Key] = set()
         for event in events:
             sid = event.originator_id
             if sid in heads or sid in missing or event.originator_version == 1:
@@ -82,8 +85,8 @@ class HeadCache:
         self._heads.clear()
 
 
-def first_versions(events: Iterable[StoredEvent], missing: set[UUID]) -> dict[UUID, int]:
-    firsts: dict[UUID, int] = {}
+def first_versions(events: Iterable[StoredEvent], missing: set[Key]) -> dict[Key, int]:
+    firsts: dict[Key, int] = {}
     for event in events:
         if event.originator_id in missing:
             firsts.setdefault(event.originator_id, event.originator_version)
@@ -91,7 +94,7 @@ def first_versions(events: Iterable[StoredEvent], missing: set[UUID]) -> dict[UU
 
 
 def _times(kwargs: dict[str, Any], events: Sequence[StoredEvent]) -> list[datetime | None]:
-    times: dict[tuple[UUID, int], datetime] = kwargs.get("event_times") or {}
+    times: dict[tuple[Key, int], datetime] = kwargs.get("event_times") or {}
     return [times.get((e.originator_id, e.originator_version)) for e in events]
 
 
@@ -102,7 +105,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         self.heads = HeadCache()
         schema = self.datastore.schema
-        self.sql_create_statements.extend([
+        self.sql_create_statements.extend(SQL(s) for s in (  # type: ignore[misc]
             f"CREATE TABLE IF NOT EXISTS {schema}.event_chain (originator_id uuid NOT NULL, "
             "originator_version bigint NOT NULL, hash bytea NOT NULL, "
             "recorded_at timestamptz, PRIMARY KEY (originator_id, originator_version))",
@@ -110,7 +113,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "(originator_id, recorded_at)",
             f"CREATE TABLE IF NOT EXISTS {schema}.command_receipts (command_id uuid PRIMARY KEY, "
             "outcome bytea NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now())",
-        ])
+        ))
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
         out: list[tuple[StoredEvent, bytes]] = []
@@ -118,7 +121,8 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         self.heads.update(out)
         return ids
 
-    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> None:
         heads, missing = self.heads.known(stored_events)
         if missing:
             firsts = first_versions(stored_events, missing)
@@ -147,6 +151,19 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 list(receipts),
             )
         kwargs["_linked"].extend(linked)
+
+    def select_receipts(self, command_ids: list[UUID]) -> list[tuple[UUID, bytes, int | None]]:
+        """(command id, stored outcome, position of the outcome's write) for known ids."""
+        schema, events = self.datastore.schema, self.events_table_name
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                f"SELECT r.command_id, r.outcome, e.notification_id "
+                f"FROM {schema}.command_receipts r LEFT JOIN {schema}.{events} e "
+                "ON e.originator_id = (convert_from(r.outcome, 'UTF8')::jsonb->>'stream_id')::uuid"
+                " AND e.originator_version = "
+                "(convert_from(r.outcome, 'UTF8')::jsonb->>'version')::bigint "
+                "WHERE r.command_id = ANY(%s)", (command_ids,)).fetchall()
+        return [(r["command_id"], bytes(r["outcome"]), r["notification_id"]) for r in rows]
 
 
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
@@ -179,7 +196,7 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         heads, missing = self.heads.known(stored_events)
         for sid, version in first_versions(stored_events, missing).items():
             c.execute("SELECT hash FROM event_chain WHERE originator_id=? AND "
-                      "originator_version=?", (sid.hex, version - 1))
+                      "originator_version=?", (UUID(str(sid)).hex, version - 1))
             row = c.fetchone()
             if row is not None:
                 heads[sid] = (version - 1, bytes(row[0]))
@@ -187,7 +204,7 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         c.executemany(
             "INSERT INTO event_chain (originator_id, originator_version, hash, recorded_at) "
             "VALUES (?, ?, ?, ?)",
-            [(e.originator_id.hex, e.originator_version, h, t.isoformat() if t else None)
+            [(UUID(str(e.originator_id)).hex, e.originator_version, h, t.isoformat() if t else None)
              for (e, h), t in zip(linked, _times(kwargs, stored_events), strict=True)],
         )
         receipts: Sequence[tuple[UUID, bytes]] = kwargs.get("receipts") or ()
@@ -195,3 +212,14 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
                       [(cid.hex, outcome) for cid, outcome in receipts])
         kwargs["_linked"].extend(linked)
         return ids
+
+    def select_receipts(self, command_ids: list[UUID]) -> list[tuple[UUID, bytes, int | None]]:
+        """(command id, stored outcome, position of the outcome's write) for known ids."""
+        marks = ",".join("?" * len(command_ids))
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT r.command_id, r.outcome, e.rowid FROM command_receipts r "
+                      f"LEFT JOIN {self.events_table_name} e ON e.originator_id = "
+                      "replace(json_extract(r.outcome, '$.stream_id'), '-', '') "
+                      "AND e.originator_version = json_extract(r.outcome, '$.version') "
+                      f"WHERE r.command_id IN ({marks})", [i.hex for i in command_ids])
+            return [(UUID(r[0]), bytes(r[1]), r[2]) for r in c.fetchall()]

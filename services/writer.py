@@ -10,6 +10,7 @@ store's unique (stream, version) key, and the batch is then redone command by co
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import queue
@@ -138,9 +139,7 @@ class CommandWriter:
         if fresh:
             self._commit(fresh)
         for s, original in repeats:
-            original.future.add_done_callback(
-                lambda f, s=s: s.future.set_result(f.result().model_copy(update={"duplicate": True}))
-            )
+            original.future.add_done_callback(_echo_to(s))
 
     def _commit(self, batch: list[Submission]) -> None:
         uow = UnitOfWork(self.app)
@@ -213,8 +212,7 @@ class CommandWriter:
             if e.outcome is None and e.stream_id is not None:
                 agg = uow.working.get(e.stream_id)
                 events = [type(ev).__name__ for ev in agg.pending_events
-                          if getattr(ev, "meta", None) is not None
-                          and ev.meta.command_id == e.submission.command_id] if agg else []
+                          if _command_of(ev) == e.submission.command_id] if agg else []
                 e.outcome = Accepted(command_id=e.submission.command_id, stream_id=e.stream_id,
                                      version=agg.version if agg else 0, events=events)
             assert e.outcome is not None
@@ -240,16 +238,19 @@ class CommandWriter:
         cache = self.app.repository.cache
         if cache is not None:
             for aggregate_id in uow.working:
-                try:
+                with contextlib.suppress(KeyError):
                     cache.get(aggregate_id, evict=True)
-                except KeyError:
-                    pass
-        for recorder_heads in (getattr(self.app.recorder, "heads", None),):
-            if recorder_heads is not None:
-                recorder_heads.clear()
+        heads = getattr(self.app.recorder, "heads", None)
+        if heads is not None:
+            heads.clear()
 
     def _stored_outcomes(self, command_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
         return load_receipts(self.app, command_ids)
+
+
+def _command_of(event: object) -> UUID | None:
+    meta = getattr(event, "meta", None)
+    return meta.command_id if isinstance(meta, Meta) else None
 
 
 def _split_repeats(batch: list[Submission]) -> tuple[list[Submission],
@@ -262,6 +263,17 @@ def _split_repeats(batch: list[Submission]) -> tuple[list[Submission],
         else:
             seen[s.command_id] = s
     return list(seen.values()), repeats
+
+
+def _echo_to(repeat: Submission) -> Callable[[Future[Outcome]], None]:
+    def echo(original: Future[Outcome]) -> None:
+        error = original.exception()
+        if error is not None:
+            repeat.future.set_exception(error)
+            return
+        repeat.future.set_result(original.result().model_copy(update={"duplicate": True}))
+
+    return echo
 
 
 def _receipt(s: Submission, outcome: Outcome) -> bytes:
@@ -285,33 +297,11 @@ def load_receipts(app: CorridorApplication, command_ids: list[UUID]) -> dict[UUI
     """Stored outcomes of already-handled commands, with store positions filled in."""
     if not command_ids:
         return {}
-    recorder: Any = app.recorder
     found: dict[UUID, dict[str, Any]] = {}
-    if hasattr(recorder.datastore, "pool") and hasattr(recorder.datastore, "schema"):
-        schema = recorder.datastore.schema
-        with recorder.datastore.get_connection() as conn:
-            rows = conn.execute(
-                f"SELECT r.command_id, r.outcome, e.notification_id FROM {schema}.command_receipts r "
-                f"LEFT JOIN {schema}.{recorder.events_table_name} e ON "
-                "e.originator_id = (convert_from(r.outcome, 'UTF8')::jsonb->>'stream_id')::uuid "
-                "AND e.originator_version = (convert_from(r.outcome, 'UTF8')::jsonb->>'version')::bigint "
-                "WHERE r.command_id = ANY(%s)", (command_ids,)).fetchall()
-            for row in rows:
-                data = orjson.loads(bytes(row["outcome"]))
-                if data.get("status") == "accepted":
-                    data["position"] = row["notification_id"]
-                found[row["command_id"]] = data
-    else:
-        marks = ",".join("?" * len(command_ids))
-        with recorder.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT r.command_id, r.outcome, e.rowid FROM command_receipts r "
-                      f"LEFT JOIN {recorder.events_table_name} e ON "
-                      "e.originator_id = replace(json_extract(r.outcome, '$.stream_id'), '-', '') "
-                      "AND e.originator_version = json_extract(r.outcome, '$.version') "
-                      f"WHERE r.command_id IN ({marks})", [c_.hex for c_ in command_ids])
-            for row in c.fetchall():
-                data = orjson.loads(bytes(row[1]))
-                if data.get("status") == "accepted":
-                    data["position"] = row[2]
-                found[UUID(row[0])] = data
+    recorder: Any = app.recorder
+    for command_id, outcome, position in recorder.select_receipts(command_ids):
+        data = orjson.loads(outcome)
+        if data.get("status") == "accepted":
+            data["position"] = position
+        found[command_id] = data
     return found

@@ -1,0 +1,46 @@
+"""The FastAPI application: commands, queries, health; wiring in the lifespan only."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from services.api import commands, health, problems
+from services.bootstrap import Runtime, build_runtime
+from services.settings import Settings
+
+Hook = Callable[[Runtime], Any]
+STARTUP_HOOKS: list[Hook] = []
+"""Async start/stop pairs other modules add (projections, Kafka), run in order."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await asyncio.to_thread(build_runtime, settings)
+        app.state.runtime = runtime
+        stops = []
+        try:
+            for hook in STARTUP_HOOKS:
+                stop = await hook(runtime)
+                if stop is not None:
+                    stops.append(stop)
+            yield
+        finally:
+            for stop in reversed(stops):
+                await stop()
+            await asyncio.to_thread(runtime.close)
+
+    api = FastAPI(title="corridor", version="0.1.0", lifespan=lifespan,
+                  description="Coordination backend for volunteer evacuation networks: "
+                              "commands in, events stored, read models out.")
+    problems.install(api)
+    api.include_router(commands.router())
+    api.include_router(health.router())
+    return api

@@ -1,0 +1,64 @@
+"""Wire everything in one place from the settings: store, keys, writer, projections, Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from domain.base import Meta
+from services.application import CorridorApplication
+from services.auth import Principal, TokenIssuer
+from services.clock import now
+from services.commands import CATALOG, CommandBody
+from services.outcomes import Outcome
+from services.secrets import auth_secret, master_key
+from services.settings import Settings
+from services.writer import CommandWriter, Submission
+
+log = logging.getLogger("corridor")
+
+
+@dataclass
+class Runtime:
+    """The running service's parts, built by `build_runtime` and shared by every entry point."""
+
+    settings: Settings
+    app: CorridorApplication
+    writer: CommandWriter
+    tokens: TokenIssuer
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def submission(self, name: str, body: CommandBody, principal: Principal) -> Submission:
+        spec = CATALOG[name]
+        meta = Meta(actor=principal.actor, at=now(), command_id=body.command_id,
+                    correlation_id=body.correlation_id or body.command_id)
+        return Submission(command_id=body.command_id, name=name, payload=body, meta=meta,
+                          handler=spec.handler, expected_version=body.expected_version)
+
+    async def send(self, name: str, body: CommandBody, principal: Principal,
+                   timeout: float = 30.0) -> Outcome:
+        future = self.writer.submit(self.submission(name, body, principal))
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+
+    def close(self) -> None:
+        self.writer.stop()
+        self.app.close()
+
+
+def build_runtime(settings: Settings, *, start_writer: bool = True) -> Runtime:
+    import services.commands.catalog  # noqa: F401  (registers the commands)
+
+    app = CorridorApplication(settings, master_key(settings))
+    writer = CommandWriter(app, max_batch=settings.group_commit_max)
+    tokens = TokenIssuer(auth_secret(settings), timedelta(hours=settings.token_ttl_hours))
+    if start_writer:
+        writer.start()
+    return Runtime(settings=settings, app=app, writer=writer, tokens=tokens)
+
+
+def new_command_id() -> UUID:
+    return uuid4()

@@ -1,0 +1,82 @@
+"""The `corridor` command line (Typer)."""
+
+from __future__ import annotations
+
+import typer
+
+from services.settings import Settings
+
+app = typer.Typer(help="corridor: coordination backend for volunteer evacuation networks",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+
+
+@app.command()
+def serve(host: str | None = None, port: int | None = None,
+          workers_note: bool = typer.Option(False, hidden=True)) -> None:
+    """Serve the HTTP API (embedded SQLite default unless CORRIDOR_STORE=postgres)."""
+    import uvicorn
+
+    from services.api.app import create_app
+    from services.logs import configure
+
+    settings = Settings()
+    configure(json=settings.log_json)
+    host = host or settings.host
+    port = port or settings.port
+    typer.echo(f"corridor: store={settings.store} "
+               f"({settings.sqlite_path if settings.store == 'sqlite' else 'postgres'})")
+    typer.echo(f"corridor: API docs at http://{host}:{port}/docs "
+               f"(OpenAPI at http://{host}:{port}/openapi.json)")
+    typer.echo("corridor: get an admin token with `corridor token --actor admin --role admin`")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                access_log=False)
+
+
+@app.command()
+def token(actor: str = typer.Option(..., help="actor id recorded on events (a volunteer's "
+                                               "UUID, or a service name)"),
+          role: list[str] = typer.Option(..., help="role(s): intake, volunteer, supervisor, "
+                                                   "fact_checker, psychologist, auditor, admin"),
+          hours: float = typer.Option(12.0, help="validity")) -> None:
+    """Print a signed access token."""
+    from datetime import timedelta
+
+    from services.auth import CallerRole, TokenIssuer
+    from services.secrets import auth_secret
+
+    try:
+        roles = [CallerRole(r) for r in role]
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    issuer = TokenIssuer(auth_secret(Settings()))
+    typer.echo(issuer.issue(actor, roles, ttl=timedelta(hours=hours)))
+
+
+@app.command()
+def keygen() -> None:
+    """Print a new random master key (for CORRIDOR_MASTER_KEY)."""
+    from services.sealing import new_master_key
+
+    typer.echo(new_master_key())
+
+
+PLUGINS = ["services.kafka.cli"]
+"""Modules that add their own commands with a `register(app)` function."""
+
+
+def _load_plugins() -> None:
+    import importlib
+
+    for name in PLUGINS:
+        importlib.import_module(name).register(app)
+
+
+_load_plugins()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Registering commands once makes their HTTP endpoints, Kafka handling and docs agree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.base import Meta
+from services.auth import CallerRole
+from services.unit_of_work import UnitOfWork
+
+
+class CommandBody(BaseModel):
+    """Fields every command carries besides its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command_id: UUID = Field(description="caller-chosen id; a retry with the same id returns "
+                                         "the original outcome and appends nothing")
+    expected_version: int | None = Field(default=None, ge=0, description="optimistic "
+                                         "concurrency: reject unless the stream is at this version")
+    correlation_id: UUID | None = Field(default=None, description="ties follow-ups together")
+
+
+B = TypeVar("B", bound=CommandBody)
+Handler = Callable[[Any, UnitOfWork, Meta], UUID]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """One command: its name (also the Kafka command type), endpoint, body, roles, handler."""
+
+    name: str
+    path: str
+    body: type[CommandBody]
+    roles: frozenset[CallerRole]
+    handler: Handler
+    summary: str
+    tag: str
+
+
+CATALOG: dict[str, CommandSpec] = {}
+
+
+def command(name: str, path: str, roles: set[CallerRole],
+            ) -> Callable[[Callable[[B, UnitOfWork, Meta], UUID]],
+                          Callable[[B, UnitOfWork, Meta], UUID]]:
+    """Register a handler; its first parameter's annotation is the request model."""
+
+    def register(handler: Callable[[B, UnitOfWork, Meta], UUID]
+                 ) -> Callable[[B, UnitOfWork, Meta], UUID]:
+        import typing
+
+        hints = typing.get_type_hints(handler)
+        body = next(iter(hints.values()))
+        if name in CATALOG:
+            raise ValueError(f"command {name} registered twice")
+        CATALOG[name] = CommandSpec(
+            name=name, path=path, body=body, roles=frozenset(roles), handler=handler,
+            summary=(handler.__doc__ or name).strip().splitlines()[0],
+            tag=name.split(".")[0])
+        return handler
+
+    return register
