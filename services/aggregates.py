@@ -1,7 +1,11 @@
-"""The aggregate classes the application snapshots and serves (extended as the domain grows)."""
+"""The aggregate classes the application snapshots and serves."""
 
 from __future__ import annotations
 
 from eventsourcing.domain import Aggregate
 
-AGGREGATE_CLASSES: list[type[Aggregate]] = []
+from domain.case import Case
+from domain.resource import Resource
+from domain.volunteer import Volunteer
+
+AGGREGATE_CLASSES: list[type[Aggregate]] = [Case, Volunteer, Resource]

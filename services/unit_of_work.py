@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -20,6 +21,11 @@ class UnitOfWork:
     def __init__(self, app: CorridorApplication) -> None:
         self.app = app
         self.working: dict[UUID, Aggregate] = {}
+        self.post_commit: list[Callable[[], object]] = []
+
+    def after_commit(self, action: Callable[[], object]) -> None:
+        """Run `action` once this batch's events are durably stored (e.g. delete a key)."""
+        self.post_commit.append(action)
 
     def get(self, cls: type[A], aggregate_id: UUID) -> A:
         found = self.working.get(aggregate_id)
@@ -53,6 +59,9 @@ class UnitOfWork:
 
     def pending_counts(self) -> dict[UUID, int]:
         return {i: len(a.pending_events) for i, a in self.working.items()}
+
+    def changed_since(self, before: dict[UUID, int]) -> bool:
+        return any(len(a.pending_events) != before.get(i, 0) for i, a in self.working.items())
 
     def touched(self) -> list[Aggregate]:
         return [a for a in self.working.values() if a.pending_events]

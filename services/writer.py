@@ -165,6 +165,11 @@ class CommandWriter:
             return None
         self.batches += 1
         self.commands += len(batch)
+        for action in uow.post_commit:
+            try:
+                action()
+            except Exception:
+                log.exception("post-commit action failed")
         if self.after_commit is not None:
             self.after_commit()
         return None
@@ -182,7 +187,7 @@ class CommandWriter:
                 self._check_version(uow, stream_id, s.expected_version, before)
             return Executed(s, stream_id=stream_id)
         except CoordinationError as error:
-            if uow.pending_counts() != before:  # a rule failed after events were triggered
+            if uow.changed_since(before):  # a rule failed after events were triggered
                 log.error("command %s raised after triggering events; redoing alone", s.name)
                 return Executed(s)
             extra = getattr(error, "extra", {})

@@ -43,6 +43,8 @@ def _endpoint(spec: CommandSpec) -> Callable[..., Awaitable[Any]]:
 
 
 def router() -> APIRouter:
+    import services.commands.catalog  # noqa: F401  (registers every command)
+
     routes = APIRouter(prefix="/commands")
     for spec in CATALOG.values():
         routes.add_api_route(

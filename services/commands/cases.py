@@ -1,0 +1,307 @@
+"""Case commands: intake, assignment, journey steps, notes, flags, support group, closing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.base import Meta
+from domain.case import Case
+from domain.intake import Intake
+from domain.resource import Resource
+from domain.vocabulary import CaseOutcome
+from domain.volunteer import Volunteer
+from services.auth import CallerRole as R
+from services.commands.common import OptionalText, ShortText, Text, acting
+from services.commands.registry import CommandBody, command
+from services.unit_of_work import UnitOfWork
+
+CASEWORKERS = {R.VOLUNTEER, R.SUPERVISOR}
+GROUP = {R.VOLUNTEER, R.SUPERVISOR, R.PSYCHOLOGIST}
+
+
+class IntakeAnswers(BaseModel):
+    """The intake survey. name, contact_handle, exact_location, health_details and notes are
+    personal data: sealed with the person's own key, never in read models or Kafka."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    safe_now: bool
+    region: ShortText = Field(description="oblast / city; readable on the board")
+    destination: ShortText
+    contact_channel: ShortText = Field(description="e.g. telegram, phone, web")
+    adults: int = Field(default=1, ge=0, le=100)
+    children_ages: list[int] = Field(default_factory=list, max_length=30)
+    pets: int = Field(default=0, ge=0, le=50)
+    mobility_needs: bool = False
+    medical_needs: bool = False
+    needs_medicine: bool = False
+    needs_food: bool = False
+    needs_clothes: bool = False
+    languages: list[ShortText] = Field(default_factory=list, max_length=20)
+    name: OptionalText = ""
+    contact_handle: OptionalText = ""
+    exact_location: OptionalText = ""
+    health_details: OptionalText = ""
+    notes: OptionalText = ""
+
+    def to_domain(self) -> Intake:
+        return Intake(**self.model_dump())
+
+
+class OpenCase(CommandBody):
+    case_id: UUID
+    person_id: UUID = Field(description="the person in need (data subject of the case)")
+    intake: IntakeAnswers
+
+
+@command("cases.open", "/cases/open", {R.INTAKE, R.VOLUNTEER, R.SUPERVISOR})
+def open_case(body: OpenCase, uow: UnitOfWork, meta: Meta) -> UUID:
+    """Open a case from an intake survey; urgency follows from the answers."""
+    case = Case.open(case_id=body.case_id, person_id=body.person_id,
+                     intake=body.intake.to_domain(), meta=meta)
+    uow.add(case)
+    return case.id
+
+
+class CaseRef(CommandBody):
+    case_id: UUID
+
+
+class CaseReason(CommandBody):
+    case_id: UUID
+    reason: Text
+
+
+class AssignCase(CommandBody):
+    case_id: UUID
+    volunteer_id: UUID
+
+
+@command("cases.take", "/cases/take", CASEWORKERS)
+def take(body: CaseRef, uow: UnitOfWork, meta: Meta) -> UUID:
+    """The calling volunteer (trained, in good standing) takes an unassigned case."""
+    case = uow.get(Case, body.case_id)
+    case.take(volunteer=acting(uow, meta), meta=meta)
+    return case.id
+
+
+@command("cases.assign", "/cases/assign", {R.SUPERVISOR})
+def assign(body: AssignCase, uow: UnitOfWork, meta: Meta) -> UUID:
+    """A supervisor assigns or reassigns a case to a cleared volunteer."""
+    case = uow.get(Case, body.case_id)
+    case.assign(volunteer=uow.get(Volunteer, body.volunteer_id), by=acting(uow, meta),
+                meta=meta)
+    return case.id
+
+
+@command("cases.release", "/cases/release", CASEWORKERS)
+def release(body: CaseReason, uow: UnitOfWork, meta: Meta) -> UUID:
+    """The assignee or a supervisor hands the case back to the board."""
+    case = uow.get(Case, body.case_id)
+    case.release(reason=body.reason, by=acting(uow, meta), meta=meta)
+    return case.id
+
+
+class GiveAdvice(CommandBody):
+    case_id: UUID
+    text: Text
+    resource_ids: list[UUID] = Field(default_factory=list, max_length=20)
+
+
+@command("cases.give_advice", "/cases/give-advice", CASEWORKERS)
+def give_advice(body: GiveAdvice, uow: UnitOfWork, meta: Meta) -> UUID:
+    """Record advice given (e.g. stay put, the route is shelled), naming resources used."""
+    case = uow.get(Case, body.case_id)
+    resources = [uow.get(Resource, r) for r in body.resource_ids]
+    case.give_advice(text=body.text, resources=resources, by=acting(uow, meta), meta=meta)
+    return case.id
+
+
+class ArrangeTransport(CommandBody):
+    case_id: UUID
+    resource_ids: list[UUID] = Field(min_length=1, max_length=20)
+    description: OptionalText = ""
+
+
+@command("cases.arrange_transport", "/cases/arrange-transport", CASEWORKERS)
+def arrange_transport(body: ArrangeTransport, uow: UnitOfWork, meta: Meta) -> UUID:
+    """Record transport arranged on verified, usable resources."""
+    case = uow.get(Case, body.case_id)
+    resources = [uow.get(Resource, r) for r in body.resource_ids]
+    case.arrange_transport(resources=resources, description=body.description,
+                           by=acting(uow, meta), meta=meta)
+    return case.id
+
+
+def _step(name: str, summary: str, body_type: type[CommandBody],
+          call: Callable[[Case, CommandBody, Volunteer, Meta], None]) -> None:
+    def handler(body: CommandBody, uow: UnitOfWork, meta: Meta) -> UUID:
+        case = uow.get(Case, body.case_id)  # type: ignore[attr-defined]
+        call(case, body, acting(uow, meta), meta)
+        return case.id
+
+    handler.__doc__ = summary
+    handler.__annotations__ = {"body": body_type, "uow": UnitOfWork, "meta": Meta,
+                               "return": UUID}
+    command(f"cases.{name}", f"/cases/{name.replace('_', '-')}", CASEWORKERS)(handler)
+
+
+class Checkpoint(CommandBody):
+    case_id: UUID
+    checkpoint: ShortText
+
+
+class Stuck(CommandBody):
+    case_id: UUID
+    place: ShortText
+    reason: Text
+
+
+class BorderCrossing(CommandBody):
+    case_id: UUID
+    crossing: ShortText
+
+
+class Arrival(CommandBody):
+    case_id: UUID
+    place: ShortText
+
+
+class CaseText(CommandBody):
+    case_id: UUID
+    text: Text
+
+
+_step("record_departure", "The person set off.", CaseRef,
+      lambda c, b, v, m: c.record_departure(by=v, meta=m))
+_step("record_checkpoint", "The person reached a checkpoint.", Checkpoint,
+      lambda c, b, v, m: c.record_checkpoint(checkpoint=b.checkpoint, by=v, meta=m))  # type: ignore[attr-defined]
+_step("record_stuck", "The person is stuck on the way.", Stuck,
+      lambda c, b, v, m: c.record_stuck(place=b.place, reason=b.reason, by=v, meta=m))  # type: ignore[attr-defined]
+_step("record_return", "The person turned back.", CaseReason,
+      lambda c, b, v, m: c.record_return(reason=b.reason, by=v, meta=m))  # type: ignore[attr-defined]
+_step("record_border_crossing", "The person crossed a border.", BorderCrossing,
+      lambda c, b, v, m: c.record_border_crossing(crossing=b.crossing, by=v, meta=m))  # type: ignore[attr-defined]
+_step("record_arrival", "The person arrived somewhere safe.", Arrival,
+      lambda c, b, v, m: c.record_arrival(place=b.place, by=v, meta=m))  # type: ignore[attr-defined]
+_step("record_cannot_leave", "The person cannot leave; kept safe in place.", CaseReason,
+      lambda c, b, v, m: c.record_cannot_leave(reason=b.reason, by=v, meta=m))  # type: ignore[attr-defined]
+_step("record_follow_up", "Keep in touch after arrival (a personal note).", CaseText,
+      lambda c, b, v, m: c.record_follow_up(text=b.text, by=v, meta=m))  # type: ignore[attr-defined]
+
+
+@command("cases.add_note", "/cases/add-note", GROUP)
+def add_note(body: CaseText, uow: UnitOfWork, meta: Meta) -> UUID:
+    """A note about the person (sealed personal data)."""
+    case = uow.get(Case, body.case_id)
+    case.add_note(text=body.text, by=acting(uow, meta), meta=meta)
+    return case.id
+
+
+class RaiseFlag(CommandBody):
+    case_id: UUID
+    flag_id: UUID
+    reason: ShortText
+    detail: OptionalText = ""
+    resource_id: UUID | None = None
+
+
+@command("cases.flag", "/cases/flag", CASEWORKERS)
+def flag(body: RaiseFlag, uow: UnitOfWork, meta: Meta) -> UUID:
+    """Raise a flag on a case with a reason."""
+    case = uow.get(Case, body.case_id)
+    case.flag(flag_id=body.flag_id, reason=body.reason, detail=body.detail,
+              resource_id=body.resource_id, by=acting(uow, meta), meta=meta)
+    return case.id
+
+
+class ClearFlag(CommandBody):
+    case_id: UUID
+    flag_id: UUID
+    reason: Text
+
+
+@command("cases.clear_flag", "/cases/clear-flag", CASEWORKERS)
+def clear_flag(body: ClearFlag, uow: UnitOfWork, meta: Meta) -> UUID:
+    """Clear a flag, saying why."""
+    case = uow.get(Case, body.case_id)
+    case.clear_flag(flag_id=body.flag_id, reason=body.reason, by=acting(uow, meta), meta=meta)
+    return case.id
+
+
+class FormSupportGroup(CommandBody):
+    case_id: UUID
+    psychologist_id: UUID
+    member_ids: list[UUID] = Field(default_factory=list, max_length=20)
+
+
+@command("cases.form_support_group", "/cases/form-support-group", CASEWORKERS)
+def form_support_group(body: FormSupportGroup, uow: UnitOfWork, meta: Meta) -> UUID:
+    """Form a support group (a psychologist and volunteers) around the person."""
+    case = uow.get(Case, body.case_id)
+    case.form_support_group(
+        psychologist=uow.get(Volunteer, body.psychologist_id),
+        members=[uow.get(Volunteer, m) for m in body.member_ids],
+        by=acting(uow, meta), meta=meta)
+    return case.id
+
+
+class AddSupportMember(CommandBody):
+    case_id: UUID
+    volunteer_id: UUID
+
+
+@command("cases.add_support_member", "/cases/add-support-member", CASEWORKERS)
+def add_support_member(body: AddSupportMember, uow: UnitOfWork, meta: Meta) -> UUID:
+    """Add a cleared volunteer to the support group."""
+    case = uow.get(Case, body.case_id)
+    case.add_support_member(member=uow.get(Volunteer, body.volunteer_id),
+                            by=acting(uow, meta), meta=meta)
+    return case.id
+
+
+@command("cases.dissolve_support_group", "/cases/dissolve-support-group", CASEWORKERS)
+def dissolve_support_group(body: CaseReason, uow: UnitOfWork, meta: Meta) -> UUID:
+    """Dissolve the support group."""
+    case = uow.get(Case, body.case_id)
+    case.dissolve_support_group(reason=body.reason, by=acting(uow, meta), meta=meta)
+    return case.id
+
+
+class CloseCase(CommandBody):
+    case_id: UUID
+    outcome: CaseOutcome
+
+
+@command("cases.close", "/cases/close", CASEWORKERS)
+def close(body: CloseCase, uow: UnitOfWork, meta: Meta) -> UUID:
+    """Close a case with an outcome (evacuated, stays, lost_contact, referred_elsewhere)."""
+    case = uow.get(Case, body.case_id)
+    case.close(outcome=body.outcome, by=acting(uow, meta), meta=meta)
+    return case.id
+
+
+@command("cases.reopen", "/cases/reopen", CASEWORKERS)
+def reopen(body: CaseReason, uow: UnitOfWork, meta: Meta) -> UUID:
+    """Reopen a closed case."""
+    case = uow.get(Case, body.case_id)
+    case.reopen(reason=body.reason, by=acting(uow, meta), meta=meta)
+    return case.id
+
+
+class EraseCase(CommandBody):
+    case_id: UUID
+
+
+@command("cases.erase_personal_data", "/cases/erase-personal-data", {R.ADMIN, R.SUPERVISOR})
+def erase(body: EraseCase, uow: UnitOfWork, meta: Meta) -> UUID:
+    """Erase the person's data on request: their key is deleted, the history stays."""
+    case = uow.get(Case, body.case_id)
+    person = case.person_id
+    case.erase_personal_data(subject_id=person, meta=meta)
+    keys = uow.app.keys
+    uow.after_commit(lambda: keys.erase(person))
+    return case.id

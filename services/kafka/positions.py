@@ -1,0 +1,197 @@
+"""The relay's durable position (table relay_positions, beside the events) and its leadership.
+
+On PostgreSQL the leader holds a session-level advisory lock on a dedicated connection and
+writes its position on that same session: a relay that lost its session (and so its lock)
+can never move the position again, which is what keeps standbys from double publishing.
+On SQLite (one host by nature) an exclusive file lock next to the database plays that part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+import psycopg
+
+TABLE = "relay_positions"
+CREATE_SQL = f"CREATE TABLE IF NOT EXISTS {{schema}}{TABLE} (name text PRIMARY KEY, position bigint NOT NULL)"
+
+
+class RelayLease(Protocol):
+    """Leadership plus the durable position of one named relay."""
+
+    async def acquire(self, stopping: asyncio.Event) -> bool: ...
+    async def load(self) -> int: ...
+    async def save(self, position: int) -> None: ...
+    async def wait_for_news(self, timeout: float) -> None: ...
+    async def release(self) -> None: ...
+
+
+async def pause(stopping: asyncio.Event, seconds: float) -> None:
+    """Sleep, but wake up at once when asked to stop."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), seconds)
+
+
+def lock_key(schema: str, name: str) -> int:
+    """A stable signed 64-bit advisory-lock key per (schema, relay name)."""
+    digest = hashlib.blake2b(f"corridor-relay:{schema}:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class PostgresLease:
+    """Leader while holding pg_try_advisory_lock; woken by the recorder's NOTIFY channel."""
+
+    def __init__(self, datastore: Any, name: str, channel: str, standby_poll: float = 1.0) -> None:
+        kwargs = dict(datastore.pool.kwargs)
+        kwargs.pop("row_factory", None)
+        self._connect_kwargs = kwargs
+        self._schema = datastore.schema
+        self._name = name
+        self._channel = channel
+        self._standby_poll = standby_poll
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+
+    async def acquire(self, stopping: asyncio.Event) -> bool:
+        """Wait until this process leads (True), or until asked to stop (False)."""
+        key = lock_key(self._schema, self._name)
+        while not stopping.is_set():
+            conn = await self._connection()
+            row = await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))).fetchone()
+            if row is not None and row[0]:
+                await self._prepare(conn)
+                return True
+            await pause(stopping, self._standby_poll)
+        return False
+
+    async def load(self) -> int:
+        conn = self._leading()
+        cursor = await conn.execute(
+            f'SELECT position FROM "{self._schema}".{TABLE} WHERE name = %s', (self._name,))
+        row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def save(self, position: int) -> None:
+        # On the lock's own session: if that session died, so did our claim to lead.
+        await self._leading().execute(
+            f'UPDATE "{self._schema}".{TABLE} SET position = %s WHERE name = %s',
+            (position, self._name))
+
+    async def wait_for_news(self, timeout: float) -> None:
+        """Return on the next NOTIFY from an event insert, or after `timeout` seconds."""
+        notifies = self._leading().notifies(timeout=timeout, stop_after=1)
+        # Closing the generator explicitly releases the connection's lock it holds.
+        async with contextlib.aclosing(notifies) as pending:
+            async for _ in pending:
+                pass
+
+    async def release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                await conn.close()  # ends the session, which releases the advisory lock
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(autocommit=True,
+                                                               **self._connect_kwargs)
+        return self._conn
+
+    async def _prepare(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        await conn.execute(CREATE_SQL.format(schema=f'"{self._schema}".'))
+        await conn.execute(f'INSERT INTO "{self._schema}".{TABLE} (name, position) '
+                           "VALUES (%s, 0) ON CONFLICT (name) DO NOTHING", (self._name,))
+        await conn.execute(f'LISTEN "{self._channel}"')
+
+    def _leading(self) -> psycopg.AsyncConnection[Any]:
+        if self._conn is None:
+            raise RuntimeError("the relay lease is not held")
+        return self._conn
+
+
+class SQLiteLease:
+    """Leader while holding an exclusive lock on a file beside the database; polls every 50 ms."""
+
+    def __init__(self, datastore: Any, name: str, lock_path: Path,
+                 standby_poll: float = 1.0, idle_poll: float = 0.05) -> None:
+        self._datastore = datastore
+        self._name = name
+        self._lock_path = lock_path
+        self._standby_poll = standby_poll
+        self._idle_poll = idle_poll
+        self._fd: int | None = None
+
+    async def acquire(self, stopping: asyncio.Event) -> bool:
+        """Wait until this process leads (True), or until asked to stop (False)."""
+        while not stopping.is_set():
+            if self._try_lock():
+                await asyncio.to_thread(self._prepare)
+                return True
+            await pause(stopping, self._standby_poll)
+        return False
+
+    async def load(self) -> int:
+        return await asyncio.to_thread(sqlite_position, self._datastore, self._name)
+
+    async def save(self, position: int) -> None:
+        await asyncio.to_thread(self._write, position)
+
+    async def wait_for_news(self, timeout: float) -> None:
+        await asyncio.sleep(min(timeout, self._idle_poll))
+
+    async def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor drops the lock
+
+    def _try_lock(self) -> bool:
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def _prepare(self) -> None:
+        with self._datastore.transaction(commit=True) as cursor:
+            cursor.execute(CREATE_SQL.format(schema=""))
+            cursor.execute(f"INSERT OR IGNORE INTO {TABLE} (name, position) VALUES (?, 0)",
+                           (self._name,))
+
+    def _write(self, position: int) -> None:
+        if self._fd is None:
+            raise RuntimeError("the relay lease is not held")
+        with self._datastore.transaction(commit=True) as cursor:
+            cursor.execute(f"UPDATE {TABLE} SET position = ? WHERE name = ?",
+                           (position, self._name))
+
+
+def sqlite_position(datastore: Any, name: str) -> int:
+    """The stored position on SQLite (0 before the relay first ran)."""
+    with datastore.transaction(commit=False) as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
+                       (TABLE,))
+        if cursor.fetchone() is None:
+            return 0
+        cursor.execute(f"SELECT position FROM {TABLE} WHERE name = ?", (name,))
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def postgres_position(datastore: Any, name: str) -> int:
+    """The stored position on PostgreSQL (0 before the relay first ran)."""
+    with datastore.get_connection() as conn:
+        found = conn.execute("SELECT to_regclass(%s) AS t",
+                             (f'"{datastore.schema}".{TABLE}',)).fetchone()
+        if found is None or found["t"] is None:
+            return 0
+        row = conn.execute(f'SELECT position FROM "{datastore.schema}".{TABLE} WHERE name = %s',
+                           (name,)).fetchone()
+    return int(row["position"]) if row else 0
