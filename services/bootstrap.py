@@ -45,6 +45,9 @@ class Runtime:
         return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
 
     def close(self) -> None:
+        reactions = self.extras.get("reactions")
+        if reactions is not None:
+            reactions.stop()
         self.writer.stop()
         self.app.close()
 
@@ -55,9 +58,16 @@ def build_runtime(settings: Settings, *, start_writer: bool = True) -> Runtime:
     app = CorridorApplication(settings, master_key(settings))
     writer = CommandWriter(app, max_batch=settings.group_commit_max)
     tokens = TokenIssuer(auth_secret(settings), timedelta(hours=settings.token_ttl_hours))
+    runtime = Runtime(settings=settings, app=app, writer=writer, tokens=tokens)
     if start_writer:
         writer.start()
-    return Runtime(settings=settings, app=app, writer=writer, tokens=tokens)
+        if settings.reactions_in_process:
+            from services.reactions import Reactions
+
+            reactions = Reactions(app, writer, tick_seconds=settings.expiry_tick_seconds)
+            reactions.start()
+            runtime.extras["reactions"] = reactions
+    return runtime
 
 
 def new_command_id() -> UUID:

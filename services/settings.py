@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     aggregate_cache_size: int = Field(default=20_000, ge=0)
     snapshot_interval: int = Field(default=50, ge=2)
     projections_in_process: bool = True
+    reactions_in_process: bool = True
+    expiry_tick_seconds: float = Field(default=30.0, gt=0)
     log_json: bool = False
 
     @cached_property

@@ -106,6 +106,14 @@ def suspend(body: Sanction, uow: UnitOfWork, meta: Meta) -> UUID:
     return volunteer.id
 
 
+@command("volunteers.ban", "/volunteers/ban", STAFF)
+def ban(body: Sanction, uow: UnitOfWork, meta: Meta) -> UUID:
+    """Ban an abuser: their unverified reports are retracted and their cases released."""
+    volunteer = uow.get(Volunteer, body.volunteer_id)
+    volunteer.ban(reason=body.reason, by=acting(uow, meta), meta=meta)
+    return volunteer.id
+
+
 @command("volunteers.reinstate", "/volunteers/reinstate", STAFF)
 def reinstate(body: Sanction, uow: UnitOfWork, meta: Meta) -> UUID:
     """Lift a suspension or ban (supervisors)."""
