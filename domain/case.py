@@ -1,0 +1,477 @@
+"""A case: one person's (or family's) way out, from the intake survey to follow-up."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.aggregate import CoordinationAggregate
+from domain.base import InvalidCommand, Meta, PersonalData
+from domain.errors import (
+    AlreadyInSupportGroup,
+    CaseAlreadyTaken,
+    CaseClosed,
+    CaseNotClosed,
+    CaseNotTaken,
+    FlagAlreadyRaised,
+    FlagNotRaised,
+    NoSupportGroup,
+    NotCaseAssignee,
+    NothingToErase,
+    NotPermitted,
+    OutcomeContradictsJourney,
+    StepOutOfOrder,
+    SupportGroupAlreadyFormed,
+)
+from domain.intake import Intake, assess_urgency
+from domain.journey import JourneyStage, Step, ensure_step_allowed, stage_after
+from domain.resource import Resource
+from domain.roles import Role, is_policy_actor
+from domain.vocabulary import CaseOutcome, CaseStatus, Urgency
+from domain.volunteer import Volunteer
+
+
+class Case(CoordinationAggregate):
+    """A request for help and everything done about it; personal details stay sealed."""
+
+    @classmethod
+    def open(cls, *, case_id: UUID, person_id: UUID, intake: Intake, meta: Meta) -> Case:
+        """Open a case from the intake survey; urgency follows from the answers."""
+        intake.validate()
+        return cls(id=case_id, person_id=person_id, urgency=assess_urgency(intake).value,
+                   personal=intake.personal_data(person_id), meta=meta,
+                   **intake.readable_answers())
+
+    @event("CaseOpened")
+    def __init__(
+        self, id: UUID, person_id: UUID, urgency: str, personal: PersonalData,
+        safe_now: bool, region: str, destination: str, contact_channel: str, adults: int,
+        children_ages: list[int], pets: int, mobility_needs: bool, medical_needs: bool,
+        needs_medicine: bool, needs_food: bool, needs_clothes: bool, languages: list[str],
+        meta: Meta,
+    ) -> None:
+        self.person_id = person_id
+        self._urgency = urgency
+        self.personal = personal
+        self.safe_now, self.region, self.destination = safe_now, region, destination
+        self.contact_channel, self.adults, self.pets = contact_channel, adults, pets
+        self.children_ages, self.languages = list(children_ages), list(languages)
+        self.mobility_needs, self.medical_needs = mobility_needs, medical_needs
+        self.needs_medicine, self.needs_food = needs_medicine, needs_food
+        self.needs_clothes = needs_clothes
+        self.opened_at = meta.at
+        self._status = CaseStatus.UNASSIGNED.value
+        self.assignee_id: UUID | None = None
+        self.assigned_at: datetime | None = None
+        self._stage = JourneyStage.WAITING.value
+        self.borders_crossed = 0
+        self.last_step_at: datetime | None = None
+        self.arrived_at: datetime | None = None
+        self.resource_ids: list[UUID] = []
+        self.flags: list[dict[str, Any]] = []
+        self.notes: list[PersonalData] = []
+        self.follow_ups: list[PersonalData] = []
+        self.psychologist_id: UUID | None = None
+        self.support_member_ids: list[UUID] = []
+        self._outcome: str | None = None
+        self.closed_at: datetime | None = None
+
+    # --- queries ---------------------------------------------------------------------------
+
+    @property
+    def urgency(self) -> Urgency:
+        """How soon the case needs a volunteer."""
+        return Urgency(self._urgency)
+
+    @property
+    def status(self) -> CaseStatus:
+        """Unassigned, assigned or closed."""
+        return CaseStatus(self._status)
+
+    @property
+    def stage(self) -> JourneyStage:
+        """Where the person is on the way out."""
+        return JourneyStage(self._stage)
+
+    @property
+    def outcome(self) -> CaseOutcome | None:
+        """How the case ended, while it is closed."""
+        return None if self._outcome is None else CaseOutcome(self._outcome)
+
+    @property
+    def is_active(self) -> bool:
+        """True unless closed: active cases are recalled when a resource changes."""
+        return self._status != CaseStatus.CLOSED
+
+    @property
+    def has_support_group(self) -> bool:
+        """True while a support group is formed."""
+        return self.psychologist_id is not None
+
+    def relies_on(self, resource_id: UUID) -> bool:
+        """True when a step of this (active) case relies on the resource."""
+        return resource_id in self.resource_ids
+
+    def is_assigned_to(self, volunteer_id: UUID) -> bool:
+        """True when the volunteer is the case's assignee."""
+        return self.assignee_id == volunteer_id
+
+    # --- assignment ------------------------------------------------------------------------
+
+    def take(self, *, volunteer: Volunteer, meta: Meta) -> None:
+        """A cleared volunteer takes an unassigned case."""
+        self._ensure_open()
+        volunteer.ensure_cleared_for_casework()
+        if self.assignee_id is not None:
+            raise CaseAlreadyTaken(f"case {self.id} is held by {self.assignee_id}")
+        self._record_taken(volunteer_id=volunteer.id, meta=meta)
+
+    def assign(self, *, volunteer: Volunteer, by: Volunteer, meta: Meta) -> None:
+        """A supervisor assigns or reassigns the case to a cleared volunteer."""
+        self._ensure_open()
+        by.ensure_acting_as(Role.SUPERVISOR)
+        volunteer.ensure_cleared_for_casework()
+        if self.assignee_id == volunteer.id:
+            raise CaseAlreadyTaken(f"case {self.id} is already held by {volunteer.id}")
+        self._record_assigned(volunteer_id=volunteer.id, previous_volunteer_id=self.assignee_id,
+                              meta=meta)
+
+    def release(self, *, reason: str, by: Volunteer | None, meta: Meta) -> None:
+        """The assignee or a supervisor (or, with by=None, a policy) hands the case back."""
+        self._ensure_open()
+        if self.assignee_id is None:
+            raise CaseNotTaken(f"case {self.id} has no assignee")
+        self._ensure_may_work_or_policy(by, meta)
+        self._record_released(volunteer_id=self.assignee_id, reason=reason, meta=meta)
+
+    # --- journey ---------------------------------------------------------------------------
+
+    def give_advice(self, *, text: str, by: Volunteer, meta: Meta,
+                    resources: Sequence[Resource] = ()) -> None:
+        """Record advice (readable text), naming any usable resources it relies on."""
+        self._ensure_may_work(by)
+        if not text.strip():
+            raise InvalidCommand("advice needs a text")
+        ids = _usable_ids(resources, meta.at)
+        self._record_advice(text=text, resource_ids=ids, meta=meta)
+
+    def arrange_transport(self, *, resources: Sequence[Resource], description: str,
+                          by: Volunteer, meta: Meta) -> None:
+        """Record transport arranged on usable resources (driver, bus, route...)."""
+        self._ensure_may_work(by)
+        if self.stage is JourneyStage.ARRIVED:
+            raise StepOutOfOrder("TransportArranged", self._stage)
+        if not resources:
+            raise InvalidCommand("transport relies on at least one resource")
+        ids = _usable_ids(resources, meta.at)
+        self._record_transport(description=description, resource_ids=ids, meta=meta)
+
+    def record_departure(self, *, by: Volunteer, meta: Meta) -> None:
+        """The person set off (again)."""
+        self._ensure_step(Step.DEPARTED, by)
+        self._record_departed(meta=meta)
+
+    def record_checkpoint(self, *, checkpoint: str, by: Volunteer, meta: Meta) -> None:
+        """The person reached a checkpoint on the way."""
+        self._ensure_step(Step.CHECKPOINT_REACHED, by)
+        self._record_checkpoint(checkpoint=checkpoint, meta=meta)
+
+    def record_stuck(self, *, place: str, reason: str, by: Volunteer, meta: Meta) -> None:
+        """The person is stuck on the way (place is readable, e.g. a town or checkpoint)."""
+        self._ensure_step(Step.STUCK, by)
+        self._record_stuck(place=place, reason=reason, meta=meta)
+
+    def record_return(self, *, reason: str, by: Volunteer, meta: Meta) -> None:
+        """The person turned back."""
+        self._ensure_step(Step.RETURNED, by)
+        self._record_returned(reason=reason, meta=meta)
+
+    def record_border_crossing(self, *, crossing: str, by: Volunteer, meta: Meta) -> None:
+        """The person crossed a border (crossing is its readable name)."""
+        self._ensure_step(Step.BORDER_CROSSED, by)
+        self._record_border_crossed(crossing=crossing, meta=meta)
+
+    def record_arrival(self, *, place: str, by: Volunteer, meta: Meta) -> None:
+        """The person arrived somewhere safe."""
+        self._ensure_step(Step.ARRIVED_SAFE, by)
+        self._record_arrived(place=place, meta=meta)
+
+    def record_cannot_leave(self, *, reason: str, by: Volunteer, meta: Meta) -> None:
+        """The person cannot leave; the case now keeps them safe where they are."""
+        self._ensure_step(Step.CANNOT_LEAVE, by)
+        self._record_cannot_leave(reason=reason, meta=meta)
+
+    def add_note(self, *, text: str, by: Volunteer, meta: Meta) -> None:
+        """A note about the person (personal data) by the assignee, a supervisor or group."""
+        self._ensure_open()
+        by.ensure_active()
+        if not (by.id in self.support_member_ids or by.id == self.psychologist_id):
+            self._ensure_may_work(by)
+        self._record_note(note=PersonalData.of(self.person_id, text=text), meta=meta)
+
+    # --- flags -----------------------------------------------------------------------------
+
+    def flag(self, *, flag_id: UUID, reason: str, by: Volunteer | None, meta: Meta,
+             detail: str = "", resource_id: UUID | None = None) -> None:
+        """Raise a flag (e.g. a resource it relies on became unsafe); by=None for a policy."""
+        self._ensure_open()
+        self._ensure_may_work_or_policy(by, meta)
+        if self._flag_index(flag_id) is not None:
+            raise FlagAlreadyRaised(f"flag {flag_id} is already raised on case {self.id}")
+        self._record_flagged(flag_id=flag_id, reason=reason, detail=detail,
+                             resource_id=resource_id, meta=meta)
+
+    def clear_flag(self, *, flag_id: UUID, reason: str, by: Volunteer, meta: Meta) -> None:
+        """Clear a raised flag, saying why."""
+        self._ensure_may_work(by)
+        if self._flag_index(flag_id) is None:
+            raise FlagNotRaised(f"no flag {flag_id} on case {self.id}")
+        self._record_flag_cleared(flag_id=flag_id, reason=reason, meta=meta)
+
+    # --- support group ---------------------------------------------------------------------
+
+    def form_support_group(self, *, psychologist: Volunteer, members: Sequence[Volunteer],
+                           by: Volunteer, meta: Meta) -> None:
+        """Form a support group: a psychologist plus cleared volunteers."""
+        self._ensure_may_work(by)
+        if self.has_support_group:
+            raise SupportGroupAlreadyFormed(f"case {self.id} has a support group")
+        psychologist.ensure_acting_as(Role.PSYCHOLOGIST)
+        for member in members:
+            member.ensure_cleared_for_casework()
+        member_ids = list(dict.fromkeys(m.id for m in members if m.id != psychologist.id))
+        self._record_group_formed(psychologist_id=psychologist.id, member_ids=member_ids,
+                                  meta=meta)
+
+    def add_support_member(self, *, member: Volunteer, by: Volunteer, meta: Meta) -> None:
+        """Add a cleared volunteer to the support group."""
+        self._ensure_may_work(by)
+        if not self.has_support_group:
+            raise NoSupportGroup(f"case {self.id} has no support group")
+        member.ensure_cleared_for_casework()
+        if member.id in self.support_member_ids or member.id == self.psychologist_id:
+            raise AlreadyInSupportGroup(f"volunteer {member.id} is in the group")
+        self._record_group_member_added(member_id=member.id, meta=meta)
+
+    def dissolve_support_group(self, *, reason: str, by: Volunteer, meta: Meta) -> None:
+        """Dissolve the support group."""
+        self._ensure_may_work(by)
+        if not self.has_support_group:
+            raise NoSupportGroup(f"case {self.id} has no support group")
+        self._record_group_dissolved(reason=reason, meta=meta)
+
+    # --- closing ---------------------------------------------------------------------------
+
+    def close(self, *, outcome: CaseOutcome, by: Volunteer, meta: Meta) -> None:
+        """Close with an outcome; 'evacuated' needs an arrival, 'stays' excludes one."""
+        self._ensure_may_work(by)
+        outcome = CaseOutcome(outcome)
+        arrived = self.stage is JourneyStage.ARRIVED
+        if ((outcome is CaseOutcome.EVACUATED and not arrived)
+                or (outcome is CaseOutcome.STAYS and arrived)):
+            raise OutcomeContradictsJourney(f"'{outcome.value}' at stage '{self._stage}'")
+        self._record_closed(outcome=outcome.value, meta=meta)
+
+    def reopen(self, *, reason: str, by: Volunteer, meta: Meta) -> None:
+        """Reopen a closed case; it stays with the assignee only if they reopen it."""
+        if self.is_active:
+            raise CaseNotClosed(f"case {self.id} is open")
+        self._ensure_may_work(by, closed_ok=True)
+        keep = self.assignee_id if by.id == self.assignee_id else None
+        self._record_reopened(reason=reason, assignee_id=keep, meta=meta)
+
+    def record_follow_up(self, *, text: str, by: Volunteer, meta: Meta) -> None:
+        """Keep in touch after arrival (open or closed case); the note is personal data."""
+        self._ensure_may_work(by, closed_ok=True)
+        if self.stage is not JourneyStage.ARRIVED:
+            raise StepOutOfOrder("FollowUpRecorded", self._stage)
+        self._record_follow_up(note=PersonalData.of(self.person_id, text=text), meta=meta)
+
+    def erase_personal_data(self, *, subject_id: UUID, meta: Meta) -> None:
+        """Erase every piece of the subject's personal data on the case; history stays."""
+        held = [self.personal, *self.notes, *self.follow_ups]
+        if not any(p.subject_id == subject_id and not p.erased for p in held):
+            raise NothingToErase(f"case {self.id} holds no personal data of {subject_id}")
+        self._record_personal_data_erased(subject_id=subject_id, meta=meta)
+
+    # --- guards ----------------------------------------------------------------------------
+
+    def _ensure_open(self) -> None:
+        if not self.is_active:
+            raise CaseClosed(f"case {self.id} is closed")
+
+    def _ensure_may_work(self, by: Volunteer, *, closed_ok: bool = False) -> None:
+        if not closed_ok:
+            self._ensure_open()
+        by.ensure_active()
+        if by.id != self.assignee_id and not by.has_role(Role.SUPERVISOR):
+            raise NotCaseAssignee(f"volunteer {by.id} does not hold case {self.id}")
+
+    def _ensure_may_work_or_policy(self, by: Volunteer | None, meta: Meta) -> None:
+        if by is not None:
+            self._ensure_may_work(by)
+        elif not is_policy_actor(meta):
+            raise NotPermitted("only a policy may act without an acting volunteer")
+
+    def _ensure_step(self, step: Step, by: Volunteer) -> None:
+        self._ensure_may_work(by)
+        ensure_step_allowed(self.stage, step)
+
+    def _flag_index(self, flag_id: UUID) -> int | None:
+        return next((i for i, f in enumerate(self.flags) if f["flag_id"] == flag_id), None)
+
+    # --- events: assignment ----------------------------------------------------------------
+
+    @event("CaseTaken")
+    def _record_taken(self, volunteer_id: UUID, meta: Meta) -> None:
+        self._assign_to(volunteer_id, meta.at)
+
+    @event("CaseAssigned")
+    def _record_assigned(self, volunteer_id: UUID, previous_volunteer_id: UUID | None,
+                         meta: Meta) -> None:
+        self._assign_to(volunteer_id, meta.at)
+
+    class CaseReleased(CoordinationAggregate.Event):
+        """The assignee let go of the case. Version 2 added `reason`."""
+
+        class_version = 2
+        volunteer_id: UUID
+        reason: str
+        meta: Meta
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 releases carried no reason."""
+            state["reason"] = "not recorded"
+
+    @event(CaseReleased)
+    def _record_released(self, volunteer_id: UUID, reason: str, meta: Meta) -> None:
+        self._status = CaseStatus.UNASSIGNED.value
+        self.assignee_id = None
+        self.assigned_at = None
+
+    def _assign_to(self, volunteer_id: UUID, at: datetime) -> None:
+        self._status = CaseStatus.ASSIGNED.value
+        self.assignee_id = volunteer_id
+        self.assigned_at = at
+
+    # --- events: journey -------------------------------------------------------------------
+
+    @event("AdviceGiven")
+    def _record_advice(self, text: str, resource_ids: list[UUID], meta: Meta) -> None:
+        self._rely_on(resource_ids)
+
+    @event("TransportArranged")
+    def _record_transport(self, description: str, resource_ids: list[UUID],
+                          meta: Meta) -> None:
+        self._rely_on(resource_ids)
+
+    @event("Departed")
+    def _record_departed(self, meta: Meta) -> None:
+        self._moved(Step.DEPARTED, meta.at)
+
+    @event("CheckpointReached")
+    def _record_checkpoint(self, checkpoint: str, meta: Meta) -> None:
+        self._moved(Step.CHECKPOINT_REACHED, meta.at)
+
+    @event("Stuck")
+    def _record_stuck(self, place: str, reason: str, meta: Meta) -> None:
+        self._moved(Step.STUCK, meta.at)
+
+    @event("Returned")
+    def _record_returned(self, reason: str, meta: Meta) -> None:
+        self._moved(Step.RETURNED, meta.at)
+
+    @event("BorderCrossed")
+    def _record_border_crossed(self, crossing: str, meta: Meta) -> None:
+        self._moved(Step.BORDER_CROSSED, meta.at)
+        self.borders_crossed += 1
+
+    @event("ArrivedSafe")
+    def _record_arrived(self, place: str, meta: Meta) -> None:
+        self._moved(Step.ARRIVED_SAFE, meta.at)
+        self.arrived_at = meta.at
+
+    @event("CannotLeave")
+    def _record_cannot_leave(self, reason: str, meta: Meta) -> None:
+        self._moved(Step.CANNOT_LEAVE, meta.at)
+
+    @event("NoteAdded")
+    def _record_note(self, note: PersonalData, meta: Meta) -> None:
+        self.notes.append(note)
+
+    def _moved(self, step: Step, at: datetime) -> None:
+        self._stage = stage_after(step).value
+        self.last_step_at = at
+
+    def _rely_on(self, resource_ids: list[UUID]) -> None:
+        self.resource_ids.extend(r for r in resource_ids if r not in self.resource_ids)
+
+    # --- events: flags and support group ---------------------------------------------------
+
+    @event("CaseFlagged")
+    def _record_flagged(self, flag_id: UUID, reason: str, detail: str,
+                        resource_id: UUID | None, meta: Meta) -> None:
+        self.flags.append({"flag_id": flag_id, "reason": reason, "detail": detail,
+                           "resource_id": resource_id, "raised_at": meta.at})
+
+    @event("FlagCleared")
+    def _record_flag_cleared(self, flag_id: UUID, reason: str, meta: Meta) -> None:
+        self.flags = [f for f in self.flags if f["flag_id"] != flag_id]
+
+    @event("SupportGroupFormed")
+    def _record_group_formed(self, psychologist_id: UUID, member_ids: list[UUID],
+                             meta: Meta) -> None:
+        self.psychologist_id = psychologist_id
+        self.support_member_ids = list(member_ids)
+
+    @event("SupportGroupMemberAdded")
+    def _record_group_member_added(self, member_id: UUID, meta: Meta) -> None:
+        self.support_member_ids.append(member_id)
+
+    @event("SupportGroupDissolved")
+    def _record_group_dissolved(self, reason: str, meta: Meta) -> None:
+        self.psychologist_id = None
+        self.support_member_ids = []
+
+    # --- events: closing and erasure -------------------------------------------------------
+
+    @event("CaseClosed")
+    def _record_closed(self, outcome: str, meta: Meta) -> None:
+        self._status = CaseStatus.CLOSED.value
+        self._outcome = outcome
+        self.closed_at = meta.at
+        self.resource_ids = []
+
+    @event("CaseReopened")
+    def _record_reopened(self, reason: str, assignee_id: UUID | None, meta: Meta) -> None:
+        self._status = (CaseStatus.UNASSIGNED if assignee_id is None
+                        else CaseStatus.ASSIGNED).value
+        self.assignee_id = assignee_id
+        self.assigned_at = self.assigned_at if assignee_id is not None else None
+        self._outcome = None
+        self.closed_at = None
+
+    @event("FollowUpRecorded")
+    def _record_follow_up(self, note: PersonalData, meta: Meta) -> None:
+        self.follow_ups.append(note)
+
+    @event("PersonalDataErased")
+    def _record_personal_data_erased(self, subject_id: UUID, meta: Meta) -> None:
+        def erased(data: PersonalData) -> PersonalData:
+            return PersonalData.erased_for(subject_id) if data.subject_id == subject_id else data
+
+        self.personal = erased(self.personal)
+        self.notes = [erased(n) for n in self.notes]
+        self.follow_ups = [erased(f) for f in self.follow_ups]
+
+
+def _usable_ids(resources: Sequence[Resource], at: datetime) -> list[UUID]:
+    """The ids of the resources, once each is shown usable at `at` (else it raises)."""
+    for resource in resources:
+        resource.ensure_usable(at)
+    return list(dict.fromkeys(r.id for r in resources))

@@ -1,0 +1,59 @@
+"""Follow-up commands that policies issue; the application carries each out on one aggregate.
+
+How each maps onto the aggregates (by=None marks the policy as the actor; meta.actor says
+which policy):
+- FlagCase           -> Case.flag(flag_id=, reason=, detail=, resource_id=, by=None, meta=)
+- ReleaseCase        -> Case.release(reason=, by=None, meta=)  (skip unless still theirs:
+                        case.is_assigned_to(volunteer_id))
+- RetractResource    -> Resource.retract(reason=, by=None, meta=)
+- ExpireVerification -> Resource.expire(meta=)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from domain.base import Meta
+
+
+@dataclass(frozen=True)
+class FlagCase:
+    """Flag an active case because a resource it relies on changed."""
+
+    case_id: UUID
+    flag_id: UUID
+    reason: str
+    detail: str
+    resource_id: UUID
+    meta: Meta
+
+
+@dataclass(frozen=True)
+class ReleaseCase:
+    """Hand a case back to the board for reassignment (its volunteer was banned)."""
+
+    case_id: UUID
+    volunteer_id: UUID
+    reason: str
+    meta: Meta
+
+
+@dataclass(frozen=True)
+class RetractResource:
+    """Retract a resource (its reporter was banned before it was verified)."""
+
+    resource_id: UUID
+    reason: str
+    meta: Meta
+
+
+@dataclass(frozen=True)
+class ExpireVerification:
+    """Record that a resource's verification ran out."""
+
+    resource_id: UUID
+    meta: Meta
+
+
+FollowUpCommand = FlagCase | ReleaseCase | RetractResource | ExpireVerification

@@ -1,0 +1,198 @@
+"""The network's rules, one error class each; raised by guards before any event is triggered."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from domain.base import CoordinationError, InvalidCommand
+from domain.roles import Role
+
+
+class NotPermitted(CoordinationError):
+    """The acting person lacks the role or relationship this command needs."""
+
+    http_status = 403
+
+
+# --- who may act -------------------------------------------------------------------------
+
+
+class NotASupervisor(NotPermitted):
+    """Only supervisors assign cases, sanction volunteers and reopen cases they did not hold."""
+
+
+class NotAFactChecker(NotPermitted):
+    """Only fact-checkers verify or reject resources."""
+
+
+class NotAnAdmin(NotPermitted):
+    """Only admins grant and revoke roles."""
+
+
+class NotCaseAssignee(NotPermitted):
+    """Only the case's assignee (or a supervisor) may record its steps."""
+
+
+class CannotVerifyOwnReport(NotPermitted):
+    """Nobody verifies or rejects what they reported themselves."""
+
+
+class CannotSanctionSelf(NotPermitted):
+    """A supervisor cannot suspend, ban or reinstate themselves."""
+
+
+class NotAPsychologist(InvalidCommand):
+    """A support group needs a volunteer holding the psychologist role."""
+
+
+# --- volunteers --------------------------------------------------------------------------
+
+
+class VolunteerNotCleared(CoordinationError):
+    """The volunteer has not completed the required training for casework."""
+
+
+class VolunteerSuspended(CoordinationError):
+    """The volunteer is suspended."""
+
+
+class VolunteerBanned(CoordinationError):
+    """The volunteer is banned."""
+
+
+class VolunteerNotSanctioned(CoordinationError):
+    """Only a suspended or banned volunteer can be reinstated."""
+
+
+class RoleAlreadyHeld(CoordinationError):
+    """The volunteer already holds this role."""
+
+
+class RoleNotHeld(CoordinationError):
+    """The volunteer does not hold this role."""
+
+
+class ShiftAlreadyStarted(CoordinationError):
+    """A shift cannot start while another is running."""
+
+
+class ShiftNotStarted(CoordinationError):
+    """A shift cannot end when none is running."""
+
+
+# --- cases -------------------------------------------------------------------------------
+
+
+class CaseClosed(CoordinationError):
+    """A closed case takes no steps, notes, flags or assignments."""
+
+
+class CaseNotClosed(CoordinationError):
+    """Only a closed case can be reopened."""
+
+
+class CaseAlreadyTaken(CoordinationError):
+    """The case already has this or another assignee."""
+
+
+class CaseNotTaken(CoordinationError):
+    """The case has no assignee to release."""
+
+
+class StepOutOfOrder(CoordinationError):
+    """The journey step does not follow from the stage the journey is in."""
+
+    def __init__(self, step: str, stage: str) -> None:
+        super().__init__(f"{step} cannot follow stage '{stage}'")
+        self.step = step
+        self.stage = stage
+
+
+class OutcomeContradictsJourney(InvalidCommand):
+    """The outcome does not match the journey (e.g. evacuated before arriving)."""
+
+
+class FlagAlreadyRaised(CoordinationError):
+    """A flag with this id is already raised on the case."""
+
+
+class FlagNotRaised(CoordinationError):
+    """No raised flag has this id."""
+
+
+class SupportGroupAlreadyFormed(CoordinationError):
+    """The case already has a support group."""
+
+
+class NoSupportGroup(CoordinationError):
+    """The case has no support group."""
+
+
+class AlreadyInSupportGroup(CoordinationError):
+    """The volunteer is already in the case's support group."""
+
+
+class NothingToErase(CoordinationError):
+    """There is no unerased personal data of this subject here."""
+
+
+class InvalidIntake(InvalidCommand):
+    """The intake survey's answers contradict themselves."""
+
+
+# --- resources ---------------------------------------------------------------------------
+
+
+class ResourceNotUsable(CoordinationError):
+    """The resource may not be handed out now; `reason` says why."""
+
+    def __init__(self, resource_id: UUID, reason: str) -> None:
+        super().__init__(f"resource {resource_id} is not usable: {reason}")
+        self.resource_id = resource_id
+        self.reason = reason
+
+
+class ShelterFull(ResourceNotUsable):
+    """The shelter has no free place."""
+
+
+class ResourceWithdrawn(CoordinationError):
+    """The resource was retracted or destroyed; nothing more can happen to it."""
+
+
+class ResourceStatusUnchanged(CoordinationError):
+    """The resource already has the status this command would give it."""
+
+
+class VerificationNotDue(CoordinationError):
+    """The resource's verification has not run out (or it is not verified)."""
+
+
+class NotAShelter(InvalidCommand):
+    """Only shelters have capacity and occupancy."""
+
+
+class OccupancyExceedsCapacity(InvalidCommand):
+    """A shelter's occupancy must stay between zero and its capacity."""
+
+
+class InvalidResource(InvalidCommand):
+    """The resource report contradicts itself."""
+
+
+class NaiveTime(InvalidCommand):
+    """Business times must be timezone-aware."""
+
+
+_ROLE_ERRORS: dict[Role, type[CoordinationError]] = {
+    Role.SUPERVISOR: NotASupervisor,
+    Role.FACT_CHECKER: NotAFactChecker,
+    Role.ADMIN: NotAnAdmin,
+    Role.PSYCHOLOGIST: NotAPsychologist,
+}
+
+
+def not_in_role(role: Role, volunteer_id: UUID) -> CoordinationError:
+    """The specific error for acting in a role one does not hold."""
+    error = _ROLE_ERRORS.get(role, NotPermitted)
+    return error(f"volunteer {volunteer_id} is not a {role.value}")

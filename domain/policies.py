@@ -1,0 +1,189 @@
+"""Reactions across aggregates: pure functions from an event (plus looked-up ids) to commands.
+
+Each follow-up command carries `meta.caused_by_this(actor="policy:<name>", command_id=...)`
+with a command id derived (uuid5) from the triggering event's id and the target's id, so
+running a policy twice on the same event yields the same commands: they are idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Protocol
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import DomainEventProtocol
+
+from domain.base import Meta
+from domain.commands import (
+    ExpireVerification,
+    FlagCase,
+    FollowUpCommand,
+    ReleaseCase,
+    RetractResource,
+)
+from domain.resource import Resource
+from domain.roles import policy_actor
+from domain.volunteer import Volunteer
+
+POLICY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:corridor:policy")
+RESOURCE_RECALL = "resource_recall"
+VOLUNTEER_BAN = "volunteer_ban"
+VERIFICATION_EXPIRY = "verification_expiry"
+
+Event = DomainEventProtocol[UUID]
+
+
+class RecallReason(StrEnum):
+    """Why a case was flagged by the recall policy."""
+
+    UNSAFE = "resource_unsafe"
+    FULL = "resource_full"
+    CLOSED = "resource_closed"
+    DESTROYED = "resource_destroyed"
+    RETRACTED = "resource_retracted"
+    REJECTED = "resource_rejected"
+    EXPIRED = "verification_expired"
+
+
+RECALL_TRIGGERS: dict[str, RecallReason] = {
+    "ResourceMarkedUnsafe": RecallReason.UNSAFE,
+    "ResourceMarkedFull": RecallReason.FULL,
+    "OccupancyUpdated": RecallReason.FULL,  # only when it reaches capacity
+    "ResourceClosed": RecallReason.CLOSED,
+    "ResourceDestroyed": RecallReason.DESTROYED,
+    "ResourceRetracted": RecallReason.RETRACTED,
+    "ResourceRejected": RecallReason.REJECTED,
+    "VerificationExpired": RecallReason.EXPIRED,
+}
+"""Resource events that make every active case relying on the resource get flagged."""
+
+
+def event_id_of(originator_id: UUID, originator_version: int) -> UUID:
+    """A stable id for the event at this position of this aggregate's history."""
+    return uuid5(POLICY_NAMESPACE, f"{originator_id}/{originator_version}")
+
+
+def event_id(event: Event) -> UUID:
+    """A stable id for a stored (or pending) event."""
+    return event_id_of(event.originator_id, event.originator_version)
+
+
+def follow_up_id(policy: str, trigger_id: UUID, target_id: UUID) -> UUID:
+    """The deterministic command id of a policy's follow-up on one target."""
+    return uuid5(POLICY_NAMESPACE, f"{policy}/{trigger_id}/{target_id}")
+
+
+def follow_up_meta(policy: str, trigger: Meta, trigger_id: UUID, target_id: UUID) -> Meta:
+    """Meta for a follow-up: same correlation and business time, actor policy:<name>."""
+    command_id = follow_up_id(policy, trigger_id, target_id)
+    return trigger.caused_by_this(actor=policy_actor(policy), command_id=command_id)
+
+
+def meta_of(event: Event) -> Meta:
+    """The Meta every corridor event carries."""
+    meta = getattr(event, "meta", None)
+    if not isinstance(meta, Meta):
+        raise TypeError(f"{type(event).__qualname__} carries no Meta")
+    return meta
+
+
+def recall_reason(event: Event) -> RecallReason | None:
+    """The reason to flag cases relying on the event's resource, or None for no recall."""
+    if not isinstance(event, Resource.Event):
+        return None
+    name = type(event).__name__
+    if name == "OccupancyUpdated" and getattr(event, "occupancy", 0) < getattr(
+            event, "capacity", 1):
+        return None
+    return RECALL_TRIGGERS.get(name)
+
+
+def _recall_detail(event: Event) -> str:
+    if type(event).__name__ == "OccupancyUpdated":
+        return f"{getattr(event, 'occupancy', '?')}/{getattr(event, 'capacity', '?')} taken"
+    if type(event).__name__ == "VerificationExpired":
+        return f"verification ran out at {getattr(event, 'expired_at', '?')}"
+    return str(getattr(event, "reason", ""))
+
+
+def recall_cases(event: Event, relying_case_ids: Iterable[UUID]) -> list[FlagCase]:
+    """Flag every active case relying on a resource that became unusable."""
+    reason = recall_reason(event)
+    if reason is None:
+        return []
+    trigger, trigger_id = meta_of(event), event_id(event)
+    commands = []
+    for case_id in sorted(set(relying_case_ids)):
+        meta = follow_up_meta(RESOURCE_RECALL, trigger, trigger_id, case_id)
+        commands.append(FlagCase(
+            case_id=case_id, flag_id=uuid5(meta.command_id, "flag"), reason=reason.value,
+            detail=_recall_detail(event), resource_id=event.originator_id, meta=meta))
+    return commands
+
+
+def is_ban(event: Event) -> bool:
+    """True for a VolunteerBanned event."""
+    return isinstance(event, Volunteer.Event) and type(event).__name__ == "VolunteerBanned"
+
+
+def on_volunteer_banned(
+    event: Event, unverified_report_ids: Iterable[UUID], assigned_case_ids: Iterable[UUID]
+) -> list[RetractResource | ReleaseCase]:
+    """A banned volunteer's unverified reports are retracted and their cases released."""
+    if not is_ban(event):
+        return []
+    trigger, trigger_id = meta_of(event), event_id(event)
+    volunteer_id = event.originator_id
+    commands: list[RetractResource | ReleaseCase] = [
+        RetractResource(resource_id=r, reason="reporter banned",
+                        meta=follow_up_meta(VOLUNTEER_BAN, trigger, trigger_id, r))
+        for r in sorted(set(unverified_report_ids))]
+    commands += [
+        ReleaseCase(case_id=c, volunteer_id=volunteer_id, reason="volunteer banned",
+                    meta=follow_up_meta(VOLUNTEER_BAN, trigger, trigger_id, c))
+        for c in sorted(set(assigned_case_ids))]
+    return commands
+
+
+def expire_due(resources: Iterable[Resource], tick: Meta) -> list[ExpireVerification]:
+    """On a tick (meta.at = now), expire every verification that has run out.
+
+    The command id derives from the verification event being expired, so overlapping
+    ticks issue the same command for the same verification.
+    """
+    commands = []
+    for resource in resources:
+        if not resource.is_expiry_due(tick.at) or resource.verified_version is None:
+            continue
+        trigger_id = event_id_of(resource.id, resource.verified_version)
+        meta = follow_up_meta(VERIFICATION_EXPIRY, tick, trigger_id, resource.id)
+        commands.append(ExpireVerification(resource_id=resource.id, meta=meta))
+    return commands
+
+
+class PolicyLookups(Protocol):
+    """What the application looks up (from projections) for the policies."""
+
+    def active_cases_relying_on(self, resource_id: UUID) -> Iterable[UUID]:
+        """Ids of active (not closed) cases whose steps rely on the resource."""
+        ...
+
+    def unverified_reports_by(self, volunteer_id: UUID) -> Iterable[UUID]:
+        """Ids of resources the volunteer reported that were never verified."""
+        ...
+
+    def active_cases_of(self, volunteer_id: UUID) -> Iterable[UUID]:
+        """Ids of active cases the volunteer is assigned to."""
+        ...
+
+
+def react(event: Event, lookups: PolicyLookups) -> list[FollowUpCommand]:
+    """Every follow-up command any policy issues for one event (empty for most events)."""
+    if recall_reason(event) is not None:
+        return list(recall_cases(event, lookups.active_cases_relying_on(event.originator_id)))
+    if is_ban(event):
+        volunteer_id = event.originator_id
+        return list(on_volunteer_banned(event, lookups.unverified_reports_by(volunteer_id),
+                                        lookups.active_cases_of(volunteer_id)))
+    return []

@@ -1,0 +1,292 @@
+"""A resource (shelter, transport, route, ...): reported, verified with an expiry, recalled."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.aggregate import CoordinationAggregate
+from domain.base import Meta, PersonalData
+from domain.errors import (
+    CannotVerifyOwnReport,
+    InvalidResource,
+    NotAShelter,
+    NothingToErase,
+    NotPermitted,
+    OccupancyExceedsCapacity,
+    ResourceNotUsable,
+    ResourceStatusUnchanged,
+    ResourceWithdrawn,
+    ShelterFull,
+    VerificationNotDue,
+)
+from domain.roles import Role, is_policy_actor
+from domain.vocabulary import VERIFICATION_TTL, ResourceKind, ResourceStatus, Verification
+from domain.volunteer import Volunteer
+
+WITHDRAWN = frozenset({ResourceStatus.RETRACTED.value, ResourceStatus.DESTROYED.value})
+
+
+class Resource(CoordinationAggregate):
+    """Checked information about something people can use; it goes stale by design."""
+
+    @classmethod
+    def report(
+        cls, *, resource_id: UUID, kind: ResourceKind, region: str, place: str,
+        details: str, reporter: Volunteer, capacity: int | None = None,
+        contact: Mapping[str, str] | None = None, contact_subject_id: UUID | None = None,
+        meta: Meta,
+    ) -> Resource:
+        """Report a resource; a contact person's name/phone stays personal data."""
+        reporter.ensure_active()
+        kind = ResourceKind(kind)
+        _ensure_capacity_fits_kind(kind, capacity)
+        if not region.strip():
+            raise InvalidResource("a resource needs a region")
+        personal = None if not contact else PersonalData.of(
+            contact_subject_id or resource_id, **contact)
+        return cls(id=resource_id, kind=kind.value, region=region, place=place,
+                   details=details, capacity=capacity, contact=personal,
+                   reported_by=reporter.id, meta=meta)
+
+    @event("ResourceReported")
+    def __init__(self, id: UUID, kind: str, region: str, place: str, details: str,
+                 capacity: int | None, contact: PersonalData | None, reported_by: UUID,
+                 meta: Meta) -> None:
+        self._kind = kind
+        self.region = region
+        self.place = place
+        self.details = details
+        self.capacity = capacity
+        self.occupancy = 0
+        self.contact = contact
+        self.reported_by = reported_by
+        self.reported_at = meta.at
+        self._verification = Verification.UNVERIFIED.value
+        self.verified_by: UUID | None = None
+        self.verified_at: datetime | None = None
+        self.verified_version: int | None = None
+        self.expires_at: datetime | None = None
+        self._status = ResourceStatus.AVAILABLE.value
+        self.status_reason = ""
+
+    # --- queries ---------------------------------------------------------------------------
+
+    @property
+    def kind(self) -> ResourceKind:
+        """What the resource is."""
+        return ResourceKind(self._kind)
+
+    @property
+    def verification(self) -> Verification:
+        """Unverified, verified, rejected or expired (as recorded by events)."""
+        return Verification(self._verification)
+
+    @property
+    def status(self) -> ResourceStatus:
+        """Available, full, unsafe, closed, destroyed or retracted."""
+        return ResourceStatus(self._status)
+
+    @property
+    def is_withdrawn(self) -> bool:
+        """True once retracted or destroyed: it can never be used again."""
+        return self._status in WITHDRAWN
+
+    @property
+    def is_shelter_full(self) -> bool:
+        """True for a shelter marked full or with no free place."""
+        at_capacity = self.capacity is not None and self.occupancy >= self.capacity
+        return self.kind is ResourceKind.SHELTER and (
+            at_capacity or self._status == ResourceStatus.FULL)
+
+    def unusable_reason(self, at: datetime) -> str | None:
+        """Why the resource may not be handed out at `at`, or None when it may."""
+        if self._status not in (ResourceStatus.AVAILABLE, ResourceStatus.FULL):
+            return self._status
+        if self._verification != Verification.VERIFIED:
+            return self._verification
+        if self.expires_at is None or at >= self.expires_at:
+            return Verification.EXPIRED.value
+        if self._status == ResourceStatus.FULL or self.is_shelter_full:
+            return ResourceStatus.FULL.value
+        return None
+
+    def is_usable(self, at: datetime) -> bool:
+        """True when the resource may be handed out at `at`."""
+        return self.unusable_reason(at) is None
+
+    def ensure_usable(self, at: datetime) -> None:
+        """Raise ResourceNotUsable (ShelterFull for a full shelter) unless usable at `at`."""
+        reason = self.unusable_reason(at)
+        if reason is None:
+            return
+        if reason == ResourceStatus.FULL and self.kind is ResourceKind.SHELTER:
+            raise ShelterFull(self.id, reason)
+        raise ResourceNotUsable(self.id, reason)
+
+    def is_expiry_due(self, now: datetime) -> bool:
+        """True when a verification has run out but no VerificationExpired is recorded yet."""
+        return (self._verification == Verification.VERIFIED and self.expires_at is not None
+                and now >= self.expires_at)
+
+    # --- commands --------------------------------------------------------------------------
+
+    def verify(self, *, by: Volunteer, meta: Meta) -> None:
+        """A fact-checker (not the reporter) verifies it; re-verification renews the expiry."""
+        self._ensure_checker(by)
+        self._ensure_not_withdrawn()
+        expires_at = meta.at + VERIFICATION_TTL[self.kind]
+        self._record_verified(verified_by=by.id, expires_at=expires_at, meta=meta)
+
+    def reject(self, *, reason: str, by: Volunteer, meta: Meta) -> None:
+        """A fact-checker (not the reporter) finds it false or unconfirmable."""
+        self._ensure_checker(by)
+        self._ensure_not_withdrawn()
+        self._record_rejected(rejected_by=by.id, reason=reason, meta=meta)
+
+    def expire(self, *, meta: Meta) -> None:
+        """Record that the verification ran out, as of the tick's time meta.at."""
+        if not self.is_expiry_due(meta.at) or self.expires_at is None:
+            raise VerificationNotDue(f"resource {self.id} has no verification due to expire")
+        self._record_expired(expired_at=self.expires_at, meta=meta)
+
+    def mark_full(self, *, reason: str, by: Volunteer, meta: Meta) -> None:
+        """Someone on the ground reports it full."""
+        self._ensure_status_change(by, ResourceStatus.FULL)
+        self._record_full(reason=reason, meta=meta)
+
+    def mark_unsafe(self, *, reason: str, by: Volunteer, meta: Meta) -> None:
+        """Someone reports it unsafe (e.g. shelled)."""
+        self._ensure_status_change(by, ResourceStatus.UNSAFE)
+        self._record_unsafe(reason=reason, meta=meta)
+
+    def close(self, *, reason: str, by: Volunteer, meta: Meta) -> None:
+        """Someone reports it closed."""
+        self._ensure_status_change(by, ResourceStatus.CLOSED)
+        self._record_closed(reason=reason, meta=meta)
+
+    def destroy(self, *, reason: str, by: Volunteer, meta: Meta) -> None:
+        """Someone reports it destroyed; it is withdrawn for good."""
+        self._ensure_status_change(by, ResourceStatus.DESTROYED)
+        self._record_destroyed(reason=reason, meta=meta)
+
+    def reopen(self, *, reason: str, by: Volunteer, meta: Meta) -> None:
+        """A fact-checker or supervisor confirms it is available again (full/unsafe/closed)."""
+        _ensure_checker_or_supervisor(by)
+        self._ensure_status_change(by, ResourceStatus.AVAILABLE)
+        self._record_reopened(reason=reason, meta=meta)
+
+    def update_occupancy(self, *, occupancy: int, by: Volunteer, meta: Meta) -> None:
+        """Report how many places of a shelter are taken (0..capacity)."""
+        by.ensure_active()
+        self._ensure_not_withdrawn()
+        if self.kind is not ResourceKind.SHELTER or self.capacity is None:
+            raise NotAShelter(f"resource {self.id} is a {self.kind.value}, not a shelter")
+        if not 0 <= occupancy <= self.capacity:
+            raise OccupancyExceedsCapacity(f"occupancy must be 0..{self.capacity}")
+        self._record_occupancy(occupancy=occupancy, capacity=self.capacity, meta=meta)
+
+    def retract(self, *, reason: str, by: Volunteer | None, meta: Meta) -> None:
+        """Retract it as fake: by a fact-checker or supervisor, or (by=None) a policy."""
+        if by is not None:
+            _ensure_checker_or_supervisor(by)
+        elif not is_policy_actor(meta):
+            raise NotPermitted("only a policy may retract without an acting volunteer")
+        self._ensure_not_withdrawn()
+        self._record_retracted(reason=reason, meta=meta)
+
+    def erase_personal_data(self, *, subject_id: UUID, meta: Meta) -> None:
+        """Erase the contact person's data on request; the rest of the history stays."""
+        if self.contact is None or self.contact.erased or self.contact.subject_id != subject_id:
+            raise NothingToErase(f"resource {self.id} holds no personal data of {subject_id}")
+        self._record_personal_data_erased(subject_id=subject_id, meta=meta)
+
+    # --- guards ----------------------------------------------------------------------------
+
+    def _ensure_checker(self, by: Volunteer) -> None:
+        by.ensure_acting_as(Role.FACT_CHECKER)
+        if by.id == self.reported_by:
+            raise CannotVerifyOwnReport(f"volunteer {by.id} reported resource {self.id}")
+
+    def _ensure_not_withdrawn(self) -> None:
+        if self.is_withdrawn:
+            raise ResourceWithdrawn(f"resource {self.id} is {self._status}")
+
+    def _ensure_status_change(self, by: Volunteer, status: ResourceStatus) -> None:
+        by.ensure_active()
+        self._ensure_not_withdrawn()
+        if self._status == status:
+            raise ResourceStatusUnchanged(f"resource {self.id} is already {status.value}")
+
+    # --- events ----------------------------------------------------------------------------
+
+    @event("ResourceVerified")
+    def _record_verified(self, verified_by: UUID, expires_at: datetime, meta: Meta) -> None:
+        self._verification = Verification.VERIFIED.value
+        self.verified_by = verified_by
+        self.verified_at = meta.at
+        self.verified_version = self.version + 1
+        self.expires_at = expires_at
+
+    @event("ResourceRejected")
+    def _record_rejected(self, rejected_by: UUID, reason: str, meta: Meta) -> None:
+        self._verification = Verification.REJECTED.value
+        self.verified_by = None
+        self.expires_at = None
+
+    @event("VerificationExpired")
+    def _record_expired(self, expired_at: datetime, meta: Meta) -> None:
+        self._verification = Verification.EXPIRED.value
+
+    @event("ResourceMarkedFull")
+    def _record_full(self, reason: str, meta: Meta) -> None:
+        self._set_status(ResourceStatus.FULL, reason)
+
+    @event("ResourceMarkedUnsafe")
+    def _record_unsafe(self, reason: str, meta: Meta) -> None:
+        self._set_status(ResourceStatus.UNSAFE, reason)
+
+    @event("ResourceClosed")
+    def _record_closed(self, reason: str, meta: Meta) -> None:
+        self._set_status(ResourceStatus.CLOSED, reason)
+
+    @event("ResourceDestroyed")
+    def _record_destroyed(self, reason: str, meta: Meta) -> None:
+        self._set_status(ResourceStatus.DESTROYED, reason)
+
+    @event("ResourceReopened")
+    def _record_reopened(self, reason: str, meta: Meta) -> None:
+        self._set_status(ResourceStatus.AVAILABLE, reason)
+
+    @event("OccupancyUpdated")
+    def _record_occupancy(self, occupancy: int, capacity: int, meta: Meta) -> None:
+        self.occupancy = occupancy
+
+    @event("ResourceRetracted")
+    def _record_retracted(self, reason: str, meta: Meta) -> None:
+        self._set_status(ResourceStatus.RETRACTED, reason)
+
+    @event("PersonalDataErased")
+    def _record_personal_data_erased(self, subject_id: UUID, meta: Meta) -> None:
+        self.contact = PersonalData.erased_for(subject_id)
+
+    def _set_status(self, status: ResourceStatus, reason: str) -> None:
+        self._status = status.value
+        self.status_reason = reason
+
+
+def _ensure_capacity_fits_kind(kind: ResourceKind, capacity: int | None) -> None:
+    if kind is ResourceKind.SHELTER and (capacity is None or capacity < 1):
+        raise InvalidResource("a shelter needs a capacity of at least one place")
+    if kind is not ResourceKind.SHELTER and capacity is not None:
+        raise NotAShelter("only shelters have a capacity")
+
+
+def _ensure_checker_or_supervisor(by: Volunteer) -> None:
+    if by.has_role(Role.SUPERVISOR):
+        by.ensure_acting_as(Role.SUPERVISOR)
+    else:
+        by.ensure_acting_as(Role.FACT_CHECKER)

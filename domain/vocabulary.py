@@ -1,0 +1,84 @@
+"""The domain's closed vocabularies. Events store their `.value` strings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+
+
+class Urgency(StrEnum):
+    """How soon a case needs a volunteer, from the intake answers."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class CaseStatus(StrEnum):
+    """Where a case is on the board."""
+
+    UNASSIGNED = "unassigned"
+    ASSIGNED = "assigned"
+    CLOSED = "closed"
+
+
+class CaseOutcome(StrEnum):
+    """How a case ended."""
+
+    EVACUATED = "evacuated"
+    STAYS = "stays"
+    LOST_CONTACT = "lost_contact"
+    REFERRED_ELSEWHERE = "referred_elsewhere"
+
+
+class Standing(StrEnum):
+    """Whether a volunteer may act at all."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    BANNED = "banned"
+
+
+class ResourceKind(StrEnum):
+    """What a reported resource is."""
+
+    SHELTER = "shelter"
+    TRANSPORT = "transport"
+    FOOD_POINT = "food_point"
+    MEDICINE = "medicine"
+    ROUTE = "route"
+    BORDER_CROSSING = "border_crossing"
+    CONTACT = "contact"
+
+
+class Verification(StrEnum):
+    """Where a resource stands with the fact-checkers."""
+
+    UNVERIFIED = "unverified"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class ResourceStatus(StrEnum):
+    """What is known about a resource's condition."""
+
+    AVAILABLE = "available"
+    FULL = "full"
+    UNSAFE = "unsafe"
+    CLOSED = "closed"
+    DESTROYED = "destroyed"
+    RETRACTED = "retracted"
+
+
+VERIFICATION_TTL: dict[ResourceKind, timedelta] = {
+    ResourceKind.ROUTE: timedelta(hours=2),
+    ResourceKind.BORDER_CROSSING: timedelta(hours=3),
+    ResourceKind.SHELTER: timedelta(hours=6),
+    ResourceKind.TRANSPORT: timedelta(hours=12),
+    ResourceKind.FOOD_POINT: timedelta(hours=24),
+    ResourceKind.MEDICINE: timedelta(hours=24),
+    ResourceKind.CONTACT: timedelta(days=21),
+}
+"""How long a verification holds, by kind: the faster a thing goes stale, the shorter."""

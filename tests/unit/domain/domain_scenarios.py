@@ -1,0 +1,99 @@
+"""Histories that exercise every event of each aggregate (for convention and replay tests)."""
+
+from __future__ import annotations
+
+from domain_builders import (
+    admin,
+    fact_checker,
+    later,
+    meta,
+    new_id,
+    open_case,
+    reported,
+    supervisor,
+    verified,
+    volunteer,
+)
+
+from domain.case import Case
+from domain.resource import Resource
+from domain.roles import Role, policy_actor
+from domain.vocabulary import CaseOutcome, ResourceKind
+from domain.volunteer import Volunteer
+
+
+def whole_case() -> Case:
+    """A case through every kind of event."""
+    case, holder, other, boss = open_case(children_ages=[2]), volunteer(), volunteer(), \
+        supervisor()
+    shelter, bus = verified(), verified(ResourceKind.TRANSPORT)
+    case.take(volunteer=holder, meta=meta())
+    case.release(reason="off shift", by=holder, meta=meta())
+    case.assign(volunteer=other, by=boss, meta=meta())
+    case.assign(volunteer=holder, by=boss, meta=meta())
+    case.give_advice(text="stay in the shelter tonight", resources=[shelter], by=holder,
+                     meta=meta())
+    case.arrange_transport(resources=[bus], description="bus 14:00", by=holder, meta=meta())
+    case.add_note(text="her mother is bedridden", by=holder, meta=meta())
+    flag_id = new_id()
+    case.flag(flag_id=flag_id, reason="resource_unsafe", detail="shelled", by=None,
+              resource_id=shelter.id, meta=meta(actor=policy_actor("resource_recall")))
+    case.clear_flag(flag_id=flag_id, reason="moved on", by=holder, meta=meta())
+    case.record_cannot_leave(reason="mother bedridden", by=holder, meta=meta())
+    case.form_support_group(psychologist=volunteer(Role.PSYCHOLOGIST), members=[other],
+                            by=holder, meta=meta())
+    case.add_support_member(member=volunteer(), by=holder, meta=meta())
+    case.dissolve_support_group(reason="she decided to go", by=holder, meta=meta())
+    case.record_departure(by=holder, meta=meta())
+    case.record_checkpoint(checkpoint="Vinnytsia", by=holder, meta=meta())
+    case.record_stuck(place="Chop", reason="queue", by=holder, meta=meta())
+    case.record_return(reason="border closed", by=holder, meta=meta())
+    case.record_departure(by=holder, meta=meta())
+    case.record_border_crossing(crossing="Medyka", by=holder, meta=meta())
+    case.record_arrival(place="Krakow", by=holder, meta=meta())
+    case.close(outcome=CaseOutcome.EVACUATED, by=holder, meta=meta())
+    case.reopen(reason="needs housing help", by=holder, meta=meta())
+    case.record_follow_up(text="found a flat", by=holder, meta=meta())
+    case.erase_personal_data(subject_id=case.person_id, meta=meta())
+    return case
+
+
+def whole_volunteer() -> Volunteer:
+    """A volunteer through every kind of event."""
+    v, boss, root = volunteer(cleared=False), supervisor(), admin()
+    v.grant_role(role=Role.FACT_CHECKER, by=root, meta=meta())
+    v.revoke_role(role=Role.FACT_CHECKER, by=root, meta=meta())
+    v.log_training(minutes=300, topic="casework", meta=meta())
+    v.start_shift(meta=meta(later(hours=1)))
+    v.end_shift(meta=meta(later(hours=9)))
+    v.suspend(reason="complaint", by=boss, meta=meta())
+    v.reinstate(reason="resolved", by=boss, meta=meta())
+    v.ban(reason="threats", by=boss, meta=meta())
+    v.erase_personal_data(meta=meta())
+    return v
+
+
+def whole_resource() -> Resource:
+    """A shelter through every kind of event."""
+    r = Resource.report(
+        resource_id=new_id(), kind=ResourceKind.SHELTER, region="Lviv oblast",
+        place="Lviv", details="gym", reporter=volunteer(), capacity=4,
+        contact={"name": "Taras", "phone": "+380..."}, meta=meta())
+    r.reject(reason="unconfirmed", by=fact_checker(), meta=meta())
+    r.verify(by=fact_checker(), meta=meta())
+    r.expire(meta=meta(later(hours=6)))
+    r.verify(by=fact_checker(), meta=meta(later(hours=7)))
+    for change in ("mark_full", "mark_unsafe", "close"):
+        getattr(r, change)(reason=change, by=volunteer(), meta=meta(later(hours=8)))
+        r.reopen(reason="ok again", by=supervisor(), meta=meta(later(hours=8)))
+    r.update_occupancy(occupancy=4, by=volunteer(), meta=meta(later(hours=8)))
+    r.erase_personal_data(subject_id=r.id, meta=meta(later(hours=8)))
+    r.retract(reason="fake", by=supervisor(), meta=meta(later(hours=9)))
+    return r
+
+
+def destroyed_resource() -> Resource:
+    """A resource destroyed (the one event whole_resource cannot also have)."""
+    r = reported(ResourceKind.FOOD_POINT)
+    r.destroy(reason="strike", by=volunteer(), meta=meta())
+    return r
