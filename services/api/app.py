@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from services.api import commands, health, problems
+from services.api import cases, commands, health, problems
 from services.bootstrap import Runtime, build_runtime
 from services.settings import Settings
 
@@ -42,5 +42,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "commands in, events stored, read models out.")
     problems.install(api)
     api.include_router(commands.router())
+    api.include_router(cases.router())
     api.include_router(health.router())
     return api

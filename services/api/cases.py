@@ -1,0 +1,133 @@
+"""Reading one case: readable facts for caseworkers, personal data only on need-to-know,
+and every disclosure of personal data recorded as an event before it is shown."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from domain.access import AccessLog, access_log_id
+from domain.base import Meta, NotFound
+from domain.case import Case
+from services.api.deps import PrincipalDep, RuntimeDep
+from services.auth import CallerRole, Forbidden, Principal
+from services.bootstrap import Runtime
+from services.clock import now
+from services.outcomes import Rejected
+from services.privacy import need_to_know, shown
+from services.unit_of_work import UnitOfWork
+from services.writer import Submission
+
+READERS = frozenset({CallerRole.VOLUNTEER, CallerRole.SUPERVISOR, CallerRole.PSYCHOLOGIST,
+                     CallerRole.AUDITOR, CallerRole.ADMIN})
+
+
+class CaseDetail(BaseModel):
+    """One case as it stands; `personal` is revealed only to those who need to know."""
+
+    case_id: UUID
+    version: int
+    status: str
+    urgency: str
+    stage: str
+    outcome: str | None
+    region: str
+    destination: str
+    answers: dict[str, Any]
+    opened_at: datetime
+    assignee_id: UUID | None
+    resource_ids: list[UUID]
+    flags: list[dict[str, Any]]
+    psychologist_id: UUID | None
+    support_member_ids: list[UUID]
+    closed_at: datetime | None
+    disclosure: str | None
+    personal: dict[str, Any] | str
+    notes: list[dict[str, Any] | str]
+    follow_ups: list[dict[str, Any] | str]
+
+
+ANSWERS = ("safe_now", "contact_channel", "adults", "children_ages", "pets", "mobility_needs",
+           "medical_needs", "needs_medicine", "needs_food", "needs_clothes", "languages")
+
+
+def _load(runtime: Runtime, case_id: UUID) -> tuple[Case, AccessLog | None]:
+    try:
+        case = runtime.app.repository.get(case_id)
+    except AggregateNotFoundError:
+        raise NotFound(f"no case with id {case_id}") from None
+    if not isinstance(case, Case):
+        raise NotFound(f"{case_id} is not a case")
+    try:
+        log = runtime.app.repository.get(access_log_id(case_id))
+    except AggregateNotFoundError:
+        log = None
+    return case, log if isinstance(log, AccessLog) else None
+
+
+def _record_disclosure(runtime: Runtime, principal: Principal, case: Case, basis: str,
+                       purpose: str) -> Submission:
+    def handle(_: Any, uow: UnitOfWork, meta: Meta) -> UUID:
+        log = uow.find(AccessLog, access_log_id(case.id))
+        if log is None:
+            log = AccessLog.open_for(stream_id=case.id, meta=meta)
+            uow.add(log)
+        log.record_need_to_know_view(viewer=principal.actor, basis=basis, purpose=purpose,
+                                     view="case_detail", subject_ids=[case.person_id],
+                                     meta=meta)
+        return log.id
+
+    command_id = uuid4()
+    meta = Meta(actor=principal.actor, at=now(), command_id=command_id,
+                correlation_id=command_id)
+    return Submission(command_id=command_id, name="cases.view_personal_data", payload=None,
+                      meta=meta, handler=handle)
+
+
+def _detail(runtime: Runtime, case: Case, basis: str | None) -> CaseDetail:
+    sealer, allowed = runtime.app.sealer, basis is not None
+    return CaseDetail(
+        case_id=case.id, version=case.version, status=case.status.value,
+        urgency=case.urgency.value, stage=case.stage.value,
+        outcome=case.outcome.value if case.outcome else None, region=case.region,
+        destination=case.destination, answers={a: getattr(case, a) for a in ANSWERS},
+        opened_at=case.opened_at, assignee_id=case.assignee_id,
+        resource_ids=list(case.resource_ids), flags=list(case.flags),
+        psychologist_id=case.psychologist_id, support_member_ids=list(case.support_member_ids),
+        closed_at=case.closed_at, disclosure=basis,
+        personal=_as_field(shown(case.personal, sealer, allowed)),
+        notes=[_as_field(shown(n, sealer, allowed)) for n in case.notes],
+        follow_ups=[_as_field(shown(f, sealer, allowed)) for f in case.follow_ups])
+
+
+def _as_field(value: Any) -> dict[str, Any] | str:
+    return value if isinstance(value, str) else dict(value)
+
+
+def router() -> APIRouter:
+    routes = APIRouter(prefix="/cases", tags=["cases"])
+
+    @routes.get("/{case_id}", response_model=CaseDetail, summary="One case, need-to-know")
+    async def read_case(case_id: UUID, runtime: RuntimeDep, principal: PrincipalDep,
+                        purpose: str = Query("casework", min_length=1, max_length=200),
+                        ) -> CaseDetail:
+        if not principal.has_any(READERS):
+            raise Forbidden("reading cases needs a caseworker, supervisor or auditor role")
+        case, log = await asyncio.to_thread(_load, runtime, case_id)
+        granted = log is not None and log.may_see_personal_data(principal.actor, now())
+        basis = need_to_know(principal, case, granted)
+        if basis is not None and not case.personal.erased:
+            future = runtime.writer.submit(
+                _record_disclosure(runtime, principal, case, basis, purpose))
+            outcome = await asyncio.wrap_future(future)
+            if isinstance(outcome, Rejected):  # not recorded: not shown
+                basis = None
+        return await asyncio.to_thread(_detail, runtime, case, basis)
+
+    return routes
