@@ -101,7 +101,8 @@ class CorridorApplication(Application[UUID]):
 
     name = "corridor"
 
-    def __init__(self, settings: Settings, master_key: bytes) -> None:
+    def __init__(self, settings: Settings, master_key: bytes,
+                 retired_keys: dict[int, bytes] | None = None) -> None:
         self._personal = PersonalDataSealed()
         from services.aggregates import AGGREGATE_CLASSES
 
@@ -112,7 +113,7 @@ class CorridorApplication(Application[UUID]):
         datastore = self.factory.datastore  # type: ignore[attr-defined]
         storage = (PostgresKeyStorage(datastore) if settings.store == "postgres"
                    else SQLiteKeyStorage(datastore))
-        self.keys = KeyRing(storage, master_key)
+        self.keys = KeyRing(storage, master_key, settings.master_key_version, retired_keys)
         self.sealer = Sealer(self.keys)
         self._personal.sealer = self.sealer
 

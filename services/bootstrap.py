@@ -15,7 +15,7 @@ from services.auth import Principal, TokenIssuer
 from services.clock import now
 from services.commands import CATALOG, CommandBody
 from services.outcomes import Outcome
-from services.secrets import auth_secret, master_key
+from services.secrets import auth_secret, master_key, retired_master_keys
 from services.settings import Settings
 from services.writer import CommandWriter, Submission
 
@@ -55,7 +55,7 @@ class Runtime:
 def build_runtime(settings: Settings, *, start_writer: bool = True) -> Runtime:
     import services.commands.catalog  # noqa: F401  (registers the commands)
 
-    app = CorridorApplication(settings, master_key(settings))
+    app = CorridorApplication(settings, master_key(settings), retired_master_keys(settings))
     writer = CommandWriter(app, max_batch=settings.group_commit_max)
     tokens = TokenIssuer(auth_secret(settings), timedelta(hours=settings.token_ttl_hours))
     runtime = Runtime(settings=settings, app=app, writer=writer, tokens=tokens)

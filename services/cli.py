@@ -60,6 +60,27 @@ def keygen() -> None:
     typer.echo(new_master_key())
 
 
+@app.command("rotate-master-key")
+def rotate_master_key(new_key: str = typer.Option(..., help="from `corridor keygen`"),
+                      ) -> None:
+    """Re-wrap every per-person data key under a new master key (events are untouched).
+
+    Afterwards set CORRIDOR_MASTER_KEY to the new key, CORRIDOR_MASTER_KEY_VERSION to the
+    printed version, and keep the old key as CORRIDOR_PREVIOUS_MASTER_KEY until every process
+    runs with the new one. Safe to re-run if interrupted.
+    """
+    from services.application import CorridorApplication
+    from services.sealing import decode_master_key
+    from services.secrets import master_key, retired_master_keys
+
+    settings = Settings()
+    corridor = CorridorApplication(settings, master_key(settings), retired_master_keys(settings))
+    version = settings.master_key_version + 1
+    count = corridor.keys.rotate(decode_master_key(new_key), version)
+    corridor.close()
+    typer.echo(f"re-wrapped {count} data keys; now set CORRIDOR_MASTER_KEY_VERSION={version}")
+
+
 PLUGINS = ["services.kafka.cli"]
 """Modules that add their own commands with a `register(app)` function."""
 

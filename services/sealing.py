@@ -53,10 +53,14 @@ def new_master_key() -> str:
 class KeyRing:
     """Data keys per subject: created on first use, cached, wrapped by the master key."""
 
-    def __init__(self, storage: KeyStorage, master_key: bytes, master_version: int = 1) -> None:
+    def __init__(self, storage: KeyStorage, master_key: bytes, master_version: int = 1,
+                 retired: dict[int, bytes] | None = None) -> None:
         self._storage = storage
         self._master = AESGCM(master_key)
         self._master_version = master_version
+        # Keys still wrapped by an older master (a rotation in progress) stay readable.
+        self._masters = {v: AESGCM(k) for v, k in (retired or {}).items()}
+        self._masters[master_version] = self._master
         self._cache: dict[UUID, bytes] = {}
         self._lock = threading.Lock()
 
@@ -94,12 +98,15 @@ class KeyRing:
         new_master = AESGCM(new_master_key)
         count = 0
         for subject_id, wrapped, version in self._storage.all_wrapped():
+            if version == new_version:
+                continue  # already re-wrapped by an interrupted earlier run
             key = self._unwrap(subject_id, wrapped, version)
             nonce = os.urandom(NONCE_BYTES)
             rewrapped = nonce + new_master.encrypt(nonce, key, _aad(subject_id, new_version))
             self._storage.replace_wrapped(subject_id, rewrapped, new_version)
             count += 1
         self._master, self._master_version = new_master, new_version
+        self._masters[new_version] = new_master
         self._cache.clear()
         return count
 
@@ -108,8 +115,11 @@ class KeyRing:
         return nonce + self._master.encrypt(nonce, key, _aad(subject_id, self._master_version))
 
     def _unwrap(self, subject_id: UUID, wrapped: bytes, version: int) -> bytes:
-        return self._master.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:],
-                                    _aad(subject_id, version))
+        master = self._masters.get(version)
+        if master is None:
+            raise KeyError(f"no master key of version {version} is configured")
+        return master.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:],
+                              _aad(subject_id, version))
 
 
 def _aad(subject_id: UUID, version: int) -> bytes:

@@ -34,6 +34,14 @@ def master_key(settings: Settings) -> bytes:
     return decode_master_key(_from_file(settings.data_dir / "master.key", new_master_key()))
 
 
+def retired_master_keys(settings: Settings) -> dict[int, bytes]:
+    """The previous master key (version - 1) while a rotation is being rolled out."""
+    if settings.previous_master_key is None or settings.master_key_version < 2:
+        return {}
+    key = decode_master_key(settings.previous_master_key.get_secret_value())
+    return {settings.master_key_version - 1: key}
+
+
 def auth_secret(settings: Settings) -> str:
     if settings.auth_secret is not None:
         return settings.auth_secret.get_secret_value()

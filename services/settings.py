@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     kafka_command_partitions: int = Field(default=3, ge=1)
 
     master_key: SecretStr | None = None
+    master_key_version: int = Field(default=1, ge=1)
+    previous_master_key: SecretStr | None = Field(
+        default=None, description="the master key before the last rotation, while re-wrapping")
     auth_secret: SecretStr | None = None
     token_ttl_hours: float = 12.0
 

@@ -1,0 +1,103 @@
+"""Per-person sealing, erasure by key deletion and master-key rotation, on in-memory storage."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from domain.base import PersonalData
+from services.sealing import KeyRing, Sealer, decode_master_key, new_master_key
+
+
+class MemoryKeys:
+    """A hand-written fake of the key table."""
+
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, tuple[bytes, int]] = {}
+        self.erased: set[uuid.UUID] = set()
+
+    def load_wrapped(self, subject_id: uuid.UUID) -> tuple[bytes, int] | None:
+        return self.rows.get(subject_id)
+
+    def save_wrapped(self, subject_id: uuid.UUID, wrapped: bytes, version: int) -> bool:
+        if subject_id in self.rows:
+            return False
+        self.rows[subject_id] = (wrapped, version)
+        return True
+
+    def replace_wrapped(self, subject_id: uuid.UUID, wrapped: bytes, version: int) -> None:
+        self.rows[subject_id] = (wrapped, version)
+
+    def delete_wrapped(self, subject_id: uuid.UUID) -> bool:
+        self.erased.add(subject_id)
+        return self.rows.pop(subject_id, None) is not None
+
+    def all_wrapped(self) -> list[tuple[uuid.UUID, bytes, int]]:
+        return [(s, w, v) for s, (w, v) in self.rows.items()]
+
+    def is_erased(self, subject_id: uuid.UUID) -> bool:
+        return subject_id in self.erased
+
+
+def _sealer(storage: MemoryKeys, key: str, version: int = 1,
+            retired: dict[int, bytes] | None = None) -> Sealer:
+    return Sealer(KeyRing(storage, decode_master_key(key), version, retired))
+
+
+def test_sealed_data_reveals_only_with_the_subjects_key() -> None:
+    storage, subject = MemoryKeys(), uuid.uuid4()
+    sealer = _sealer(storage, new_master_key())
+    sealed = sealer.seal(PersonalData.of(subject, name="Olena"))
+    assert b"Olena" not in sealed
+    assert sealer.reveal(PersonalData(subject_id=subject, sealed=sealed)) == {"name": "Olena"}
+
+
+def test_data_sealed_for_one_subject_cannot_be_revealed_as_another() -> None:
+    storage = MemoryKeys()
+    sealer = _sealer(storage, new_master_key())
+    sealed = sealer.seal(PersonalData.of(uuid.uuid4(), name="Olena"))
+    other = uuid.uuid4()
+    sealer.keys.key_for(other, create=True)
+    assert sealer.reveal(PersonalData(subject_id=other, sealed=sealed)) is None
+
+
+def test_erasing_the_key_makes_sealed_data_unreadable_for_good() -> None:
+    storage, subject = MemoryKeys(), uuid.uuid4()
+    sealer = _sealer(storage, new_master_key())
+    sealed = sealer.seal(PersonalData.of(subject, phone="+380"))
+    assert sealer.keys.erase(subject)
+    assert sealer.reveal(PersonalData(subject_id=subject, sealed=sealed)) is None
+    assert sealer.keys.key_for(subject, create=True) is None  # never re-created
+
+
+def test_rotation_rewraps_keys_so_old_data_reads_under_the_new_master_only() -> None:
+    storage, subject = MemoryKeys(), uuid.uuid4()
+    old, new = new_master_key(), new_master_key()
+    sealed = _sealer(storage, old).seal(PersonalData.of(subject, name="Iryna"))
+    rotated = _sealer(storage, old).keys.rotate(decode_master_key(new), 2)
+    assert rotated == 1
+    after = _sealer(storage, new, version=2)
+    assert after.reveal(PersonalData(subject_id=subject, sealed=sealed)) == {"name": "Iryna"}
+    with pytest.raises(KeyError):
+        _sealer(storage, old, version=1).keys.key_for(subject, create=False)
+
+
+def test_an_interrupted_rotation_stays_readable_with_the_previous_key_configured() -> None:
+    storage = MemoryKeys()
+    old, new = new_master_key(), new_master_key()
+    first, second = uuid.uuid4(), uuid.uuid4()
+    sealer = _sealer(storage, old)
+    sealed = sealer.seal(PersonalData.of(first, name="A"))
+    sealer.seal(PersonalData.of(second, name="B"))
+    wrapped, _ = storage.rows[second]
+    sealer.keys.rotate(decode_master_key(new), 2)
+    storage.rows[second] = (wrapped, 1)  # as if the run stopped before this one
+    mixed = _sealer(storage, new, version=2, retired={1: decode_master_key(old)})
+    assert mixed.reveal(PersonalData(subject_id=first, sealed=sealed)) == {"name": "A"}
+    assert mixed.keys.key_for(second, create=False) is not None
+
+
+def test_master_keys_must_be_32_bytes() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        decode_master_key("c2hvcnQ")
