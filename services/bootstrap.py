@@ -42,7 +42,8 @@ class Runtime:
     async def send(self, name: str, body: CommandBody, principal: Principal,
                    timeout: float = 30.0) -> Outcome:
         future = self.writer.submit(self.submission(name, body, principal))
-        return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+        # shield: a caller's timeout must not cancel a command the writer may already run.
+        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout)
 
     def close(self) -> None:
         reactions = self.extras.get("reactions")

@@ -125,21 +125,28 @@ class CommandWriter:
                 log.exception("command batch failed")
                 for s in batch:
                     if not s.future.done():
-                        s.future.set_exception(error)
+                        _fail(s.future, error)
 
     def _process(self, batch: list[Submission]) -> None:
+        # A caller that gave up (cancelled its future) gets no answer; its command still runs
+        # if taken, because a retry with the same id must find the original outcome.
+        for s in batch:
+            s.future.set_running_or_notify_cancel()
         unique, repeats = _split_repeats(batch)
         stored = self._stored_outcomes([s.command_id for s in unique])
         fresh = []
         for s in unique:
             if s.command_id in stored:
-                s.future.set_result(_replayed(s, stored[s.command_id]))
+                _settle(s.future, _replayed(s, stored[s.command_id]))
             else:
                 fresh.append(s)
         if fresh:
             self._commit(fresh)
         for s, original in repeats:
-            original.future.add_done_callback(_echo_to(s))
+            if s.fingerprint != original.fingerprint:
+                _settle(s.future, _reused(s))
+            else:
+                original.future.add_done_callback(_echo_to(s))
 
     def _commit(self, batch: list[Submission]) -> None:
         uow = UnitOfWork(self.app)
@@ -147,9 +154,12 @@ class CommandWriter:
         if any(e.needs_redo for e in executed):
             if len(batch) > 1:
                 return self._one_by_one(batch)
-            self._evict(uow)
-            batch[0].future.set_exception(executed[0].error or RuntimeError(
-                f"command {batch[0].name} broke a rule after triggering events"))
+            self._evict(uow)  # nothing of this command is saved: its working set is dropped
+            error = executed[0].error or RuntimeError(f"command {batch[0].name} failed")
+            if isinstance(error, CoordinationError):
+                _settle(batch[0].future, _rejected(batch[0], error))
+            else:
+                _fail(batch[0].future, error)
             return None
         try:
             self._save(uow, executed)
@@ -158,7 +168,7 @@ class CommandWriter:
             if len(batch) > 1:
                 return self._one_by_one(batch)
             sub = batch[0]
-            sub.future.set_result(Rejected(
+            _settle(sub.future, Rejected(
                 command_id=sub.command_id, http_status=409, rule="ConcurrentWrite",
                 detail="another writer changed this stream at the same time, or it exists "
                        "already; reload and retry"))
@@ -189,11 +199,8 @@ class CommandWriter:
         except CoordinationError as error:
             if uow.changed_since(before):  # a rule failed after events were triggered
                 log.error("command %s raised after triggering events; redoing alone", s.name)
-                return Executed(s)
-            extra = getattr(error, "extra", {})
-            return Executed(s, outcome=Rejected(command_id=s.command_id,
-                                                http_status=error.http_status, rule=error.rule,
-                                                detail=str(error), extra=extra))
+                return Executed(s, error=error)
+            return Executed(s, outcome=_rejected(s, error))
         except Exception as error:  # a bug: isolate it to this command alone
             log.exception("command %s failed unexpectedly", s.name)
             return Executed(s, error=error)
@@ -219,7 +226,8 @@ class CommandWriter:
                 events = [type(ev).__name__ for ev in agg.pending_events
                           if _command_of(ev) == e.submission.command_id] if agg else []
                 e.outcome = Accepted(command_id=e.submission.command_id, stream_id=e.stream_id,
-                                     version=agg.version if agg else 0, events=events)
+                                     version=_version_after(agg, e.submission.command_id),
+                                     events=events)
             assert e.outcome is not None
             receipts.append((e.submission.command_id, _receipt(e.submission, e.outcome)))
         touched = uow.touched()
@@ -237,7 +245,7 @@ class CommandWriter:
             outcome = e.outcome
             if isinstance(outcome, Accepted):
                 outcome.position = positions.get((outcome.stream_id, outcome.version))
-            e.submission.future.set_result(outcome)  # type: ignore[arg-type]
+            _settle(e.submission.future, outcome)  # type: ignore[arg-type]
 
     def _evict(self, uow: UnitOfWork) -> None:
         cache = self.app.repository.cache
@@ -258,6 +266,15 @@ def _command_of(event: object) -> UUID | None:
     return meta.command_id if isinstance(meta, Meta) else None
 
 
+def _version_after(aggregate: Any, command_id: UUID) -> int:
+    """The stream's version after this command's own events (later ones in the batch excluded)."""
+    if aggregate is None:
+        return 0
+    versions = [ev.originator_version for ev in aggregate.pending_events
+                if _command_of(ev) == command_id]
+    return int(versions[-1]) if versions else int(aggregate.version)
+
+
 def _split_repeats(batch: list[Submission]) -> tuple[list[Submission],
                                                      list[tuple[Submission, Submission]]]:
     seen: dict[UUID, Submission] = {}
@@ -270,13 +287,36 @@ def _split_repeats(batch: list[Submission]) -> tuple[list[Submission],
     return list(seen.values()), repeats
 
 
+def _rejected(s: Submission, error: CoordinationError) -> Rejected:
+    return Rejected(command_id=s.command_id, http_status=error.http_status, rule=error.rule,
+                    detail=str(error), extra=getattr(error, "extra", {}))
+
+
+def _reused(s: Submission) -> Rejected:
+    return Rejected(command_id=s.command_id, http_status=422, rule="CommandIdReused",
+                    detail="this command id was already used for a different command")
+
+
+def _settle(future: Future[Outcome], outcome: Outcome) -> None:
+    if not future.cancelled():
+        future.set_result(outcome)
+
+
+def _fail(future: Future[Outcome], error: BaseException) -> None:
+    if not future.cancelled():
+        future.set_exception(error)
+
+
 def _echo_to(repeat: Submission) -> Callable[[Future[Outcome]], None]:
     def echo(original: Future[Outcome]) -> None:
+        if original.cancelled():
+            _fail(repeat.future, RuntimeError("the first copy of this command was abandoned"))
+            return
         error = original.exception()
         if error is not None:
-            repeat.future.set_exception(error)
+            _fail(repeat.future, error)
             return
-        repeat.future.set_result(original.result().model_copy(update={"duplicate": True}))
+        _settle(repeat.future, original.result().model_copy(update={"duplicate": True}))
 
     return echo
 
@@ -290,8 +330,7 @@ def _receipt(s: Submission, outcome: Outcome) -> bytes:
 def _replayed(s: Submission, stored: dict[str, Any]) -> Outcome:
     fingerprint = stored.pop("fingerprint", None)
     if fingerprint is not None and fingerprint != s.fingerprint:
-        return Rejected(command_id=s.command_id, http_status=422, rule="CommandIdReused",
-                        detail="this command id was already used for a different command")
+        return _reused(s)
     stored["duplicate"] = True
     if stored.get("status") == "accepted":
         return Accepted.model_validate(stored)

@@ -14,8 +14,18 @@ from services.bootstrap import Runtime, build_runtime
 from services.settings import Settings
 
 Hook = Callable[[Runtime], Any]
+
+
+def _startup_hooks() -> list[Hook]:
+    """Async hooks returning an async stop: Kafka relay and command consumer (when
+    configured); the read models' projections are added by the queries module."""
+    from services.kafka.cli import start_in_process
+
+    return [start_in_process, *STARTUP_HOOKS]
+
+
 STARTUP_HOOKS: list[Hook] = []
-"""Async start/stop pairs other modules add (projections, Kafka), run in order."""
+"""Extra async start/stop pairs, run after the built-in ones."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -27,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runtime = runtime
         stops = []
         try:
-            for hook in STARTUP_HOOKS:
+            for hook in _startup_hooks():
                 stop = await hook(runtime)
                 if stop is not None:
                     stops.append(stop)

@@ -52,7 +52,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CoordinationError)
     async def broken_rule(_: Request, error: CoordinationError) -> JSONResponse:
-        return problem(error.http_status, str(error), rule=error.rule)
+        return problem(error.http_status, str(error), rule=error.rule,
+                       **getattr(error, "extra", {}))
 
     @app.exception_handler(NotAuthenticated)
     async def unauthenticated(_: Request, error: NotAuthenticated) -> JSONResponse:

@@ -118,3 +118,18 @@ def retract(body: ResourceChange, uow: UnitOfWork, meta: Meta) -> UUID:
     resource = uow.get(Resource, body.resource_id)
     resource.retract(reason=body.reason, by=acting(uow, meta), meta=meta)
     return resource.id
+
+
+class EraseContact(CommandBody):
+    resource_id: UUID
+    subject_id: UUID = Field(description="the contact person whose data is to be erased")
+
+
+@command("resources.erase_personal_data", "/resources/erase-personal-data", {R.ADMIN})
+def erase(body: EraseContact, uow: UnitOfWork, meta: Meta) -> UUID:
+    """Erase a resource contact person's data on request: their key is deleted after commit."""
+    resource = uow.get(Resource, body.resource_id)
+    resource.erase_personal_data(subject_id=body.subject_id, meta=meta)
+    keys = uow.app.keys
+    uow.after_commit(lambda: keys.erase(body.subject_id))
+    return resource.id

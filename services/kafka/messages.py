@@ -16,10 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from projections.records import EventRecord
 from services.outcomes import Accepted, Rejected
 
-EVENT_SCHEMA = "corridor.event"
-COMMAND_SCHEMA = "corridor.command"
-REPLY_SCHEMA = "corridor.command-reply"
-SCHEMA_VERSION = 1
+EVENT_SCHEMA: Literal["corridor.event"] = "corridor.event"
+REPLY_SCHEMA: Literal["corridor.command-reply"] = "corridor.command-reply"
+SCHEMA_VERSION: Literal[1] = 1
 
 Headers = list[tuple[str, bytes]]
 
@@ -66,6 +65,7 @@ class EventHeaders(BaseModel):
 class CommandMessage(Envelope):
     """A command sent on the command topic; header `authorization: Bearer <token>` required."""
 
+    schema_version: Literal[1] = SCHEMA_VERSION
     command: str = Field(description="the catalog name, e.g. case.take")
     body: dict[str, Any] = Field(description="the command's body as its HTTP endpoint takes "
                                              "it, including command_id")
@@ -97,7 +97,7 @@ class DeadLetterHeaders(BaseModel):
 class Outgoing:
     """One message ready for the producer."""
 
-    key: bytes
+    key: bytes | None
     value: bytes
     headers: Headers
 

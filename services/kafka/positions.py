@@ -19,17 +19,32 @@ from typing import Any, Protocol
 import psycopg
 
 TABLE = "relay_positions"
-CREATE_SQL = f"CREATE TABLE IF NOT EXISTS {{schema}}{TABLE} (name text PRIMARY KEY, position bigint NOT NULL)"
+CREATE_SQL = (f"CREATE TABLE IF NOT EXISTS {{schema}}{TABLE} "
+              "(name text PRIMARY KEY, position bigint NOT NULL)")
 
 
 class RelayLease(Protocol):
     """Leadership plus the durable position of one named relay."""
 
-    async def acquire(self, stopping: asyncio.Event) -> bool: ...
-    async def load(self) -> int: ...
-    async def save(self, position: int) -> None: ...
-    async def wait_for_news(self, timeout: float) -> None: ...
-    async def release(self) -> None: ...
+    async def acquire(self, stopping: asyncio.Event) -> bool:
+        """Wait until this process leads (True), or until asked to stop (False)."""
+        ...
+
+    async def load(self) -> int:
+        """The stored position (0 before the first event was relayed)."""
+        ...
+
+    async def save(self, position: int) -> None:
+        """Store the position; fails unless this process still leads."""
+        ...
+
+    async def wait_for_news(self, timeout: float) -> None:
+        """Return when new events may have been stored, or after `timeout` seconds."""
+        ...
+
+    async def release(self) -> None:
+        """Stop leading (standbys may take over)."""
+        ...
 
 
 async def pause(stopping: asyncio.Event, seconds: float) -> None:
@@ -70,6 +85,7 @@ class PostgresLease:
         return False
 
     async def load(self) -> int:
+        """The stored position, read on the lock's session."""
         conn = self._leading()
         cursor = await conn.execute(
             f'SELECT position FROM "{self._schema}".{TABLE} WHERE name = %s', (self._name,))
@@ -77,6 +93,7 @@ class PostgresLease:
         return int(row[0]) if row else 0
 
     async def save(self, position: int) -> None:
+        """Store the position on the lock's session."""
         # On the lock's own session: if that session died, so did our claim to lead.
         await self._leading().execute(
             f'UPDATE "{self._schema}".{TABLE} SET position = %s WHERE name = %s',
@@ -91,10 +108,11 @@ class PostgresLease:
                 pass
 
     async def release(self) -> None:
+        """Close the session, which releases the advisory lock."""
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(psycopg.Error):
-                await conn.close()  # ends the session, which releases the advisory lock
+                await conn.close()
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         if self._conn is None or self._conn.closed:
@@ -136,18 +154,22 @@ class SQLiteLease:
         return False
 
     async def load(self) -> int:
+        """The stored position."""
         return await asyncio.to_thread(sqlite_position, self._datastore, self._name)
 
     async def save(self, position: int) -> None:
+        """Store the position (only while holding the file lock)."""
         await asyncio.to_thread(self._write, position)
 
     async def wait_for_news(self, timeout: float) -> None:
+        """SQLite has no notifications: poll every 50 ms."""
         await asyncio.sleep(min(timeout, self._idle_poll))
 
     async def release(self) -> None:
+        """Drop the file lock."""
         fd, self._fd = self._fd, None
         if fd is not None:
-            os.close(fd)  # closing the descriptor drops the lock
+            os.close(fd)
 
     def _try_lock(self) -> bool:
         fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from aiokafka import AIOKafkaProducer
 from eventsourcing.persistence import Notification
@@ -29,12 +31,20 @@ from services.kafka.positions import (
     postgres_position,
     sqlite_position,
 )
-from services.kafka.topics import Topics
+from services.kafka.topics import Topics, ensure_topics
 from services.settings import Settings
 
 log = logging.getLogger("corridor.relay")
 
 ProducerFactory = Callable[[], AIOKafkaProducer]
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """A sent batch: the position of its last event and Kafka's acknowledgements."""
+
+    last: int
+    acks: list[asyncio.Future[Any]]
 
 
 def default_lease(app: CorridorApplication, settings: Settings, name: str) -> RelayLease:
@@ -52,7 +62,7 @@ class EventRelay:
     def __init__(self, app: CorridorApplication, settings: Settings, *, name: str = "events",
                  batch_size: int = 500, lease: RelayLease | None = None,
                  producer_factory: ProducerFactory | None = None, retry_delay: float = 1.0,
-                 idle_wait: float = 1.0) -> None:
+                 idle_wait: float = 1.0, create_topics: bool = True) -> None:
         self.app = app
         self.settings = settings
         self.name = name
@@ -63,9 +73,11 @@ class EventRelay:
         self._lease = lease or default_lease(app, settings, name)
         self._new_producer = producer_factory or (
             lambda: reliable_producer(settings, client_id=f"corridor-relay-{name}"))
+        self.create_topics = create_topics  # off where operators provision topics
         self.leading = False
         self.position: int | None = None  # last acknowledged position, while leading
         self.published = 0
+        self.interruptions = 0  # faults survived (broker or database unavailable, ...)
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Lead when possible and publish until `stopping` is set; survive broker/DB faults."""
@@ -73,9 +85,8 @@ class EventRelay:
             try:
                 if await self._lease.acquire(stopping):
                     await self._lead(stopping)
-            except asyncio.CancelledError:
-                raise
             except Exception as error:  # a fault outside our control: back off, resume
+                self.interruptions += 1
                 log.warning("relay %s interrupted (%s: %s); resuming from its stored position",
                             self.name, type(error).__name__, error)
                 await pause(stopping, self.retry_delay)
@@ -88,40 +99,56 @@ class EventRelay:
         return await asyncio.to_thread(self._lag)
 
     async def _lead(self, stopping: asyncio.Event) -> None:
+        if self.create_topics:
+            # Before the first send: a broker that auto-creates topics would ignore our
+            # partition count.
+            await ensure_topics(self.settings)
+            self.create_topics = False
         producer = self._new_producer()
         try:
             await producer.start()
             self.position = await self._lease.load()
             self.leading = True
             log.info("relay %s leads from position %d", self.name, self.position)
-            while not stopping.is_set():
-                if not await self._publish_next(producer):
-                    await self._lease.wait_for_news(self.idle_wait)
+            await self._publish(producer, stopping, self.position)
         finally:
             await stop_quietly(producer)
 
-    async def _publish_next(self, producer: AIOKafkaProducer) -> bool:
-        """Publish the next batch after our position; False when there was nothing new."""
-        assert self.position is not None
-        notifications = await asyncio.to_thread(self._read, self.position)
-        if not notifications:
-            return False
-        await self._send_all(producer, notifications)
-        last = notifications[-1].id
-        await self._lease.save(last)  # only now: every message up to `last` is acknowledged
-        self.position = last
-        self.published += len(notifications)
-        return True
+    async def _publish(self, producer: AIOKafkaProducer, stopping: asyncio.Event,
+                       sent: int) -> None:
+        """Read and send the next batch while Kafka acknowledges the one before it."""
+        in_flight: InFlight | None = None
+        while not stopping.is_set():
+            notifications = await asyncio.to_thread(self._read, sent)
+            sending = await self._send_all(producer, notifications) if notifications else None
+            if in_flight is not None:
+                await self._confirm(in_flight)
+            in_flight = sending
+            if sending is not None:
+                sent = sending.last
+            elif in_flight is None:
+                await self._lease.wait_for_news(self.idle_wait)
+        if in_flight is not None:
+            await self._confirm(in_flight)
 
     async def _send_all(self, producer: AIOKafkaProducer,
-                        notifications: Sequence[Notification]) -> None:
+                        notifications: Sequence[Notification]) -> InFlight:
         acks = []
         for n in notifications:
-            message = encode_event(decode_stored(n.id, n.originator_id, n.originator_version,
+            stream_id = n.originator_id
+            if not isinstance(stream_id, UUID):  # corridor's streams are UUIDs; be sure
+                stream_id = UUID(stream_id)
+            message = encode_event(decode_stored(n.id, stream_id, n.originator_version,
                                                  n.topic, n.state))
             acks.append(await producer.send(self.topic, value=message.value, key=message.key,
                                             headers=message.headers))
-        await asyncio.gather(*acks)
+        return InFlight(last=notifications[-1].id, acks=acks)
+
+    async def _confirm(self, batch: InFlight) -> None:
+        await asyncio.gather(*batch.acks)
+        await self._lease.save(batch.last)  # only now: every message up to it is acknowledged
+        self.position = batch.last
+        self.published += len(batch.acks)
 
     def _read(self, after: int) -> Sequence[Notification]:
         return self.app.recorder.select_notifications(after, self.batch_size,
