@@ -101,6 +101,15 @@ class AccessLog(CoordinationAggregate):
             raise GrantNotHeld(f"{auditor} holds no current grant on {self.stream_id}")
         self._record_revoked(auditor=auditor, revoked_by=by, reason=reason, meta=meta)
 
+    def record_view(self, *, viewer: str, purpose: str, view: str,
+                    subject_ids: Sequence[UUID], meta: Meta) -> None:
+        """An auditor's view: whose personal data it showed (only under a grant), then the
+        view itself."""
+        if subject_ids:
+            self.record_personal_data_view(viewer=viewer, purpose=purpose, view=view,
+                                           subject_ids=subject_ids, meta=meta)
+        self.record_history_view(viewer=viewer, purpose=purpose, view=view, meta=meta)
+
     def record_history_view(self, *, viewer: str, purpose: str, view: str, meta: Meta) -> None:
         """Someone read the stream's history (a replay, a state as of a moment, an export)."""
         self._record_history_viewed(viewer=viewer, purpose=purpose, view=view, meta=meta)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -204,7 +204,8 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         c.executemany(
             "INSERT INTO event_chain (originator_id, originator_version, hash, recorded_at) "
             "VALUES (?, ?, ?, ?)",
-            [(UUID(str(e.originator_id)).hex, e.originator_version, h, t.isoformat() if t else None)
+            [(UUID(str(e.originator_id)).hex, e.originator_version, h,
+              t.astimezone(UTC).isoformat() if t else None)
              for (e, h), t in zip(linked, _times(kwargs, stored_events), strict=True)],
         )
         receipts: Sequence[tuple[UUID, bytes]] = kwargs.get("receipts") or ()

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.api import cases, commands, health, problems
+from services.audit import api as audit_api
 from services.bootstrap import Runtime, build_runtime
 from services.settings import Settings
 
@@ -19,9 +20,10 @@ Hook = Callable[[Runtime], Any]
 def _startup_hooks() -> list[Hook]:
     """Async hooks returning an async stop: Kafka relay and command consumer (when
     configured); the read models' projections are added by the queries module."""
+    from services.audit.anchoring import anchoring
     from services.kafka.cli import start_in_process
 
-    return [start_in_process, *STARTUP_HOOKS]
+    return [start_in_process, anchoring(every_seconds=600.0), *STARTUP_HOOKS]
 
 
 STARTUP_HOOKS: list[Hook] = []
@@ -53,5 +55,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(api)
     api.include_router(commands.router())
     api.include_router(cases.router())
+    api.include_router(audit_api.router())
     api.include_router(health.router())
     return api

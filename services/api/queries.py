@@ -1,0 +1,306 @@
+"""Read-model queries over HTTP: board, audit trail, workload, resource directory, status.
+
+Every read endpoint takes `min_position` (a position a command returned) and `wait_ms`: it
+answers once the read model has applied that position, or with 504 when it has not in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from pydantic import AwareDatetime, BaseModel, Field
+
+from domain.base import CoordinationError, NotFound
+from projections import metrics
+from projections.config import StoreConfig
+from projections.service import ProjectionService
+from projections.tracking import Touched
+from projections.views import audit, board, directory, workload
+from services.api.deps import PrincipalDep, RuntimeDep
+from services.auth import CallerRole, Forbidden, Principal
+from services.bootstrap import Runtime
+from services.clock import now as clock_now
+
+R = CallerRole
+BOARD_READERS = frozenset({R.VOLUNTEER, R.SUPERVISOR})
+SUPERVISORS = frozenset({R.SUPERVISOR})
+AUDIT_READERS = frozenset({R.AUDITOR, R.SUPERVISOR})
+CHECKERS = frozenset({R.FACT_CHECKER, R.SUPERVISOR})
+HEARTBEAT_SECONDS = 15.0
+
+
+class ReadModelBehind(CoordinationError):
+    """The read model had not applied the requested position when the wait ran out."""
+
+    http_status = 504
+
+
+class ProjectionsUnavailable(CoordinationError):
+    """This process serves no read models (start_projections did not run)."""
+
+    http_status = 503
+
+
+def get_service(runtime: RuntimeDep) -> ProjectionService:
+    service = runtime.extras.get("projections")
+    if not isinstance(service, ProjectionService):
+        raise ProjectionsUnavailable("read models are not running in this process")
+    return service
+
+
+ServiceDep = Annotated[ProjectionService, Depends(get_service)]
+
+
+class Consistency(BaseModel):
+    """Read-your-writes: wait for a position before answering."""
+
+    min_position: int | None = None
+    wait_ms: int = 5000
+
+
+def consistency(
+    min_position: Annotated[int | None, Query(ge=0, description="answer only once the read "
+                                              "model has applied this store position (the "
+                                              "`position` a command returned)")] = None,
+    wait_ms: Annotated[int, Query(ge=0, le=30_000, description="how long to wait for "
+                                  "min_position before answering 504")] = 5000,
+) -> Consistency:
+    return Consistency(min_position=min_position, wait_ms=wait_ms)
+
+
+ConsistencyDep = Annotated[Consistency, Depends(consistency)]
+
+
+def as_of(now: Annotated[AwareDatetime | None, Query(
+        description="the moment waits, hours and expiries are computed for (default: now)",
+        )] = None) -> datetime:
+    return now or clock_now()
+
+
+NowDep = Annotated[datetime, Depends(as_of)]
+
+
+def require(principal: Principal, roles: frozenset[CallerRole], what: str) -> None:
+    if not principal.has_any(roles):
+        raise Forbidden(f"{what} needs one of the roles: {', '.join(sorted(roles))}")
+
+
+async def caught_up(service: ProjectionService, projection: str, wanted: Consistency) -> bool:
+    """Wait for the wanted position; True when a fresh table lookup is due."""
+    if wanted.min_position is None:
+        return False
+    if not await service.wait_for(projection, wanted.min_position, wanted.wait_ms / 1000):
+        reached = (await service.positions()).get(projection, 0)
+        error = ReadModelBehind(f"{projection} is at position {reached}, not yet at "
+                                f"{wanted.min_position}, after {wanted.wait_ms} ms")
+        error.extra = {"position": reached,  # type: ignore[attr-defined]
+                       "min_position": wanted.min_position}
+        raise error
+    return True
+
+
+class ProjectionStatusView(BaseModel):
+    """Where one read model stands."""
+
+    projection: str
+    generation: int | None
+    position: int = Field(description="last store notification id applied")
+    head: int = Field(description="newest notification id in the store")
+    lag: int
+    code_version: int
+    needs_rebuild: bool
+    building: dict[int, int] = Field(description="generations being rebuilt: position")
+
+
+def router() -> APIRouter:
+    """The query endpoints."""
+    routes = APIRouter(tags=["read models"])
+    _board_routes(routes)
+    _audit_routes(routes)
+    _workload_routes(routes)
+    _directory_routes(routes)
+    _status_routes(routes)
+    return routes
+
+
+def _board_routes(routes: APIRouter) -> None:
+    @routes.get("/board", response_model=board.BoardPage, summary="The case board")
+    async def case_board(q: Annotated[board.BoardQuery, Query()], service: ServiceDep,
+                         principal: PrincipalDep, wanted: ConsistencyDep,
+                         now: NowDep) -> board.BoardPage:
+        require(principal, BOARD_READERS, "the board")
+        fresh = await caught_up(service, "case_board", wanted)
+        return await board.board(service, q, now, supervisor=principal.has_any(SUPERVISORS),
+                                 fresh=fresh)
+
+    @routes.get("/board/counts", response_model=board.BoardCounts,
+                summary="Cases by status and urgency")
+    async def board_counts(service: ServiceDep, principal: PrincipalDep,
+                           wanted: ConsistencyDep, now: NowDep) -> board.BoardCounts:
+        require(principal, BOARD_READERS, "the board")
+        await caught_up(service, "case_board", wanted)
+        return await board.counts(service, now)
+
+    @routes.get("/board/resource-alerts", response_model=list[board.ResourceAlert],
+                summary="Open cases relying on a resource that changed")
+    async def resource_alerts(service: ServiceDep, principal: PrincipalDep,
+                              wanted: ConsistencyDep, now: NowDep,
+                              limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+                              offset: Annotated[int, Query(ge=0)] = 0,
+                              ) -> list[board.ResourceAlert]:
+        require(principal, BOARD_READERS, "the board")
+        await caught_up(service, "case_board", wanted)
+        return await board.resource_alerts(service, now, limit, offset)
+
+    @routes.get("/board/stream", summary="Board changes as server-sent events",
+                response_class=StreamingResponse,
+                responses={200: {"content": {"text/event-stream": {}},
+                                 "description": "`case` events carry a board row; "
+                                                "`refresh` asks to reload"}})
+    async def board_stream(request: Request, service: ServiceDep,
+                           principal: PrincipalDep) -> StreamingResponse:
+        require(principal, BOARD_READERS, "the board")
+        events = board_events(service, principal.has_any(SUPERVISORS), request.is_disconnected)
+        return StreamingResponse(events, media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache",
+                                          "X-Accel-Buffering": "no"})
+
+
+def _audit_routes(routes: APIRouter) -> None:
+    @routes.get("/audit", response_model=audit.AuditPage, summary="The audit trail")
+    async def audit_trail(q: Annotated[audit.AuditQuery, Query()], service: ServiceDep,
+                          principal: PrincipalDep, wanted: ConsistencyDep) -> audit.AuditPage:
+        require(principal, AUDIT_READERS, "the audit trail")
+        fresh = await caught_up(service, "audit_trail", wanted)
+        return await audit.trail(service, q, fresh=fresh)
+
+
+def _workload_routes(routes: APIRouter) -> None:
+    @routes.get("/workload", response_model=workload.WorkloadPage,
+                summary="Volunteer workload and who has capacity now")
+    async def volunteer_workload(q: Annotated[workload.WorkloadQuery, Query()],
+                                 service: ServiceDep, principal: PrincipalDep,
+                                 wanted: ConsistencyDep, now: NowDep) -> workload.WorkloadPage:
+        require(principal, BOARD_READERS, "the workload view")
+        fresh = await caught_up(service, "volunteer_workload", wanted)
+        return await workload.workload(service, q, now, fresh=fresh)
+
+    @routes.get("/workload/{volunteer_id}", response_model=workload.VolunteerLoad,
+                summary="One volunteer's workload")
+    async def one_volunteer(volunteer_id: UUID, service: ServiceDep, principal: PrincipalDep,
+                            wanted: ConsistencyDep, now: NowDep) -> workload.VolunteerLoad:
+        require(principal, BOARD_READERS, "the workload view")
+        fresh = await caught_up(service, "volunteer_workload", wanted)
+        page = await workload.workload(service, workload.WorkloadQuery(), now,
+                                       volunteer_id=volunteer_id, fresh=fresh)
+        if not page.volunteers:
+            raise NotFound(f"no registered volunteer {volunteer_id}")
+        return page.volunteers[0]
+
+
+def _directory_routes(routes: APIRouter) -> None:
+    @routes.get("/resources/directory", response_model=directory.DirectoryPage,
+                summary="Verified, unexpired, available resources")
+    async def resource_directory(q: Annotated[directory.DirectoryQuery, Query()],
+                                 service: ServiceDep, principal: PrincipalDep,
+                                 wanted: ConsistencyDep, now: NowDep) -> directory.DirectoryPage:
+        fresh = await caught_up(service, "resource_directory", wanted)
+        return await directory.directory(service, q, now, fresh=fresh)
+
+    @routes.get("/resources/expiring", response_model=directory.ExpiringPage,
+                summary="Verifications running out (for fact-checkers)")
+    async def expiring(q: Annotated[directory.ExpiringQuery, Query()], service: ServiceDep,
+                       principal: PrincipalDep, wanted: ConsistencyDep,
+                       now: NowDep) -> directory.ExpiringPage:
+        require(principal, CHECKERS, "expiring verifications")
+        fresh = await caught_up(service, "resource_directory", wanted)
+        return await directory.expiring(service, q, now, fresh=fresh)
+
+
+def _status_routes(routes: APIRouter) -> None:
+    @routes.get("/projections/status", response_model=list[ProjectionStatusView],
+                summary="Position, store head and lag of every read model")
+    async def status(service: ServiceDep, principal: PrincipalDep) -> list[ProjectionStatusView]:
+        statuses = await service.status()
+        metrics.record(statuses)
+        return [ProjectionStatusView(
+            projection=s.projection, generation=s.generation, position=s.position,
+            head=s.head, lag=s.lag, code_version=s.code_version,
+            needs_rebuild=s.needs_rebuild, building=s.building) for s in statuses]
+
+    @routes.get("/metrics", summary="Prometheus metrics (projection lag and more)",
+                response_class=Response, tags=["health"])
+    async def prometheus(runtime: RuntimeDep) -> Response:
+        service = runtime.extras.get("projections")
+        if isinstance(service, ProjectionService):
+            metrics.record(await service.status())
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+async def board_events(service: ProjectionService, supervisor: bool,
+                       disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[bytes]:
+    """Server-sent events: a `case` event per changed board row, `refresh` when too many."""
+    async with service.feed.subscribe() as queue:
+        yield b": connected\n\n"
+        while not await disconnected() and not service.closing:
+            touched: Touched | None = None
+            with contextlib.suppress(TimeoutError):
+                touched = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+            if touched is None:
+                yield b": keep-alive\n\n"
+                continue
+            for chunk in await _frames(service, touched, supervisor):
+                yield chunk
+
+
+async def _frames(service: ProjectionService, touched: Touched,
+                  supervisor: bool) -> list[bytes]:
+    if touched.everything:
+        return [sse("refresh", {})]
+    cases = sorted(touched.cases | set(await relying_cases(service, touched.resources)))
+    rows = await board.cases_by_id(service, cases, clock_now(), supervisor=supervisor)
+    return [sse("case", row.model_dump(mode="json"), str(row.position or "")) for row in rows]
+
+
+async def relying_cases(service: ProjectionService, resources: frozenset[str]) -> list[str]:
+    """Cases relying on some resources (their board rows change with the resource)."""
+    if not resources:
+        return []
+    table = await service.table("case_board", "case_resources")
+    ids = sorted(resources)
+    rows = await service.fetch(f"SELECT DISTINCT case_id FROM {table} WHERE resource_id IN "
+                               f"({', '.join('?' for _ in ids)})", ids)
+    return [str(r["case_id"]) for r in rows]
+
+
+def sse(event: str, data: dict[str, Any], event_id: str = "") -> bytes:
+    """One server-sent event frame."""
+    head = f"event: {event}\n" + (f"id: {event_id}\n" if event_id else "")
+    return head.encode() + b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+async def start_projections(runtime: Runtime) -> Callable[[], Awaitable[None]]:
+    """Open the read models (and run the in-process runner unless Kafka workers do it)."""
+    settings = runtime.settings
+    service = ProjectionService(StoreConfig.of(settings).open(), recorder=runtime.app.recorder,
+                                run_in_process=settings.projections_in_process)
+    await service.start()
+    runtime.extras["projections"] = service
+    previous = runtime.writer.after_commit
+
+    def after_commit() -> None:
+        if previous is not None:
+            previous()
+        service.nudge()
+
+    runtime.writer.after_commit = after_commit
+    return service.stop

@@ -1,0 +1,120 @@
+"""Per-process CPU time and peak memory from /proc (Linux), to say where the cores went."""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
+    """User + system CPU seconds the process used so far (0 when it is gone); with
+    `reaped_children`, also that of its children that exited (a postmaster's backends)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / TICKS
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """VmHWM (peak resident set) of a live process in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def parent_pid(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("PPid:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def family(root: int | None) -> list[int]:
+    """`root` and its direct children (a postmaster and its backends), if it is local."""
+    if root is None:
+        return []
+    found = [root]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and parent_pid(int(entry.name)) == root:
+            found.append(int(entry.name))
+    return found
+
+
+def own_cpu_seconds() -> float:
+    """This process and its children that ended (a parallel rebuild's fill processes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + ended.ru_utime + ended.ru_stime
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
+    parts = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = parts[3] + parts[4]  # idle + iowait
+    total = sum(parts[:8])
+    return (total - idle) / TICKS, total / TICKS
+
+
+@dataclass
+class CpuSample:
+    at: float
+    api: float
+    postgres: dict[int, float]
+    generator: float
+    machine_busy: float
+    machine_total: float
+
+
+class CpuMeter:
+    """CPU used by the API process, PostgreSQL, the load generator and everything else on
+    the machine (other people's work included) between its start and `cores()`."""
+
+    def __init__(self, api_pid: int | None, postmaster_pid: int | None,
+                 extra: Iterable[tuple[str, int]] = ()) -> None:
+        self.api_pid = api_pid
+        self.postmaster_pid = postmaster_pid
+        self.extra = list(extra)
+        self._start = self._sample()
+        self._extra_start = {label: cpu_seconds(pid) for label, pid in self.extra}
+
+    def _sample(self) -> CpuSample:
+        busy, total = machine_busy_seconds()
+        return CpuSample(at=time.monotonic(),
+                         api=cpu_seconds(self.api_pid) if self.api_pid else 0.0,
+                         postgres={p: cpu_seconds(p, reaped_children=p == self.postmaster_pid)
+                                   for p in family(self.postmaster_pid)},
+                         generator=own_cpu_seconds(), machine_busy=busy, machine_total=total)
+
+    def cores(self) -> dict[str, float]:
+        """Cores in use per party since the meter started (1.0 = one core fully busy)."""
+        end = self._sample()
+        start = self._start
+        wall = max(end.at - start.at, 1e-9)
+        postgres = sum(cpu - start.postgres.get(pid, 0.0) for pid, cpu in end.postgres.items())
+        used = {"api": (end.api - start.api) / wall, "postgres": postgres / wall,
+                "bench_process": (end.generator - start.generator) / wall}
+        for label, pid in self.extra:
+            used[label] = (cpu_seconds(pid) - self._extra_start[label]) / wall
+        share = (end.machine_busy - start.machine_busy) / max(
+            end.machine_total - start.machine_total, 1e-9)
+        used["machine"] = share * (os.cpu_count() or 1)
+        used["other_processes"] = max(0.0, used["machine"] - sum(
+            v for k, v in used.items() if k != "machine"))
+        return {k: round(v, 2) for k, v in used.items()}

@@ -1,0 +1,105 @@
+"""The API under test: `corridor serve` (uvicorn, uvloop + httptools) as its own process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.bench.httpclient import Connection, get_request
+from services.bench.procstat import peak_rss_mb
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def corridor_command() -> list[str]:
+    """`corridor serve` from this virtualenv; `python -m services.bench.serve` (the same
+    uvicorn call) only while the CLI cannot start, so the run still measures the API."""
+    script = Path(sys.executable).with_name("corridor")
+    probe = subprocess.run([str(script), "--help"], capture_output=True, timeout=60,
+                           check=False)
+    if probe.returncode == 0:
+        return [str(script), "serve"]
+    print("bench: WARNING `corridor --help` fails; serving with python -m services.bench.serve",
+          file=sys.stderr)
+    return [sys.executable, "-m", "services.bench.serve"]
+
+
+@dataclass
+class ApiProcess:
+    """A running API process: its port, pid and log."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+    command: list[str]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def peak_rss_mb(self) -> float | None:
+        return peak_rss_mb(self.pid)
+
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+async def start_api(env: dict[str, str], *, timeout: float = 60.0) -> ApiProcess:
+    """Start the API with `env` (CORRIDOR_* settings) and wait until /health/ready says so."""
+    port = free_port()
+    command = [*corridor_command(), "--host", HOST, "--port", str(port)]
+    log_fd, log_name = tempfile.mkstemp(prefix="corridor-bench-api-", suffix=".log")
+    full_env = {**os.environ, **env}
+    with os.fdopen(log_fd, "wb") as log_file:
+        process = subprocess.Popen(command, env=full_env, stdout=log_file,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    api = ApiProcess(process=process, port=port, log_path=Path(log_name), command=command)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the API exited ({process.returncode}):\n{api.log_tail()}")
+        if await _ready(port):
+            return api
+        await asyncio.sleep(0.2)
+    api.stop()
+    raise RuntimeError(f"the API was not ready within {timeout:.0f}s:\n{api.log_tail()}")
+
+
+async def _ready(port: int) -> bool:
+    connection = Connection(HOST, port)
+    try:
+        status, _ = await connection.send(get_request(HOST, port, "/health/ready"))
+    except OSError:
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            await connection.close()
+    return status == 200
