@@ -131,7 +131,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 f"FROM {self.datastore.schema}.event_chain c "
                 "JOIN unnest(%s::uuid[], %s::bigint[]) AS w(id, v) "
                 "ON c.originator_id = w.id AND c.originator_version = w.v",
-                (list(firsts), [v - 1 for v in firsts.values()]),
+                (list(firsts), [v - 1 for v in firsts.values()]), prepare=False,
             )
             for row in curs.fetchall():
                 heads[row["originator_id"]] = (row["originator_version"], bytes(row["hash"]))

@@ -22,7 +22,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from domain.base import CoordinationError, Meta
 from services.application import CorridorApplication
@@ -172,6 +172,14 @@ class CommandWriter:
                 command_id=sub.command_id, http_status=409, rule="ConcurrentWrite",
                 detail="another writer changed this stream at the same time, or it exists "
                        "already; reload and retry"))
+            return None
+        except PersistenceError as error:  # nothing was stored; the store may recover
+            self._evict(uow)
+            if len(batch) > 1:
+                log.warning("batch failed in the store (%s); redoing command by command",
+                            type(error).__name__)
+                return self._one_by_one(batch)
+            _fail(batch[0].future, error)
             return None
         self.batches += 1
         self.commands += len(batch)

@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 
 from services.api.deps import RuntimeDep
 
+READY_TIMEOUT_SECONDS = 3.0
+
 
 def _store_answers(runtime: Any) -> bool:
     try:
@@ -28,7 +30,12 @@ def router() -> APIRouter:
 
     @routes.get("/health/ready", summary="The event store (and Kafka, if configured) answer")
     async def ready(runtime: RuntimeDep) -> JSONResponse:
-        checks: dict[str, bool] = {"event_store": await asyncio.to_thread(_store_answers, runtime)}
+        try:  # a probe must answer fast: a store that does not answer in time is not ready
+            store_ok = await asyncio.wait_for(asyncio.to_thread(_store_answers, runtime),
+                                              READY_TIMEOUT_SECONDS)
+        except TimeoutError:
+            store_ok = False
+        checks: dict[str, bool] = {"event_store": store_ok}
         probe = runtime.extras.get("kafka_probe")
         if probe is not None:
             checks["kafka"] = await probe()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -54,6 +55,16 @@ def install(app: FastAPI) -> None:
     async def broken_rule(_: Request, error: CoordinationError) -> JSONResponse:
         return problem(error.http_status, str(error), rule=error.rule,
                        **getattr(error, "extra", {}))
+
+    @app.exception_handler(PersistenceError)
+    async def store_unavailable(_: Request, error: PersistenceError) -> JSONResponse:
+        return problem(503, "the event store did not take the write; nothing was stored. "
+                            "Retry with the same command id.", rule="StoreUnavailable")
+
+    @app.exception_handler(TimeoutError)
+    async def timed_out(_: Request, error: TimeoutError) -> JSONResponse:
+        return problem(504, "the command was not answered in time; retry with the same "
+                            "command id to learn its outcome", rule="Timeout")
 
     @app.exception_handler(NotAuthenticated)
     async def unauthenticated(_: Request, error: NotAuthenticated) -> JSONResponse:

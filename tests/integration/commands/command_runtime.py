@@ -1,0 +1,71 @@
+"""Runtimes on real stores, and commands handed straight to their writers (no HTTP)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+from services.auth import CallerRole, Principal
+from services.bootstrap import Runtime, build_runtime
+from services.commands import CATALOG
+from services.outcomes import Outcome
+from services.sealing import new_master_key
+from services.settings import Settings
+from services.writer import Submission
+
+ADMIN = Principal(actor="admin", roles=frozenset({CallerRole.ADMIN}))
+
+
+def sqlite_settings(data_dir: Path) -> Settings:
+    return Settings(store="sqlite", data_dir=data_dir, reactions_in_process=False,
+                    kafka_bootstrap=None)
+
+
+def postgres_settings(dsn: str) -> Settings:
+    return Settings(store="postgres", pg_dsn=dsn, master_key=new_master_key(),
+                    auth_secret="integration-secret-long-enough-for-hs256",
+                    reactions_in_process=False, kafka_bootstrap=None)
+
+
+def command(runtime: Runtime, name: str, principal: Principal = ADMIN, *,
+            command_id: UUID | None = None, **fields: Any) -> Submission:
+    """The submission the HTTP endpoint for `name` would hand to the writer."""
+    body = CATALOG[name].body.model_validate({"command_id": command_id or uuid4(), **fields})
+    return runtime.submission(name, body, principal)
+
+
+def send(runtime: Runtime, submission: Submission) -> Outcome:
+    """Submit to the running writer and wait for the answer."""
+    return runtime.writer.submit(submission).result(timeout=30)
+
+
+def register(runtime: Runtime, *, trained: bool = False) -> UUID:
+    volunteer_id = uuid4()
+    send(runtime, command(runtime, "volunteers.register", volunteer_id=volunteer_id,
+                          display_name="Taras"))
+    if trained:
+        send(runtime, command(runtime, "volunteers.log_training", volunteer_id=volunteer_id,
+                              minutes=300, topic="basics"))
+    return volunteer_id
+
+
+@contextlib.contextmanager
+def paused(settings: Settings) -> Iterator[Runtime]:
+    """A runtime whose writer starts only when the test says so, so that commands can queue."""
+    runtime = build_runtime(settings, start_writer=False)
+    try:
+        yield runtime
+    finally:
+        with contextlib.suppress(RuntimeError):  # already started by the test
+            runtime.writer.start()
+        runtime.close()
+
+
+def stored_events(runtime: Runtime) -> list[Any]:
+    """Every stored event, decoded, in store order."""
+    app = runtime.app
+    return [app.mapper.to_domain_event(n)
+            for n in app.recorder.select_notifications(start=1, limit=1_000_000)]
