@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, Repository
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 from eventsourcing.utils import get_topic
 
@@ -65,6 +65,9 @@ def persistence_env(settings: Settings) -> dict[str, str]:
         # One writer per process owns its cache; conflicts with other processes are caught
         # by the optimistic-concurrency check at save, so no read per command is needed.
         "AGGREGATE_CACHE_FASTFORWARD": "n",
+        # The cache belongs to the writer thread alone (readers use `app.readers`), and the
+        # writer evicts whatever a failed batch touched, so copying on every get is waste.
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
         "IS_SNAPSHOTTING_ENABLED": "y",
     }
     if settings.store == "postgres":
@@ -116,6 +119,9 @@ class CorridorApplication(Application[UUID]):
         self.keys = KeyRing(storage, master_key, settings.master_key_version, retired_keys)
         self.sealer = Sealer(self.keys)
         self._personal.sealer = self.sealer
+        # Readers (case reads, audits, the expiry tick) never share the writer's cached
+        # objects: they rebuild from the latest snapshot plus later events.
+        self.readers: Repository[UUID] = Repository(self.events, snapshot_store=self.snapshots)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -223,7 +223,7 @@ class Reactions:
         tick_id = uuid5(POLICY_NAMESPACE, f"tick/{at.isoformat()}")
         tick = Meta(actor=policy_actor("verification_expiry"), at=at, command_id=tick_id,
                     correlation_id=tick_id)
-        resources: list[Resource] = [self.app.repository.get(r) for r in due]
+        resources: list[Resource] = [self.app.readers.get(r) for r in due]
         return self._carry_out(expire_due(resources, tick))
 
     def _carry_out(self, commands: Sequence[FollowUpCommand]) -> list[Outcome]:

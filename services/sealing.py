@@ -32,6 +32,9 @@ class KeyStorage(Protocol):
     def delete_wrapped(self, subject_id: UUID) -> bool: ...
     def all_wrapped(self) -> list[tuple[UUID, bytes, int]]: ...
     def is_erased(self, subject_id: UUID) -> bool: ...
+    def load_many(self, subject_ids: list[UUID]
+                  ) -> tuple[dict[UUID, tuple[bytes, int]], set[UUID]]: ...
+    def save_many(self, rows: list[tuple[UUID, bytes, int]]) -> set[UUID]: ...
 
 
 class SubjectErased(Exception):
@@ -84,6 +87,26 @@ class KeyRing:
                 key = self._unwrap(subject_id, *found)
             self._cache[subject_id] = key
             return key
+
+    def prefetch(self, subject_ids: set[UUID]) -> None:
+        """Load or create the keys of many subjects in two round trips (one batch's worth)."""
+        missing = [s for s in subject_ids if s not in self._cache]
+        if not missing:
+            return
+        with self._lock:
+            found, erased = self._storage.load_many(missing)
+            for subject_id, (wrapped, version) in found.items():
+                self._cache[subject_id] = self._unwrap(subject_id, wrapped, version)
+            fresh = {s: AESGCM.generate_key(bit_length=256) for s in missing
+                     if s not in found and s not in erased}
+            if not fresh:
+                return
+            inserted = self._storage.save_many(
+                [(s, self._wrap(s, k), self._master_version) for s, k in fresh.items()])
+            for subject_id in inserted:
+                self._cache[subject_id] = fresh[subject_id]
+        for subject_id in set(fresh) - inserted:  # lost a race: another process made it
+            self.key_for(subject_id, create=True)
 
     def erase(self, subject_id: UUID) -> bool:
         with self._lock:

@@ -9,7 +9,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from domain.base import NotFound
+from domain.base import NotFound, PersonalData
 from services.application import CorridorApplication
 
 A = TypeVar("A", bound=Aggregate)
@@ -65,6 +65,12 @@ class UnitOfWork:
 
     def touched(self) -> list[Aggregate]:
         return [a for a in self.working.values() if a.pending_events]
+
+    def personal_subjects(self) -> set[UUID]:
+        """Subjects whose plaintext personal data the pending events will seal."""
+        return {value.subject_id for a in self.touched() for e in a.pending_events
+                for value in vars(e).values()
+                if isinstance(value, PersonalData) and value.fields is not None}
 
     def event_times(self) -> dict[tuple[UUID, int], Any]:
         return {(e.originator_id, e.originator_version): e.meta.at  # type: ignore[attr-defined]

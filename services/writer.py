@@ -152,9 +152,11 @@ class CommandWriter:
         uow = UnitOfWork(self.app)
         executed = [self._execute(s, uow) for s in batch]
         if any(e.needs_redo for e in executed):
+            # The working set holds cached aggregates with unsaved changes: drop them all,
+            # so a redo (or the next command) reloads what is really stored.
+            self._evict(uow)
             if len(batch) > 1:
                 return self._one_by_one(batch)
-            self._evict(uow)  # nothing of this command is saved: its working set is dropped
             error = executed[0].error or RuntimeError(f"command {batch[0].name} failed")
             if isinstance(error, CoordinationError):
                 _settle(batch[0].future, _rejected(batch[0], error))
@@ -240,6 +242,7 @@ class CommandWriter:
             receipts.append((e.submission.command_id, _receipt(e.submission, e.outcome)))
         touched = uow.touched()
         times = uow.event_times()
+        self.app.keys.prefetch(uow.personal_subjects())
         if touched:
             recordings = self.app.save(*touched, receipts=receipts, event_times=times)
         else:

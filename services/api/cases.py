@@ -59,13 +59,13 @@ ANSWERS = ("safe_now", "contact_channel", "adults", "children_ages", "pets", "mo
 
 def _load(runtime: Runtime, case_id: UUID) -> tuple[Case, AccessLog | None]:
     try:
-        case: object = runtime.app.repository.get(case_id)
+        case: object = runtime.app.readers.get(case_id)
     except AggregateNotFoundError:
         raise NotFound(f"no case with id {case_id}") from None
     if not isinstance(case, Case):
         raise NotFound(f"{case_id} is not a case")
     try:
-        log: object = runtime.app.repository.get(access_log_id(case_id))
+        log: object = runtime.app.readers.get(access_log_id(case_id))
     except AggregateNotFoundError:
         log = None
     return case, log if isinstance(log, AccessLog) else None

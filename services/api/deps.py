@@ -13,7 +13,7 @@ from services.bootstrap import Runtime
 bearer = HTTPBearer(auto_error=False, description="a token from `corridor token`")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -21,7 +21,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_principal(runtime: RuntimeDep,
+async def get_principal(runtime: RuntimeDep,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
                   ) -> Principal:
     if credentials is None:

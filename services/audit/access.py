@@ -47,7 +47,7 @@ class NeedToKnow:
         another process may have granted or revoked access a moment ago."""
         log_id = access_log_id(stream_id)
         try:
-            log: Any = self.app.repository.get(log_id)
+            log: Any = self.app.readers.get(log_id)
         except AggregateNotFoundError:
             return None
         if not isinstance(log, AccessLog):

@@ -300,7 +300,7 @@ def anchor(to_position: int | None = typer.Option(None, min=1,
             if outcome.status != "accepted":
                 err.print(f"[red]{outcome.rule}[/red]: {outcome.detail}")
                 raise typer.Exit(2)
-            anchored = runtime.app.repository.get(outcome.stream_id)
+            anchored = runtime.app.readers.get(outcome.stream_id)
             out.print(f"anchored up to position {anchored.anchored_to}: "
                       f"{anchored.last_digest} ({_iso(anchored.last_anchored_at)})")
             progress.update(task, completed=anchored.anchored_to)

@@ -29,45 +29,53 @@ class InfraError(RuntimeError):
 
 @dataclass
 class Servers:
-    """Where PostgreSQL and Kafka are, and the throwaway state to stop afterwards."""
+    """Where PostgreSQL and Kafka are, and the throwaway ones to stop afterwards (each with
+    its own deploy/services.py state folder, so Kafka can go as soon as it is not needed)."""
 
     pg_dsn: str | None = None
     kafka_bootstrap: str | None = None
-    started: list[str] = field(default_factory=list)
-    state_dir: Path | None = None
+    state_dirs: dict[str, Path] = field(default_factory=dict)
 
     def ensure_postgres(self) -> str:
         if self.pg_dsn is None:
-            self.pg_dsn = os.environ.get(PG_ENV) or self._start("start-postgres")
+            self.pg_dsn = os.environ.get(PG_ENV) or self._start("postgres")
         return self.pg_dsn
 
     def ensure_kafka(self) -> str:
         if self.kafka_bootstrap is None:
-            self.kafka_bootstrap = os.environ.get(KAFKA_ENV) or self._start("start-kafka")
+            self.kafka_bootstrap = os.environ.get(KAFKA_ENV) or self._start("kafka")
         return self.kafka_bootstrap
 
-    def _start(self, action: str) -> str:
-        if self.state_dir is None:
-            self.state_dir = Path(tempfile.mkdtemp(prefix="corridor-bench-"))
+    def _start(self, service: str) -> str:
+        state_dir = Path(tempfile.mkdtemp(prefix=f"corridor-bench-{service}-"))
+        self.state_dirs[service] = state_dir
         env = {k: v for k, v in os.environ.items() if not k.startswith("CORRIDOR_TEST_")}
-        print(f"bench: {action} (throwaway, via deploy/services.py)", file=sys.stderr)
-        done = subprocess.run([sys.executable, str(SERVICES_SCRIPT), action, "--state-dir",
-                               str(self.state_dir)], env=env, capture_output=True, text=True,
-                              timeout=300, check=False)
+        print(f"bench: starting a throwaway {service} (deploy/services.py)", file=sys.stderr)
+        done = subprocess.run([sys.executable, str(SERVICES_SCRIPT), f"start-{service}",
+                               "--state-dir", str(state_dir)], env=env, capture_output=True,
+                              text=True, timeout=300, check=False)
         if done.returncode != 0:
-            raise InfraError(f"deploy/services.py {action} failed:\n{done.stderr[-2000:]}")
-        self.started.append(action)
+            self._stop(service)
+            raise InfraError(f"deploy/services.py start-{service} failed:\n"
+                             f"{done.stderr[-2000:]}")
         return _exported_value(done.stdout)
+
+    def stop_kafka(self) -> None:
+        """Stop a throwaway Kafka now (a given one is left alone)."""
+        if "kafka" in self.state_dirs:
+            self._stop("kafka")
+            self.kafka_bootstrap = None
 
     def stop(self) -> None:
         """Stop whatever this run started (by the pids deploy/services.py recorded)."""
-        if self.state_dir is None:
-            return
-        if self.started:
-            subprocess.run([sys.executable, str(SERVICES_SCRIPT), "stop", "--state-dir",
-                            str(self.state_dir)], capture_output=True, timeout=120, check=False)
-        shutil.rmtree(self.state_dir, ignore_errors=True)
-        self.state_dir = None
+        for service in list(self.state_dirs):
+            self._stop(service)
+
+    def _stop(self, service: str) -> None:
+        state_dir = self.state_dirs.pop(service)
+        subprocess.run([sys.executable, str(SERVICES_SCRIPT), "stop", "--state-dir",
+                        str(state_dir)], capture_output=True, timeout=120, check=False)
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def _exported_value(stdout: str) -> str:
@@ -97,10 +105,19 @@ async def fresh_database(server_dsn: str, label: str, *,
         yield with_database(server_dsn, name)
     finally:
         if not keep:
-            admin = await asyncpg.connect(server_dsn)
-            try:
-                await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                    "WHERE datname = $1 AND pid <> pg_backend_pid()", name)
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            finally:
-                await admin.close()
+            await drop_database(server_dsn, name)
+
+
+async def drop_database(server_dsn: str, name: str) -> None:
+    """Drop a benchmark database; a failure is reported, not raised (the figures stand)."""
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        # Only our own sessions: autovacuum workers (superuser) are stopped by DROP itself.
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = $1 AND pid <> pg_backend_pid() "
+                            "AND usename = current_user", name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    except asyncpg.PostgresError as error:
+        print(f"bench: WARNING could not drop database {name}: {error}", file=sys.stderr)
+    finally:
+        await admin.close()

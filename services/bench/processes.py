@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,13 +40,18 @@ class Helper:
             return ""
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        """SIGTERM (then SIGKILL); the log is removed unless the process had died by itself."""
+        if self.process.poll() is not None:
+            print(f"bench: {self.label} had exited; its log: {self.log_path}",
+                  file=sys.stderr)
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+        self.log_path.unlink(missing_ok=True)
 
 
 def start_helper(label: str, command: list[str], env: dict[str, str]) -> Helper:

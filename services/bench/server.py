@@ -63,13 +63,18 @@ class ApiProcess:
             return ""
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        """SIGTERM (then SIGKILL); the log is removed unless the process had died by itself."""
+        if self.process.poll() is not None:
+            print(f"bench: the API had exited; its log: {self.log_path}",
+                  file=sys.stderr)
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+        self.log_path.unlink(missing_ok=True)
 
 
 async def start_api(env: dict[str, str], *, timeout: float = 60.0) -> ApiProcess:

@@ -38,6 +38,7 @@ async def run(ctx: BenchContext) -> None:
             projection_path(ctx, dsn))
         measured = await measure(ctx, dsn, helpers, api_settings)
     measured["path"] = label
+    ctx.servers.stop_kafka()  # nothing after this needs it; its JVM would only take CPU
     ctx.report.details["lag"] = measured
     add_figures(ctx, measured)
 

@@ -16,6 +16,7 @@ class MemoryKeys:
     def __init__(self) -> None:
         self.rows: dict[uuid.UUID, tuple[bytes, int]] = {}
         self.erased: set[uuid.UUID] = set()
+        self.round_trips = 0
 
     def load_wrapped(self, subject_id: uuid.UUID) -> tuple[bytes, int] | None:
         return self.rows.get(subject_id)
@@ -38,6 +39,16 @@ class MemoryKeys:
 
     def is_erased(self, subject_id: uuid.UUID) -> bool:
         return subject_id in self.erased
+
+    def load_many(self, subject_ids: list[uuid.UUID]
+                  ) -> tuple[dict[uuid.UUID, tuple[bytes, int]], set[uuid.UUID]]:
+        self.round_trips += 1
+        found = {s: self.rows[s] for s in subject_ids if s in self.rows}
+        return found, {s for s in subject_ids if s in self.erased}
+
+    def save_many(self, rows: list[tuple[uuid.UUID, bytes, int]]) -> set[uuid.UUID]:
+        self.round_trips += 1
+        return {s for s, w, v in rows if self.save_wrapped(s, w, v)}
 
 
 def _sealer(storage: MemoryKeys, key: str, version: int = 1,
@@ -101,3 +112,18 @@ def test_an_interrupted_rotation_stays_readable_with_the_previous_key_configured
 def test_master_keys_must_be_32_bytes() -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         decode_master_key("c2hvcnQ")
+
+
+def test_prefetch_loads_known_keys_and_creates_new_ones_in_two_round_trips() -> None:
+    storage = MemoryKeys()
+    known, erased = uuid.uuid4(), uuid.uuid4()
+    first = _sealer(storage, new_master_key())
+    sealed = first.seal(PersonalData.of(known, name="K"))
+    storage.erased.add(erased)
+    fresh = {uuid.uuid4() for _ in range(50)}
+    first.keys.forget_cached(known)
+    first.keys.prefetch({known, erased, *fresh})
+    assert storage.round_trips == 2
+    assert first.reveal(PersonalData(subject_id=known, sealed=sealed)) == {"name": "K"}
+    assert all(s in storage.rows for s in fresh)
+    assert erased not in storage.rows  # an erased subject never gets a key again

@@ -68,14 +68,23 @@ class InMemoryRecorder(POPOApplicationRecorder):
         return len(self.select_notifications(start=1, limit=1_000_000))
 
 
+class NoPersonalData:
+    """The key ring of an application whose events hold no personal data."""
+
+    def prefetch(self, subject_ids: set[UUID]) -> None:
+        assert not subject_ids
+
+
 class InMemoryApplication(Application[UUID]):
     """An application on one shared in-memory recorder; two of them act like two processes."""
 
-    env = {"AGGREGATE_CACHE_MAXSIZE": "1000", "AGGREGATE_CACHE_FASTFORWARD": "n"}
+    env = {"AGGREGATE_CACHE_MAXSIZE": "1000", "AGGREGATE_CACHE_FASTFORWARD": "n",
+           "DEEPCOPY_FROM_AGGREGATE_CACHE": "n"}
 
     def __init__(self, recorder: InMemoryRecorder | None = None) -> None:
         self._shared_recorder = recorder or InMemoryRecorder()
         super().__init__()
+        self.keys = NoPersonalData()
 
     def construct_recorder(self) -> ApplicationRecorder:
         return self._shared_recorder
