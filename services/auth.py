@@ -6,6 +6,7 @@ which commands and queries it may use. Nothing in a request body can change eith
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -52,6 +53,7 @@ class TokenIssuer:
     def __init__(self, secret: str, ttl: timedelta = timedelta(hours=12)) -> None:
         self._secret = secret
         self._ttl = ttl
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     def issue(self, actor: str, roles: list[CallerRole] | list[str], now: datetime | None = None,
               ttl: timedelta | None = None) -> str:
@@ -61,6 +63,17 @@ class TokenIssuer:
         return jwt.encode(claims, self._secret, algorithm=self.algorithm)
 
     def verify(self, token: str) -> Principal:
+        """The caller a valid token names; checked signatures are remembered until expiry."""
+        known = self._verified.get(token)
+        if known is not None and time.time() < known[1]:
+            return known[0]
+        principal, expires = self._verify(token)
+        if len(self._verified) >= 10_000:
+            self._verified.clear()
+        self._verified[token] = (principal, expires)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(token, self._secret, algorithms=[self.algorithm],
                                 options={"require": ["sub", "exp"]})
@@ -70,4 +83,4 @@ class TokenIssuer:
             roles = frozenset(CallerRole(r) for r in claims.get("roles", []))
         except ValueError as error:
             raise NotAuthenticated(f"invalid token: {error}") from None
-        return Principal(actor=str(claims["sub"]), roles=roles)
+        return Principal(actor=str(claims["sub"]), roles=roles), float(claims["exp"])

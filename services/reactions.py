@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
 
 from domain.base import Meta
 from domain.case import Case
@@ -32,6 +33,7 @@ from domain.commands import (
 from domain.policies import POLICY_NAMESPACE, expire_due, react
 from domain.resource import Resource
 from domain.roles import policy_actor
+from domain.volunteer import Volunteer
 from services.application import CorridorApplication
 from services.clock import now
 from services.outcomes import Outcome
@@ -40,6 +42,16 @@ from services.writer import CommandWriter, Submission
 
 log = logging.getLogger("corridor.reactions")
 NAME = "reactions"
+
+
+def _relevant_topics() -> list[str]:
+    """Only events the index or a policy reads: skipping the rest keeps this cheap."""
+    case_events = ("TransportArranged", "AdviceGiven", "CaseTaken", "CaseAssigned",
+                   "CaseReleased", "CaseClosed", "CaseReopened")
+    names = [getattr(Case, n) for n in case_events] + [Volunteer.VolunteerBanned]  # type: ignore[attr-defined]
+    names += [v for v in vars(Resource).values()
+              if isinstance(v, type) and issubclass(v, Resource.Event)]
+    return sorted({get_topic(cls) for cls in names})
 
 
 class PolicyIndex:
@@ -175,6 +187,9 @@ class PositionStore:
                   "(name) DO UPDATE SET position = excluded.position", (NAME, position))
 
 
+RELEVANT_TOPICS = _relevant_topics()
+
+
 class Reactions:
     """Runs the policies in a background thread of the service process."""
 
@@ -199,7 +214,8 @@ class Reactions:
 
     def step(self) -> int:
         """Process what is new in the store once; returns how many events were read."""
-        batch = self.app.recorder.select_notifications(start=self.seen_up_to + 1, limit=500)
+        batch = self.app.recorder.select_notifications(start=self.seen_up_to + 1, limit=500,
+                                                       topics=RELEVANT_TOPICS)
         follow_ups: list[FollowUpCommand] = []
         for notification in batch:
             event = self._decode(notification)

@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Coordination backend for volunteer evacuation networks: "
                               "commands in, events stored, read models out.")
     problems.install(api)
-    api.include_router(commands.router())
+    commands.install(api)
     api.include_router(cases.router())
     api.include_router(audit_api.router())
     api.include_router(health.router())

@@ -21,9 +21,18 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+def bearer_token(request: Request) -> str:
+    """The token of an `Authorization: Bearer <token>` header."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("send 'Authorization: Bearer <token>'")
+    return token.strip()
+
+
 async def get_principal(runtime: RuntimeDep,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-                  ) -> Principal:
+                        credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                               Depends(bearer)],
+                        ) -> Principal:
     if credentials is None:
         raise NotAuthenticated("send 'Authorization: Bearer <token>'")
     return runtime.tokens.verify(credentials.credentials)
