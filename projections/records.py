@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 import orjson
 
@@ -30,23 +31,36 @@ class EventRecord:
 
 def _plain(value: Any) -> Any:
     """Unwrap eventsourcing's {"_type_": ..., "_data_": ...} envelopes into plain JSON."""
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is dict:
         if len(value) == 2 and "_type_" in value and "_data_" in value:
             return _unwrap(value["_type_"], value["_data_"])
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return {k: _plain(v) if type(v) in _NESTED else v for k, v in value.items()}
+    if kind is list:
+        return [_plain(v) if type(v) in _NESTED else v for v in value]
     return value
+
+
+_NESTED = (dict, list)
+
+
+def _uuid_text(hex_text: str) -> str:
+    """Canonical UUID text from 32 hex digits (what UUID(...).__str__ gives, without parsing)."""
+    h = hex_text
+    if len(h) == 32 and (h.islower() or h.isdigit()):
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return str(UUID(hex_text))
 
 
 def _unwrap(kind: str, data: Any) -> Any:
     if kind == "uuid_hex":
-        return str(UUID(data))
+        return _uuid_text(data)
     if kind == "personal":
-        return {"subject_id": str(UUID(data["subject"])), "sealed": "erased" not in data}
+        return {"subject_id": _uuid_text(data["subject"]), "sealed": "erased" not in data}
     return _plain(data)
 
 
+@lru_cache(maxsize=4096)
 def split_topic(topic: str) -> tuple[str, str]:
     """'domain.case:Case.CaseTaken' -> ('case', 'CaseTaken')."""
     qualname = topic.split(":", 1)[1]
@@ -55,21 +69,47 @@ def split_topic(topic: str) -> tuple[str, str]:
     return STREAM_TYPES.get(owner, owner.lower()), name
 
 
+def _uuid(hex_text: str | None) -> UUID | None:
+    """A UUID from its hex text; hot path of rebuilds, so skip UUID's own string parsing."""
+    if not hex_text:
+        return None
+    if len(hex_text) != 32:
+        return UUID(hex_text)
+    made = object.__new__(UUID)
+    object.__setattr__(made, "int", int(hex_text, 16))
+    object.__setattr__(made, "is_safe", _SAFETY_UNKNOWN)
+    return made
+
+
+_SAFETY_UNKNOWN = SafeUUID.unknown
+
+
 def decode_stored(position: int, stream_id: UUID, version: int, topic: str,
                   state: bytes) -> EventRecord:
     """Build an EventRecord straight from stored bytes (fast path for rebuilds and the relay)."""
     raw = orjson.loads(state)
+    # Lift the envelope's bookkeeping out before unwrapping the rest: meta is a flat dict
+    # of strings and the timestamp is only needed when meta has no time (both hot paths).
+    meta = _meta(raw.pop("meta", None))
+    raw.pop("originator_topic", None)
+    stamped = raw.pop("timestamp", None)
     data = _plain(raw)
-    meta = data.pop("meta", None) or {}
-    data.pop("originator_topic", None)
-    timestamp = data.pop("timestamp", None)
     stream_type, name = split_topic(topic)
-    at = meta.get("at") or timestamp
+    at = meta.get("at") or (_plain(stamped) if stamped is not None else None)
     return EventRecord(
         position=position, stream_id=stream_id, stream_type=stream_type, version=version,
         type=name, occurred_at=datetime.fromisoformat(at) if at else datetime.min,
         actor=meta.get("actor", ""),
-        command_id=UUID(meta["command_id"]) if meta.get("command_id") else None,
-        correlation_id=UUID(meta["correlation_id"]) if meta.get("correlation_id") else None,
+        command_id=_uuid(meta.get("command_id")),
+        correlation_id=_uuid(meta.get("correlation_id")),
         data=data,
     )
+
+
+def _meta(envelope: Any) -> dict[str, Any]:
+    # MetaAsDict writes four strings under "_data_": nothing inside needs unwrapping.
+    if type(envelope) is dict and envelope.get("_type_") == "meta" and len(envelope) == 2:
+        inner = envelope["_data_"]
+        if type(inner) is dict:
+            return inner
+    return _plain(envelope) or {}

@@ -81,7 +81,8 @@ def rotate_master_key(new_key: str = typer.Option(..., help="from `corridor keyg
     typer.echo(f"re-wrapped {count} data keys; now set CORRIDOR_MASTER_KEY_VERSION={version}")
 
 
-PLUGINS = ["services.kafka.cli", "services.audit.cli", "services.bench.cli"]
+PLUGINS = ["services.kafka.cli", "services.audit.cli", "services.bench.cli",
+           "projections.cli"]
 """Modules that add their own commands with a `register(app)` function."""
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from services.api import cases, commands, health, problems
+from services.api import cases, commands, health, problems, queries
 from services.audit import api as audit_api
 from services.bootstrap import Runtime, build_runtime
 from services.settings import Settings
@@ -20,10 +20,12 @@ Hook = Callable[[Runtime], Any]
 def _startup_hooks() -> list[Hook]:
     """Async hooks returning an async stop: Kafka relay and command consumer (when
     configured); the read models' projections are added by the queries module."""
+    from services.api.queries import start_projections
     from services.audit.anchoring import anchoring
     from services.kafka.cli import start_in_process
 
-    return [start_in_process, anchoring(every_seconds=600.0), *STARTUP_HOOKS]
+    return [start_projections, start_in_process, anchoring(every_seconds=600.0),
+            *STARTUP_HOOKS]
 
 
 STARTUP_HOOKS: list[Hook] = []
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "commands in, events stored, read models out.")
     problems.install(api)
     commands.install(api)
+    api.include_router(queries.router())
     api.include_router(cases.router())
     api.include_router(audit_api.router())
     api.include_router(health.router())

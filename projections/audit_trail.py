@@ -1,0 +1,158 @@
+"""The audit trail: every event of every stream, in order, with who, when, why and a summary.
+
+The summary and the details are built from the event's readable fields only; personal
+data arrives sealed ({"subject_id", "sealed"}) and is shown as "[personal data]".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from projections.changes import Change, Insert
+from projections.records import EventRecord
+from projections.schema import ID, INT, TEXT, TIME, Column, Table
+from projections.values import stream_key, uuid_text
+
+AUDIT = Table("audit_events", (
+    Column("stream_id", ID), Column("version", INT), Column("position", INT),
+    Column("stream_type", TEXT), Column("type", TEXT), Column("occurred_at", TIME),
+    Column("actor", TEXT), Column("command_id", ID), Column("correlation_id", ID),
+    Column("summary", TEXT), Column("details", TEXT),
+), key=("stream_id", "version"),
+    indexes=(("position",), ("actor", "occurred_at"), ("occurred_at",), ("correlation_id",)),
+    append_only=True)
+
+TABLES = (AUDIT,)
+SUMMARY_TEXT_LIMIT = 200
+
+Summary = Callable[[Mapping[str, Any]], str]
+
+
+def _text(value: Any) -> str:
+    text = str(value or "")
+    return text if len(text) <= SUMMARY_TEXT_LIMIT else text[:SUMMARY_TEXT_LIMIT - 1] + "…"
+
+
+def _count(values: Any, noun: str) -> str:
+    n = len(values or ())
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+SUMMARIES: dict[str, Summary] = {
+    "CaseOpened": lambda d: f"case opened ({d.get('urgency')} urgency) in {d.get('region')}, "
+                            f"going to {d.get('destination')}",
+    "CaseTaken": lambda d: f"taken by volunteer {d.get('volunteer_id')}",
+    "CaseAssigned": lambda d: f"assigned to volunteer {d.get('volunteer_id')} "
+                              f"(was {d.get('previous_volunteer_id') or 'unassigned'})",
+    "CaseReleased": lambda d: f"released by volunteer {d.get('volunteer_id')}: "
+                              f"{_text(d.get('reason', 'not recorded'))}",
+    "AdviceGiven": lambda d: f"advice given: {_text(d.get('text'))} "
+                             f"({_count(d.get('resource_ids'), 'resource')})",
+    "TransportArranged": lambda d: f"transport arranged: {_text(d.get('description'))} "
+                                   f"({_count(d.get('resource_ids'), 'resource')})",
+    "Departed": lambda d: "departed",
+    "CheckpointReached": lambda d: f"reached checkpoint {_text(d.get('checkpoint'))}",
+    "Stuck": lambda d: f"stuck at {_text(d.get('place'))}: {_text(d.get('reason'))}",
+    "Returned": lambda d: f"returned: {_text(d.get('reason'))}",
+    "BorderCrossed": lambda d: f"crossed the border at {_text(d.get('crossing'))}",
+    "ArrivedSafe": lambda d: f"arrived safe at {_text(d.get('place'))}",
+    "CannotLeave": lambda d: f"cannot leave: {_text(d.get('reason'))}",
+    "NoteAdded": lambda d: "note added [personal data]",
+    "FollowUpRecorded": lambda d: "follow-up recorded [personal data]",
+    "CaseFlagged": lambda d: f"flagged {d.get('reason')}"
+                             + (f" (resource {d['resource_id']})" if d.get("resource_id") else ""),
+    "FlagCleared": lambda d: f"flag {d.get('flag_id')} cleared: {_text(d.get('reason'))}",
+    "SupportGroupFormed": lambda d: f"support group formed with psychologist "
+                                    f"{d.get('psychologist_id')} and "
+                                    f"{_count(d.get('member_ids'), 'member')}",
+    "SupportGroupMemberAdded": lambda d: f"support group member {d.get('member_id')} added",
+    "SupportGroupDissolved": lambda d: f"support group dissolved: {_text(d.get('reason'))}",
+    "CaseClosed": lambda d: f"closed: {d.get('outcome')}",
+    "CaseReopened": lambda d: f"reopened: {_text(d.get('reason'))}",
+    "PersonalDataErased": lambda d: f"personal data of {d.get('subject_id')} erased",
+    "VolunteerRegistered": lambda d: f"volunteer registered ({', '.join(d.get('roles') or ())})",
+    "RoleGranted": lambda d: f"role {d.get('role')} granted",
+    "RoleRevoked": lambda d: f"role {d.get('role')} revoked",
+    "TrainingLogged": lambda d: f"{d.get('minutes')} minutes of training: "
+                                f"{_text(d.get('topic'))}",
+    "VolunteerCleared": lambda d: f"cleared for casework after {d.get('training_minutes')} "
+                                  "minutes of training",
+    "ShiftStarted": lambda d: "shift started",
+    "ShiftEnded": lambda d: "shift ended",
+    "VolunteerSuspended": lambda d: f"suspended: {_text(d.get('reason'))}",
+    "VolunteerBanned": lambda d: f"banned: {_text(d.get('reason'))}",
+    "VolunteerReinstated": lambda d: f"reinstated: {_text(d.get('reason'))}",
+    "ResourceReported": lambda d: f"{d.get('kind')} reported in {d.get('region')}: "
+                                  f"{_text(d.get('place'))}",
+    "ResourceVerified": lambda d: f"verified by {d.get('verified_by')} until "
+                                  f"{d.get('expires_at')}",
+    "ResourceRejected": lambda d: f"rejected by {d.get('rejected_by')}: "
+                                  f"{_text(d.get('reason'))}",
+    "VerificationExpired": lambda d: f"verification expired at {d.get('expired_at')}",
+    "ResourceMarkedFull": lambda d: f"marked full: {_text(d.get('reason'))}",
+    "ResourceMarkedUnsafe": lambda d: f"marked unsafe: {_text(d.get('reason'))}",
+    "ResourceClosed": lambda d: f"closed: {_text(d.get('reason'))}",
+    "ResourceDestroyed": lambda d: f"destroyed: {_text(d.get('reason'))}",
+    "ResourceReopened": lambda d: f"reopened: {_text(d.get('reason'))}",
+    "OccupancyUpdated": lambda d: f"occupancy {d.get('occupancy')}/{d.get('capacity')}",
+    "ResourceRetracted": lambda d: f"retracted: {_text(d.get('reason'))}",
+    "AccessLogOpened": lambda d: f"access log opened for {d.get('stream_id')}",
+    "AuditAccessGranted": lambda d: f"audit access granted to {d.get('auditor')} by "
+                                    f"{d.get('granted_by')}: {_text(d.get('purpose'))}",
+    "AuditAccessRevoked": lambda d: f"audit access of {d.get('auditor')} revoked: "
+                                    f"{_text(d.get('reason'))}",
+    "HistoryViewed": lambda d: f"history viewed by {d.get('viewer')} ({d.get('view')}): "
+                               f"{_text(d.get('purpose'))}",
+    "PersonalDataViewed": lambda d: f"personal data viewed by {d.get('viewer')} "
+                                    f"({d.get('view')}, {d.get('basis')}): "
+                                    f"{_text(d.get('purpose'))}",
+    "LogAnchored": lambda d: f"log anchored from {d.get('from_position')} to "
+                             f"{d.get('to_position')}",
+}
+
+
+def summary(record: EventRecord) -> str:
+    """A one-line, non-personal description of the event."""
+    describe = SUMMARIES.get(record.type)
+    return describe(record.data) if describe else record.type
+
+
+def _readable_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "sealed" in value and "subject_id" in value:
+            return {"personal_data_of": value["subject_id"], "erased": not value["sealed"]}
+        return {k: _readable_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_readable_value(v) for v in value]
+    return value
+
+
+def readable(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The event's fields with sealed personal data named by its subject, never shown."""
+    if "class_version" not in data and not any(_holds_dict(v) for v in data.values()):
+        return dict(data)  # the common case: no personal data anywhere, nothing to name
+    return {k: _readable_value(v) for k, v in data.items() if k != "class_version"}
+
+
+def _holds_dict(value: Any) -> bool:
+    kind = type(value)
+    return kind is dict or (kind is list and any(type(v) in (dict, list) for v in value))
+
+
+def project(record: EventRecord) -> list[Change]:
+    """One audit row per event."""
+    command = uuid_text(record.command_id)
+    return [Insert("audit_events", {
+        "stream_id": stream_key(record), "version": record.version,
+        "position": record.position, "stream_type": record.stream_type, "type": record.type,
+        "occurred_at": record.occurred_at, "actor": record.actor,
+        "command_id": command,
+        # Most requests are their own correlation: format the id once.
+        "correlation_id": command if record.correlation_id == record.command_id
+        else uuid_text(record.correlation_id),
+        "summary": summary(record),
+        "details": orjson.dumps(readable(record.data)).decode(),
+    })]

@@ -1,0 +1,64 @@
+"""Where read models live and where events are read from, as plain (picklable) values.
+
+The embedded default keeps read models in their own SQLite file beside the event store
+(data/readmodels.sqlite); with PostgreSQL they live in the event store's database and
+schema, as rm_<table>_g<generation> tables plus the projection_* bookkeeping tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from projections.pg_store import PostgresStore
+from projections.sources import PostgresEventSource, SQLiteEventSource, events_table
+from projections.sqlite_store import SQLiteStore
+from projections.store import ReadModelStore
+from services.settings import Settings
+
+READ_MODELS_FILE = "readmodels.sqlite"
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """The read-model database: PostgreSQL (dsn, schema) or SQLite (file path)."""
+
+    dialect: str
+    location: str
+    schema: str = "public"
+
+    @classmethod
+    def of(cls, settings: Settings) -> StoreConfig:
+        if settings.store == "postgres":
+            if not settings.pg_dsn:
+                raise ValueError("CORRIDOR_PG_DSN must be set when CORRIDOR_STORE=postgres")
+            return cls("postgres", settings.pg_dsn, settings.pg_schema)
+        return cls("sqlite", str(settings.data_dir / READ_MODELS_FILE))
+
+    def open(self) -> ReadModelStore:
+        """A store object (call `start()` before use)."""
+        if self.dialect == "postgres":
+            return PostgresStore(self.location, self.schema)
+        return SQLiteStore(Path(self.location))
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """The event store's table, read directly by rebuilds."""
+
+    dialect: str
+    location: str
+    table: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> SourceConfig:
+        if settings.store == "postgres":
+            if not settings.pg_dsn:
+                raise ValueError("CORRIDOR_PG_DSN must be set when CORRIDOR_STORE=postgres")
+            return cls("postgres", settings.pg_dsn, events_table(settings))
+        return cls("sqlite", str(settings.sqlite_path), events_table(settings))
+
+    def open(self) -> PostgresEventSource | SQLiteEventSource:
+        if self.dialect == "postgres":
+            return PostgresEventSource(self.location, self.table)
+        return SQLiteEventSource(Path(self.location), self.table)

@@ -1,0 +1,227 @@
+"""Read models in PostgreSQL through asyncpg (production).
+
+Each commit is one transaction: move the positions (only from the expected values), apply
+the changes grouped into executemany batches, and NOTIFY the board channel, which
+PostgreSQL delivers only if the transaction commits. Rebuilds load rows with COPY.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from projections.catalog import Projection
+from projections.schema import Table, physical
+from projections.sql import numbered
+from projections.store import (
+    BoardListener,
+    advance_args,
+    bookkeeping_statements,
+    change_statements,
+    conflict,
+    drop_statements,
+    generation_index_statements,
+    generation_statements,
+)
+from projections.tracking import (
+    ADVANCE,
+    DELETE_GENERATION,
+    DELETE_TRACKING,
+    INIT_TRACKING,
+    INSERT_GENERATION,
+    MAKE_LIVE,
+    RETIRE_LIVE,
+    SELECT_GENERATIONS,
+    SELECT_TRACKING,
+    STORE_SOURCE,
+    Generation,
+    Position,
+    Target,
+    Touched,
+    Work,
+)
+
+log = logging.getLogger("corridor.projections")
+
+BOARD_CHANNEL = "corridor_board"
+NOTIFY_LIMIT = 7000  # PostgreSQL refuses payloads of 8000 bytes or more
+COPY_CHUNK = 50_000
+INDEX_MEMORY = "256MB"
+
+_SQL = {name: numbered(sql, "postgres") for name, sql in {
+    "advance": ADVANCE, "init": INIT_TRACKING, "insert_generation": INSERT_GENERATION,
+    "retire": RETIRE_LIVE, "live": MAKE_LIVE, "delete_generation": DELETE_GENERATION,
+    "delete_tracking": DELETE_TRACKING,
+}.items()}
+
+
+def board_payload(touched: Touched) -> str:
+    """The NOTIFY payload naming the changed board rows (or 'everything' when too many)."""
+    text = orjson.dumps({"cases": sorted(touched.cases),
+                         "resources": sorted(touched.resources)}).decode()
+    return text if len(text) < NOTIFY_LIMIT else '{"everything": true}'
+
+
+def parse_payload(text: str) -> Touched:
+    """The changed board rows a NOTIFY payload names."""
+    data = orjson.loads(text)
+    return Touched(frozenset(data.get("cases", ())), frozenset(data.get("resources", ())),
+                   bool(data.get("everything")))
+
+
+class PostgresStore:
+    """Read models, generations and positions in one PostgreSQL schema."""
+
+    dialect = "postgres"
+
+    def __init__(self, dsn: str, schema: str = "public", pool_size: int = 4) -> None:
+        self.dsn, self.schema, self.pool_size = dsn, schema, pool_size
+        self.before_commit: Callable[[], None] | None = None
+        self._pool: asyncpg.Pool | None = None
+        self._listeners: list[BoardListener] = []
+        self._listen_conn: asyncpg.Connection | None = None
+        self._listen_task: asyncio.Task[None] | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("PostgresStore.start() was not called")
+        return self._pool
+
+    async def connect(self) -> asyncpg.Connection:
+        """A connection of its own (rebuild readers, listeners), on the same schema."""
+        return await asyncpg.connect(self.dsn, server_settings={"search_path": self.schema})
+
+    async def start(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+        finally:
+            await conn.close()
+        self._pool = await asyncpg.create_pool(
+            self.dsn, min_size=1, max_size=self.pool_size,
+            server_settings={"search_path": self.schema})
+        async with self.pool.acquire() as conn, conn.transaction():
+            # Serialise concurrent first starts: CREATE TABLE IF NOT EXISTS can still race.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('corridor_projections'))")
+            for sql in bookkeeping_statements(self.dialect):
+                await conn.execute(sql)
+
+    async def close(self) -> None:
+        if self._listen_task is not None:
+            self._listen_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listen_task
+        if self._listen_conn is not None:
+            await self._listen_conn.close()
+            self._listen_conn = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def generations(self) -> list[Generation]:
+        return [Generation(**r) for r in await self.fetch(SELECT_GENERATIONS)]
+
+    async def positions(self) -> list[Position]:
+        return [Position(**r) for r in await self.fetch(SELECT_TRACKING)]
+
+    async def create_generation(self, projection: Projection, generation: int, state: str,
+                                position: int, *, deferred: bool = False) -> None:
+        now = datetime.now(UTC)
+        async with self.pool.acquire() as conn, conn.transaction():
+            for sql in generation_statements(projection, generation, self.dialect,
+                                             deferred=deferred):
+                await conn.execute(sql)
+            await conn.execute(_SQL["insert_generation"], projection.name, generation, state,
+                               projection.version, now)
+            await conn.execute(_SQL["init"], projection.name, generation, STORE_SOURCE, 0,
+                               position, position, now)
+
+    async def index_generation(self, projection: Projection, generation: int) -> None:
+        # Index builds run side by side on the pool's connections (PostgreSQL sorts each in
+        # its own backend), then statistics are gathered for the planner.
+        async def build(sql: str) -> None:
+            async with self.pool.acquire() as conn:
+                await conn.execute(f"SET maintenance_work_mem = '{INDEX_MEMORY}'")
+                await conn.execute(sql)
+        statements = generation_index_statements(projection, generation, self.dialect)
+        await asyncio.gather(*(build(sql) for sql in statements))
+        async with self.pool.acquire() as conn:
+            for table in projection.tables:
+                await conn.execute(f"ANALYZE {physical(table.name, generation)}")
+
+    async def drop_generation(self, projection: Projection, generation: int) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            for sql in drop_statements(projection, generation):
+                await conn.execute(sql)
+            await conn.execute(_SQL["delete_generation"], projection.name, generation)
+            await conn.execute(_SQL["delete_tracking"], projection.name, generation)
+
+    async def init_tracking(self, target: Target, source: str, parts: Iterable[int],
+                            position: int) -> None:
+        now = datetime.now(UTC)
+        rows = [(target.name, target.generation, source, p, position, None, now) for p in parts]
+        async with self.pool.acquire() as conn:
+            await conn.executemany(_SQL["init"], rows)
+
+    async def commit(self, works: Sequence[Work], *, switch: Sequence[Target] = (),
+                     touched: Touched | None = None) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            now = datetime.now(UTC)
+            for work in works:
+                for mark in work.marks:
+                    if await conn.execute(_SQL["advance"], *advance_args(work, mark, now)) \
+                            != "UPDATE 1":
+                        raise conflict(work, mark)
+                for sql, args in change_statements(work, self.dialect):
+                    await _run(conn, sql, args)
+            for target in switch:
+                await conn.execute(_SQL["retire"], target.name)
+                await conn.execute(_SQL["live"], now, target.name, target.generation)
+            if touched:
+                await conn.execute("SELECT pg_notify($1, $2)", BOARD_CHANNEL,
+                                   board_payload(touched))
+            if self.before_commit is not None:
+                self.before_commit()
+
+    async def bulk_load(self, target: Target, table: Table, rows: Sequence[tuple[Any, ...]],
+                        *, name: str | None = None) -> None:
+        into = name or physical(table.name, target.generation)
+        async with self.pool.acquire() as conn, conn.transaction():
+            for start in range(0, len(rows), COPY_CHUNK):
+                await conn.copy_records_to_table(
+                    into, records=rows[start:start + COPY_CHUNK],
+                    columns=list(table.column_names), schema_name=self.schema)
+
+    async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(numbered(sql, self.dialect), *args)
+        return [dict(r) for r in rows]
+
+    def listen_board(self, listener: BoardListener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        if self._listen_task is None:
+            self._listen_task = asyncio.get_running_loop().create_task(self._listen())
+        return lambda: self._listeners.remove(listener)
+
+    async def _listen(self) -> None:
+        def deliver(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+            touched = parse_payload(payload)
+            for listener in list(self._listeners):
+                listener(touched)
+        self._listen_conn = await self.connect()
+        await self._listen_conn.add_listener(BOARD_CHANNEL, deliver)
+
+
+async def _run(conn: asyncpg.Connection, sql: str, args: list[list[Any]]) -> None:
+    if len(args) == 1:
+        await conn.execute(sql, *args[0])
+    elif args:
+        await conn.executemany(sql, args)

@@ -1,0 +1,203 @@
+"""Read models in SQLite (the embedded default), through the standard library's sqlite3.
+
+One dedicated thread owns the writing connection and runs each transaction from BEGIN to
+COMMIT in one call, so nothing else can interleave with it; a second thread serves reads
+(WAL mode lets readers run beside the writer). The read models live in their own file,
+apart from the event store's, so projecting never competes with commands for the lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from projections.catalog import Projection
+from projections.schema import Table, physical
+from projections.sql import sqlite_value
+from projections.store import (
+    BoardListener,
+    advance_args,
+    bookkeeping_statements,
+    change_statements,
+    conflict,
+    drop_statements,
+    generation_index_statements,
+    generation_statements,
+)
+from projections.tracking import (
+    ADVANCE,
+    DELETE_GENERATION,
+    DELETE_TRACKING,
+    INIT_TRACKING,
+    INSERT_GENERATION,
+    MAKE_LIVE,
+    RETIRE_LIVE,
+    SELECT_GENERATIONS,
+    SELECT_TRACKING,
+    STORE_SOURCE,
+    Generation,
+    Position,
+    Target,
+    Touched,
+    Work,
+)
+
+R = TypeVar("R")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+def _now() -> str:
+    return str(sqlite_value(datetime.now(UTC)))
+
+
+class SQLiteStore:
+    """Read models, generations and positions in one SQLite file."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.before_commit: Callable[[], None] | None = None
+        self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="readmodel-writer")
+        self._reader_thread = ThreadPoolExecutor(1, thread_name_prefix="readmodel-reader")
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._listeners: list[BoardListener] = []
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        def run() -> R:
+            if self._writer is None:
+                self._writer = _connect(self.path)
+            return fn(self._writer)
+        return await asyncio.get_running_loop().run_in_executor(self._writer_thread, run)
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        def run() -> R:
+            if self._reader is None:
+                self._reader = _connect(self.path)
+            return fn(self._reader)
+        return await asyncio.get_running_loop().run_in_executor(self._reader_thread, run)
+
+    async def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        await self._write(lambda c: _transaction(c, lambda: [
+            c.execute(s) for s in bookkeeping_statements(self.dialect)]))
+
+    async def close(self) -> None:
+        for pool, attr in ((self._writer_thread, "_writer"), (self._reader_thread, "_reader")):
+            conn = getattr(self, attr)
+            if conn is not None:
+                await asyncio.get_running_loop().run_in_executor(pool, conn.close)
+                setattr(self, attr, None)
+            pool.shutdown(wait=True)
+
+    async def generations(self) -> list[Generation]:
+        rows = await self.fetch(SELECT_GENERATIONS)
+        return [Generation(**_times(r, "created_at", "switched_at")) for r in rows]
+
+    async def positions(self) -> list[Position]:
+        rows = await self.fetch(SELECT_TRACKING)
+        return [Position(**_times(r, "updated_at")) for r in rows]
+
+    async def create_generation(self, projection: Projection, generation: int, state: str,
+                                position: int, *, deferred: bool = False) -> None:
+        def create(c: sqlite3.Connection) -> None:
+            for sql in generation_statements(projection, generation, self.dialect,
+                                             deferred=deferred):
+                c.execute(sql)
+            c.execute(INSERT_GENERATION, (projection.name, generation, state,
+                                          projection.version, _now()))
+            c.execute(INIT_TRACKING, (projection.name, generation, STORE_SOURCE, 0, position,
+                                      position, _now()))
+        await self._write(lambda c: _transaction(c, lambda: create(c)))
+
+    async def index_generation(self, projection: Projection, generation: int) -> None:
+        statements = generation_index_statements(projection, generation, self.dialect)
+        await self._write(lambda c: _transaction(c, lambda: [c.execute(s) for s in statements]))
+
+    async def drop_generation(self, projection: Projection, generation: int) -> None:
+        def drop(c: sqlite3.Connection) -> None:
+            for sql in drop_statements(projection, generation):
+                c.execute(sql)
+            c.execute(DELETE_GENERATION, (projection.name, generation))
+            c.execute(DELETE_TRACKING, (projection.name, generation))
+        await self._write(lambda c: _transaction(c, lambda: drop(c)))
+
+    async def init_tracking(self, target: Target, source: str, parts: Iterable[int],
+                            position: int) -> None:
+        rows = [(target.name, target.generation, source, p, position, None, _now())
+                for p in parts]
+        await self._write(lambda c: _transaction(c, lambda: c.executemany(INIT_TRACKING, rows)))
+
+    async def commit(self, works: Sequence[Work], *, switch: Sequence[Target] = (),
+                     touched: Touched | None = None) -> None:
+        await self._write(lambda c: _transaction(c, lambda: self._apply(c, works, switch)))
+        if touched:
+            for listener in list(self._listeners):
+                listener(touched)
+
+    def _apply(self, c: sqlite3.Connection, works: Sequence[Work],
+               switch: Sequence[Target]) -> None:
+        now = _now()
+        for work in works:
+            for mark in work.marks:
+                if c.execute(ADVANCE, advance_args(work, mark, now)).rowcount != 1:
+                    raise conflict(work, mark)
+            for sql, args in change_statements(work, self.dialect, sqlite_value):
+                c.executemany(sql, args)
+        for target in switch:
+            c.execute(RETIRE_LIVE, (target.name,))
+            c.execute(MAKE_LIVE, (now, target.name, target.generation))
+        if self.before_commit is not None:
+            self.before_commit()
+
+    async def bulk_load(self, target: Target, table: Table, rows: Sequence[tuple[Any, ...]],
+                        *, name: str | None = None) -> None:
+        names = table.column_names
+        into = name or physical(table.name, target.generation)
+        sql = (f"INSERT INTO {into} ({', '.join(names)}) "
+               f"VALUES ({', '.join('?' for _ in names)})")
+        data = [[sqlite_value(v) for v in row] for row in rows]
+        await self._write(lambda c: _transaction(c, lambda: c.executemany(sql, data)))
+
+    async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        params = [sqlite_value(a) for a in args]
+
+        def query(c: sqlite3.Connection) -> list[dict[str, Any]]:
+            cursor = c.execute(sql, params)
+            names = [d[0] for d in cursor.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return await self._read(query)
+
+    def listen_board(self, listener: BoardListener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+
+def _times(row: dict[str, Any], *names: str) -> dict[str, Any]:
+    for name in names:
+        if row[name] is not None:
+            row[name] = datetime.fromisoformat(row[name])
+    return row
+
+
+def _transaction(c: sqlite3.Connection, body: Callable[[], object]) -> None:
+    c.execute("BEGIN IMMEDIATE")
+    try:
+        body()
+    except BaseException:
+        c.execute("ROLLBACK")
+        raise
+    c.execute("COMMIT")

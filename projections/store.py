@@ -1,0 +1,112 @@
+"""What both read-model writers (PostgreSQL, SQLite) offer, and the SQL they share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+from projections.batching import plan
+from projections.catalog import Projection
+from projections.changes import parameters
+from projections.schema import (
+    Table,
+    create_statements,
+    drop_statement,
+    index_statements,
+    physical,
+)
+from projections.sql import statement
+from projections.tracking import (
+    BOOKKEEPING,
+    Generation,
+    Mark,
+    Position,
+    PositionConflict,
+    Target,
+    Touched,
+    Work,
+)
+
+Statement = tuple[str, list[list[Any]]]
+"""SQL text and the argument lists to run it with (executemany when there are several)."""
+
+BoardListener = Callable[[Touched], None]
+
+
+class ReadModelStore(Protocol):
+    """A database holding read models, their generations and positions."""
+
+    dialect: str
+    before_commit: Callable[[], None] | None
+    """Test hook: runs inside the transaction after the changes, before COMMIT."""
+
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+    async def generations(self) -> list[Generation]: ...
+    async def positions(self) -> list[Position]: ...
+    async def create_generation(self, projection: Projection, generation: int, state: str,
+                                position: int, *, deferred: bool = False) -> None: ...
+    async def index_generation(self, projection: Projection, generation: int) -> None:
+        """Add the keys and indexes a `deferred` generation was created without."""
+    async def drop_generation(self, projection: Projection, generation: int) -> None: ...
+    async def init_tracking(self, target: Target, source: str, parts: Iterable[int],
+                            position: int) -> None: ...
+    async def commit(self, works: Sequence[Work], *, switch: Sequence[Target] = (),
+                     touched: Touched | None = None) -> None: ...
+    async def bulk_load(self, target: Target, table: Table, rows: Sequence[tuple[Any, ...]],
+                        *, name: str | None = None) -> None:
+        """Insert full rows, as tuples in the table's column order (COPY on PostgreSQL)."""
+    async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
+    def listen_board(self, listener: BoardListener) -> Callable[[], None]: ...
+
+
+def bookkeeping_statements(dialect: str) -> list[str]:
+    """CREATE statements for projection_generations and projection_tracking."""
+    return [s for t in BOOKKEEPING for s in create_statements(t, None, dialect)]
+
+
+def generation_statements(projection: Projection, generation: int, dialect: str, *,
+                          deferred: bool = False) -> list[str]:
+    """CREATE statements for every table of one generation of a read model."""
+    return [s for t in projection.tables
+            for s in create_statements(t, generation, dialect, deferred=deferred)]
+
+
+def generation_index_statements(projection: Projection, generation: int,
+                                dialect: str) -> list[str]:
+    """Keys and indexes for a generation created with deferred indexes."""
+    return [s for t in projection.tables for s in index_statements(t, generation, dialect)]
+
+
+def drop_statements(projection: Projection, generation: int) -> list[str]:
+    """DROP statements for every table of one generation of a read model."""
+    return [drop_statement(t, generation) for t in projection.tables]
+
+
+def change_statements(work: Work, dialect: str,
+                      convert: Callable[[Any], Any] | None = None) -> list[Statement]:
+    """The statements that apply a work's changes, grouped for executemany."""
+    tables = {t.name: t for t in work.target.projection.tables}
+    out: list[Statement] = []
+    for group_shape, changes in plan(work.changes, tables):
+        table = tables[group_shape[1]]
+        sql = statement(group_shape, physical(table.name, work.target.generation), table.key,
+                        dialect)
+        args = [parameters(c) for c in changes]
+        if convert is not None:
+            args = [[convert(v) for v in row] for row in args]
+        out.append((sql, args))
+    return out
+
+
+def advance_args(work: Work, mark: Mark, now: Any) -> tuple[Any, ...]:
+    """Arguments of the conditional ADVANCE statement for one mark."""
+    t = work.target
+    return (mark.position, mark.store_position, now, t.name, t.generation, mark.source,
+            mark.part, mark.expected)
+
+
+def conflict(work: Work, mark: Mark) -> PositionConflict:
+    """The error for a mark whose position another runner already moved."""
+    return PositionConflict(f"{work.target.name} g{work.target.generation} "
+                            f"{mark.source}/{mark.part} is no longer at {mark.expected}")

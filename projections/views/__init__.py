@@ -1,0 +1,1 @@
+"""Queries over the live read models, each with its pydantic row and page models."""

@@ -1,0 +1,332 @@
+"""The case board: filtered, sorted, paged open cases with waits, flags and resources."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from projections.views.common import (
+    MAX_PAGE,
+    Reader,
+    as_id,
+    as_time,
+    id_arg,
+    marks,
+    seconds_between,
+    split,
+)
+
+Status = Literal["unassigned", "assigned", "closed"]
+UrgencyLevel = Literal["critical", "high", "medium", "low"]
+Stage = Literal["waiting", "en_route", "stuck", "returned", "cannot_leave", "arrived"]
+Sort = Literal["urgency", "waiting", "since_contact", "newest", "recent_activity"]
+
+ORDER: dict[str, str] = {
+    "urgency": "urgency_rank ASC, opened_at ASC",
+    "waiting": "opened_at ASC",
+    "since_contact": "COALESCE(last_contact_at, opened_at) ASC, urgency_rank ASC",
+    "newest": "opened_at DESC",
+    "recent_activity": "last_event_at DESC",
+}
+NEEDS = ("mobility_needs", "medical_needs", "needs_medicine", "needs_food", "needs_clothes")
+OPEN = ("unassigned", "assigned")
+
+
+class BoardQuery(BaseModel):
+    """Filters, sort and page of the board; no status filter means open cases only."""
+
+    status: list[Status] = Field(default_factory=list)
+    urgency: list[UrgencyLevel] = Field(default_factory=list)
+    stage: list[Stage] = Field(default_factory=list)
+    region: str | None = Field(default=None, min_length=1, max_length=200)
+    assignee_id: UUID | None = None
+    unassigned_only: bool = False
+    flagged: bool | None = Field(default=None, description="only cases with (true) or "
+                                                         "without (false) active flags")
+    sort: Sort = "urgency"
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE)
+    offset: int = Field(default=0, ge=0, le=100_000)
+
+
+class BoardFlag(BaseModel):
+    """An active flag; `detail` and `raised_by` are shown to supervisors only."""
+
+    flag_id: UUID
+    reason: str
+    resource_id: UUID | None
+    raised_at: datetime
+    detail: str | None = None
+    raised_by: str | None = None
+
+
+class ReliedOnResource(BaseModel):
+    """A resource a step of the case relies on, with what is known of it now."""
+
+    resource_id: UUID
+    since: datetime
+    via: str
+    kind: str | None
+    status: str | None
+    verification: str | None
+    expires_at: datetime | None
+    usable: bool
+
+
+class BoardCase(BaseModel):
+    """One case on the board: ids, counts and readable answers, never personal data."""
+
+    case_id: UUID
+    status: str
+    urgency: str
+    stage: str
+    region: str | None
+    destination: str | None
+    contact_channel: str | None
+    languages: list[str]
+    safe_now: bool | None
+    adults: int | None
+    children: int | None
+    pets: int | None
+    needs: list[str]
+    opened_at: datetime
+    waiting_seconds: int | None = Field(description="time since intake, at `now`")
+    last_contact_at: datetime | None
+    since_contact_seconds: int | None = Field(
+        description="time since the last step, advice or follow-up (or since intake)")
+    assignee_id: UUID | None
+    assigned_at: datetime | None
+    last_step: str | None
+    borders_crossed: int
+    notes: int
+    flags_active: int
+    flags: list[BoardFlag]
+    relied_on: list[ReliedOnResource]
+    support_members: int
+    outcome: str | None
+    closed_at: datetime | None
+    version: int | None = Field(description="stream version: pass as expected_version")
+    position: int | None
+    person_id: UUID | None = Field(default=None, description="supervisors only")
+    psychologist_id: UUID | None = Field(default=None, description="supervisors only")
+    personal_erased: bool | None = Field(default=None, description="supervisors only")
+
+
+class BoardPage(BaseModel):
+    """A page of the board."""
+
+    now: datetime
+    total: int
+    limit: int
+    offset: int
+    cases: list[BoardCase]
+
+
+class BoardCounts(BaseModel):
+    """How many cases by status and (open ones) by urgency."""
+
+    by_status: dict[str, int]
+    by_urgency: dict[str, int]
+    flagged: int
+    relying_on_changed_resources: int
+
+
+class ResourceAlert(BaseModel):
+    """An open case relying on a resource that is no longer usable, and whether it is flagged."""
+
+    case_id: UUID
+    urgency: str
+    case_status: str
+    assignee_id: UUID | None
+    resource_id: UUID
+    kind: str | None
+    condition: str = Field(description="unsafe, full, closed, destroyed, retracted, "
+                                       "rejected, expired or unverified")
+    reason: str | None
+    changed_at: datetime | None
+    flag_ids: list[UUID] = Field(description="flags raised on the case for this resource")
+
+
+def _where(q: BoardQuery) -> tuple[str, list[Any]]:
+    terms: list[str] = []
+    args: list[Any] = []
+    statuses: list[str] = list(q.status) or list(OPEN)
+    terms.append(f"status IN ({marks(statuses)})")
+    args += statuses
+    for column, values in (("urgency", q.urgency), ("stage", q.stage)):
+        if values:
+            terms.append(f"{column} IN ({marks(values)})")
+            args += list(values)
+    if q.region is not None:
+        terms.append("region = ?")
+        args.append(q.region)
+    if q.assignee_id is not None:
+        terms.append("assignee_id = ?")
+        args.append(id_arg(q.assignee_id))
+    if q.unassigned_only:
+        terms.append("assignee_id IS NULL")
+    if q.flagged is not None:
+        terms.append("flags_active > 0" if q.flagged else "flags_active = 0")
+    return " AND ".join(terms), args
+
+
+async def board(reader: Reader, q: BoardQuery, now: datetime, *,
+                supervisor: bool, fresh: bool = False) -> BoardPage:
+    """A page of the board as of `now` (waits are computed from it)."""
+    table = await reader.table("case_board", "case_board", fresh=fresh)
+    where, args = _where(q)
+    total = (await reader.fetch(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}", args))[0]["n"]
+    rows = await reader.fetch(f"SELECT * FROM {table} WHERE {where} ORDER BY {ORDER[q.sort]}, "
+                              "case_id LIMIT ? OFFSET ?", [*args, q.limit, q.offset])
+    ids = [as_id(r["case_id"]) or "" for r in rows]
+    flags = await _flags(reader, ids, supervisor, fresh)
+    relied = await _relied_on(reader, ids, now, fresh)
+    cases = [_case(r, now, flags.get(i, []), relied.get(i, []), supervisor)
+             for r, i in zip(rows, ids, strict=True)]
+    return BoardPage(now=now, total=int(total), limit=q.limit, offset=q.offset, cases=cases)
+
+
+async def cases_by_id(reader: Reader, case_ids: list[str], now: datetime, *,
+                      supervisor: bool) -> list[BoardCase]:
+    """Board rows of some cases (for the live stream)."""
+    if not case_ids:
+        return []
+    table = await reader.table("case_board", "case_board")
+    rows = await reader.fetch(f"SELECT * FROM {table} WHERE case_id IN ({marks(case_ids)})",
+                              case_ids)
+    ids = [as_id(r["case_id"]) or "" for r in rows]
+    flags = await _flags(reader, ids, supervisor, False)
+    relied = await _relied_on(reader, ids, now, False)
+    return [_case(r, now, flags.get(i, []), relied.get(i, []), supervisor)
+            for r, i in zip(rows, ids, strict=True)]
+
+
+def _case(row: dict[str, Any], now: datetime, flags: list[BoardFlag],
+          relied: list[ReliedOnResource], supervisor: bool) -> BoardCase:
+    opened = as_time(row["opened_at"])
+    contact = as_time(row["last_contact_at"])
+    extra = ({"person_id": row["person_id"], "psychologist_id": row["psychologist_id"],
+              "personal_erased": bool(row["personal_erased"])} if supervisor else {})
+    return BoardCase(
+        case_id=row["case_id"], status=row["status"], urgency=row["urgency"] or "unknown",
+        stage=row["stage"], region=row["region"], destination=row["destination"],
+        contact_channel=row["contact_channel"], languages=split(row["languages"]),
+        safe_now=row["safe_now"], adults=row["adults"], children=row["children"],
+        pets=row["pets"], needs=[n for n in NEEDS if row[n]],
+        opened_at=opened or now, waiting_seconds=seconds_between(now, opened),
+        last_contact_at=contact, since_contact_seconds=seconds_between(now, contact or opened),
+        assignee_id=row["assignee_id"], assigned_at=row["assigned_at"],
+        last_step=row["last_step"], borders_crossed=row["borders_crossed"] or 0,
+        notes=row["notes"] or 0, flags_active=row["flags_active"] or 0, flags=flags,
+        relied_on=relied, support_members=row["support_members"] or 0,
+        outcome=row["outcome"], closed_at=row["closed_at"], version=row["version"],
+        position=row["position"], **extra)
+
+
+async def _flags(reader: Reader, ids: list[str], supervisor: bool,
+                 fresh: bool) -> dict[str, list[BoardFlag]]:
+    if not ids:
+        return {}
+    table = await reader.table("case_board", "case_flags", fresh=fresh)
+    rows = await reader.fetch(f"SELECT * FROM {table} WHERE case_id IN ({marks(ids)}) "
+                              "ORDER BY raised_at", ids)
+    found: dict[str, list[BoardFlag]] = {}
+    for r in rows:
+        found.setdefault(as_id(r["case_id"]) or "", []).append(BoardFlag(
+            flag_id=r["flag_id"], reason=r["reason"] or "", resource_id=r["resource_id"],
+            raised_at=r["raised_at"], detail=r["detail"] if supervisor else None,
+            raised_by=r["raised_by"] if supervisor else None))
+    return found
+
+
+async def _relied_on(reader: Reader, ids: list[str], now: datetime,
+                     fresh: bool) -> dict[str, list[ReliedOnResource]]:
+    if not ids:
+        return {}
+    uses = await reader.table("case_board", "case_resources", fresh=fresh)
+    state = await reader.table("case_board", "board_resources", fresh=fresh)
+    rows = await reader.fetch(
+        f"SELECT u.case_id, u.resource_id, u.since, u.via, s.kind, s.status, s.verification, "
+        f"s.expires_at, s.capacity, s.occupancy FROM {uses} u LEFT JOIN {state} s "
+        f"ON s.resource_id = u.resource_id WHERE u.case_id IN ({marks(ids)}) ORDER BY u.since",
+        ids)
+    found: dict[str, list[ReliedOnResource]] = {}
+    for r in rows:
+        found.setdefault(as_id(r["case_id"]) or "", []).append(ReliedOnResource(
+            resource_id=r["resource_id"], since=r["since"], via=r["via"], kind=r["kind"],
+            status=r["status"], verification=r["verification"], expires_at=r["expires_at"],
+            usable=condition(r, now) is None))
+    return found
+
+
+def condition(row: dict[str, Any], now: datetime) -> str | None:
+    """Why a resource may not be handed out now (None when it may), from its board copy."""
+    if row.get("status") is None:
+        return "unknown"
+    if row["status"] != "available":
+        return str(row["status"])
+    if row["verification"] != "verified":
+        return str(row["verification"])
+    expires = as_time(row["expires_at"])
+    if expires is None or expires <= now:
+        return "expired"
+    capacity = row.get("capacity")
+    if capacity is not None and (row.get("occupancy") or 0) >= capacity:
+        return "full"
+    return None
+
+
+async def counts(reader: Reader, now: datetime) -> BoardCounts:
+    """Cases by status and open cases by urgency, flagged ones, resource alerts."""
+    table = await reader.table("case_board", "case_board")
+    rows = await reader.fetch(
+        f"SELECT status, urgency, COUNT(*) AS n, SUM(CASE WHEN flags_active > 0 THEN 1 ELSE 0 "
+        f"END) AS flagged FROM {table} GROUP BY status, urgency")
+    by_status: dict[str, int] = {}
+    by_urgency: dict[str, int] = {}
+    flagged = 0
+    for r in rows:
+        by_status[r["status"]] = by_status.get(r["status"], 0) + int(r["n"])
+        if r["status"] in OPEN:
+            key = r["urgency"] or "unknown"
+            by_urgency[key] = by_urgency.get(key, 0) + int(r["n"])
+            flagged += int(r["flagged"] or 0)
+    alerts = await resource_alerts(reader, now)
+    return BoardCounts(by_status=by_status, by_urgency=by_urgency, flagged=flagged,
+                       relying_on_changed_resources=len({a.case_id for a in alerts}))
+
+
+async def resource_alerts(reader: Reader, now: datetime, limit: int = 1000,
+                          offset: int = 0) -> list[ResourceAlert]:
+    """Open cases relying on resources that changed (unsafe, full, expired, ...)."""
+    board_t = await reader.table("case_board", "case_board")
+    uses = await reader.table("case_board", "case_resources")
+    state = await reader.table("case_board", "board_resources")
+    flags_t = await reader.table("case_board", "case_flags")
+    rows = await reader.fetch(
+        f"SELECT u.case_id, u.resource_id, b.urgency, b.urgency_rank, b.status AS case_status, "
+        f"b.assignee_id, s.kind, s.status, s.verification, s.expires_at, s.capacity, "
+        f"s.occupancy, s.reason, s.changed_at FROM {uses} u JOIN {board_t} b "
+        f"ON b.case_id = u.case_id JOIN {state} s ON s.resource_id = u.resource_id "
+        f"WHERE b.status IN ('unassigned', 'assigned') AND (s.status <> 'available' "
+        f"OR s.verification <> 'verified' OR s.expires_at IS NULL OR s.expires_at <= ? "
+        f"OR (s.capacity IS NOT NULL AND s.occupancy >= s.capacity)) "
+        f"ORDER BY b.urgency_rank, s.changed_at DESC, u.case_id LIMIT ? OFFSET ?",
+        [now, limit, offset])
+    ids = sorted({as_id(r["case_id"]) or "" for r in rows})
+    raised = await reader.fetch(
+        f"SELECT case_id, flag_id, resource_id FROM {flags_t} WHERE resource_id IS NOT NULL "
+        f"AND case_id IN ({marks(ids)})", ids) if ids else []
+    flagged: dict[tuple[str, str], list[UUID]] = {}
+    for f in raised:
+        key = (as_id(f["case_id"]) or "", as_id(f["resource_id"]) or "")
+        flagged.setdefault(key, []).append(UUID(str(f["flag_id"])))
+    return [ResourceAlert(
+        case_id=r["case_id"], urgency=r["urgency"] or "unknown", case_status=r["case_status"],
+        assignee_id=r["assignee_id"], resource_id=r["resource_id"], kind=r["kind"],
+        condition=condition(r, now) or "usable", reason=r["reason"],
+        changed_at=r["changed_at"],
+        flag_ids=flagged.get((as_id(r["case_id"]) or "", as_id(r["resource_id"]) or ""), []))
+        for r in rows]
