@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from domain.access import access_log_id
 from services.api.app import create_app
+from services.audit.verify import verify_store
 from services.sealing import new_master_key
 from services.settings import Settings
 
@@ -149,6 +150,8 @@ class PersonalDataContract:
         opened = events[0]
         assert opened.personal.sealed  # the ciphertext is still there, unchanged...
         assert app.sealer.reveal(opened.personal) is None  # ...and can never be read again
+        report = verify_store(app)  # the hash chain still verifies after erasure
+        assert report.ok and report.events_checked >= 5
 
 
 class TestOnSQLite(PersonalDataContract):
