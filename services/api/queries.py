@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -19,7 +20,7 @@ from fastapi.responses import Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pydantic import AwareDatetime, BaseModel, Field
 
-from domain.base import CoordinationError, NotFound
+from domain.base import CoordinationError, InvalidCommand, NotFound
 from projections import metrics
 from projections.config import StoreConfig
 from projections.service import ProjectionService
@@ -36,6 +37,13 @@ SUPERVISORS = frozenset({R.SUPERVISOR})
 AUDIT_READERS = frozenset({R.AUDITOR, R.SUPERVISOR})
 CHECKERS = frozenset({R.FACT_CHECKER, R.SUPERVISOR})
 HEARTBEAT_SECONDS = 15.0
+STREAM_SECONDS = 300.0
+"""A stream ends after this long (EventSource reconnects): a bound on how long one can
+hold a shutting-down server if its signal was not seen."""
+
+
+class PositionNotWritten(InvalidCommand):
+    """The requested position was never written to the store."""
 
 
 class ReadModelBehind(CoordinationError):
@@ -98,6 +106,12 @@ async def caught_up(service: ProjectionService, projection: str, wanted: Consist
     """Wait for the wanted position; True when a fresh table lookup is due."""
     if wanted.min_position is None:
         return False
+    head = await service.head()
+    if service.recorder is not None and wanted.min_position > head:  # never written
+        unwritten = PositionNotWritten(f"min_position {wanted.min_position} is beyond the "
+                                       f"newest store position {head}")
+        unwritten.extra = {"head": head}  # type: ignore[attr-defined]
+        raise unwritten
     if not await service.wait_for(projection, wanted.min_position, wanted.wait_ms / 1000):
         reached = (await service.positions()).get(projection, 0)
         error = ReadModelBehind(f"{projection} is at position {reached}, not yet at "
@@ -249,17 +263,33 @@ def _status_routes(routes: APIRouter) -> None:
 async def board_events(service: ProjectionService, supervisor: bool,
                        disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[bytes]:
     """Server-sent events: a `case` event per changed board row, `refresh` when too many."""
+    ends = asyncio.get_running_loop().time() + STREAM_SECONDS
     async with service.feed.subscribe() as queue:
-        yield b": connected\n\n"
-        while not await disconnected() and not service.closing:
-            touched: Touched | None = None
-            with contextlib.suppress(TimeoutError):
-                touched = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+        yield b"retry: 2000\n: connected\n\n"
+        while not await disconnected() and asyncio.get_running_loop().time() < ends:
+            touched = await _next_change(service, queue)
+            if service.closing:
+                return
             if touched is None:
                 yield b": keep-alive\n\n"
                 continue
             for chunk in await _frames(service, touched, supervisor):
                 yield chunk
+
+
+async def _next_change(service: ProjectionService,
+                       queue: asyncio.Queue[Touched]) -> Touched | None:
+    """The next change, or None after a heartbeat interval or when the server closes."""
+    change = asyncio.ensure_future(queue.get())
+    closing = asyncio.ensure_future(service.closing_event.wait())
+    try:
+        await asyncio.wait([change, closing], timeout=HEARTBEAT_SECONDS,
+                           return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        closing.cancel()
+        if not change.done():
+            change.cancel()
+    return change.result() if change.done() and not change.cancelled() else None
 
 
 async def _frames(service: ProjectionService, touched: Touched,
@@ -303,4 +333,34 @@ async def start_projections(runtime: Runtime) -> Callable[[], Awaitable[None]]:
         service.nudge()
 
     runtime.writer.after_commit = after_commit
-    return service.stop
+    restore = _end_streams_on_signals(service)
+
+    async def stop() -> None:
+        restore()
+        await service.stop()
+    return stop
+
+
+def _end_streams_on_signals(service: ProjectionService) -> Callable[[], None]:
+    """Chain SIGTERM/SIGINT so live streams end first: the server waits for open responses
+    before it shuts its application down, and a stream would otherwise never end."""
+    previous: dict[int, Any] = {}
+
+    def handle(signum: int, frame: Any) -> None:
+        service.begin_closing()
+        handler = previous.get(signum)
+        if callable(handler):
+            handler(signum, frame)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            previous[signum] = signal.getsignal(signum)
+            signal.signal(signum, handle)
+        except ValueError:  # not the main thread (tests, embedded servers): nothing to chain
+            previous.pop(signum, None)
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(signum, handler)
+    return restore
