@@ -8,7 +8,6 @@ PostgreSQL delivers only if the transaction commits. Rebuilds load rows with COP
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -81,13 +80,13 @@ class PostgresStore:
 
     dialect = "postgres"
 
-    def __init__(self, dsn: str, schema: str = "public", pool_size: int = 4) -> None:
+    def __init__(self, dsn: str, schema: str = "public", pool_size: int = 6) -> None:
         self.dsn, self.schema, self.pool_size = dsn, schema, pool_size
         self.before_commit: Callable[[], None] | None = None
         self._pool: asyncpg.Pool | None = None
         self._listeners: list[BoardListener] = []
         self._listen_conn: asyncpg.Connection | None = None
-        self._listen_task: asyncio.Task[None] | None = None
+        self._listen_lock = asyncio.Lock()
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -115,10 +114,6 @@ class PostgresStore:
                 await conn.execute(sql)
 
     async def close(self) -> None:
-        if self._listen_task is not None:
-            self._listen_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listen_task
         if self._listen_conn is not None:
             await self._listen_conn.close()
             self._listen_conn = None
@@ -191,9 +186,9 @@ class PostgresStore:
             if self.before_commit is not None:
                 self.before_commit()
 
-    async def bulk_load(self, target: Target, table: Table, rows: Sequence[tuple[Any, ...]],
-                        *, name: str | None = None) -> None:
-        into = name or physical(table.name, target.generation)
+    async def bulk_load(self, target: Target, table: Table,
+                        rows: Sequence[tuple[Any, ...]]) -> None:
+        into = physical(table.name, target.generation)
         async with self.pool.acquire() as conn, conn.transaction():
             for start in range(0, len(rows), COPY_CHUNK):
                 await conn.copy_records_to_table(
@@ -205,19 +200,24 @@ class PostgresStore:
             rows = await conn.fetch(numbered(sql, self.dialect), *args)
         return [dict(r) for r in rows]
 
-    def listen_board(self, listener: BoardListener) -> Callable[[], None]:
+    async def listen_board(self, listener: BoardListener) -> Callable[[], None]:
         self._listeners.append(listener)
-        if self._listen_task is None:
-            self._listen_task = asyncio.get_running_loop().create_task(self._listen())
+        if len(self._listeners) == 1:
+            await self.listen(BOARD_CHANNEL, self._deliver)
         return lambda: self._listeners.remove(listener)
 
-    async def _listen(self) -> None:
-        def deliver(_conn: object, _pid: int, _channel: str, payload: str) -> None:
-            touched = parse_payload(payload)
-            for listener in list(self._listeners):
-                listener(touched)
-        self._listen_conn = await self.connect()
-        await self._listen_conn.add_listener(BOARD_CHANNEL, deliver)
+    def _deliver(self, payload: str) -> None:
+        touched = parse_payload(payload)
+        for listener in list(self._listeners):
+            listener(touched)
+
+    async def listen(self, channel: str, callback: Callable[[str], None]) -> None:
+        """Call `callback(payload)` on every NOTIFY on the channel (one shared connection)."""
+        async with self._listen_lock:
+            if self._listen_conn is None:
+                self._listen_conn = await self.connect()
+            await self._listen_conn.add_listener(
+                channel, lambda _conn, _pid, _channel, payload: callback(payload))
 
 
 async def _run(conn: asyncpg.Connection, sql: str, args: list[list[Any]]) -> None:

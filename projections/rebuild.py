@@ -96,40 +96,55 @@ class Filler:
     def apply(self, records: Sequence[EventRecord]) -> None:
         for target in self.targets:
             project, appended = target.projection.project, self.appended[target.name]
+            changes = [c for r in records for c in project(r)]
+            if not appended:  # the common case: nothing to set aside
+                self.memory[target.name].apply(changes)
+                continue
             keyed: list[Change] = []
-            for record in records:
-                for change in project(record):
-                    sink = appended.get(change.table)
-                    if sink is not None and type(change) is Insert:
-                        sink.append(change.values)
-                    else:
-                        keyed.append(change)
+            for change in changes:
+                sink = appended.get(change.table)
+                if sink is not None and type(change) is Insert:
+                    sink.append(change.values)
+                else:
+                    keyed.append(change)
             self.memory[target.name].apply(keyed)
         self.position = records[-1].position
 
     async def flush(self, *, everything: bool) -> None:
         """Copy rows out: append-only tables when big (or all tables at the end)."""
         for target in self.targets:
-            memory = self.memory[target.name]
-            for table in target.projection.tables:
-                sink = self.appended[target.name].get(table.name)
-                if sink is not None and (everything or len(sink) >= FLUSH_ROWS):
-                    record = memory.tables[table.name].record
-                    await self.store.bulk_load(target, table, [record(v) for v in sink])
-                    sink.clear()
-                if everything:
-                    await self.store.bulk_load(target, table, memory.drain_records(table.name))
+            await self._flush(target, everything=everything)
+
+    async def _flush(self, target: Target, *, everything: bool) -> None:
+        memory = self.memory[target.name]
+        for table in target.projection.tables:
+            sink = self.appended[target.name].get(table.name)
+            if sink is not None and (everything or len(sink) >= FLUSH_ROWS):
+                record = memory.tables[table.name].record
+                await self.store.bulk_load(target, table, [record(v) for v in sink])
+                sink.clear()
+            if everything:
+                await self.store.bulk_load(target, table, memory.drain_records(table.name))
 
     async def finish(self, phases: dict[str, float] | None = None) -> None:
         """Load what is left, add keys and indexes, and record the position reached."""
         started = time.perf_counter()
-        await self.flush(everything=True)
-        for target in self.targets:
-            await self.store.index_generation(target.projection, target.generation)
+        indexing = []
+        # Each read model's indexes are built (by PostgreSQL) while the next one's rows are
+        # copied (by this process), so both cores work; the largest goes first.
+        for target in sorted(self.targets, key=lambda t: -_weight(t)):
+            await self._flush(target, everything=True)
+            indexing.append(asyncio.ensure_future(
+                self.store.index_generation(target.projection, target.generation)))
+        await asyncio.gather(*indexing)
         await self.store.commit([Work(t, [Mark(0, self.position, self.position)])
                                  for t in self.targets])
         if phases is not None:
             phases["load"] = time.perf_counter() - started
+
+
+def _weight(target: Target) -> int:
+    return sum(len(t.indexes) + 1 for t in target.projection.tables if t.append_only)
 
 
 async def start_generations(store: ReadModelStore,
@@ -263,6 +278,7 @@ async def rebuild(store: ReadModelStore, source: EventSource,
     head = await source.head()
     if parallel is not None and parallel.processes > 1 and len(targets) > 1:
         events = await parallel.fill(targets, head, progress)
+        phases["fill_and_load"] = time.perf_counter() - started
     else:
         events = await fill(store, source, targets, head, progress, phases)
     caught_up = time.perf_counter()

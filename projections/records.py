@@ -96,12 +96,14 @@ def decode_stored(position: int, stream_id: UUID, version: int, topic: str,
     data = _plain(raw)
     stream_type, name = split_topic(topic)
     at = meta.get("at") or (_plain(stamped) if stamped is not None else None)
+    command_hex, correlation_hex = meta.get("command_id"), meta.get("correlation_id")
+    command_id = _uuid(command_hex)
+    # A request that starts a conversation is its own correlation: parse the id once.
+    correlation_id = command_id if correlation_hex == command_hex else _uuid(correlation_hex)
     return EventRecord(
         position=position, stream_id=stream_id, stream_type=stream_type, version=version,
         type=name, occurred_at=datetime.fromisoformat(at) if at else datetime.min,
-        actor=meta.get("actor", ""),
-        command_id=_uuid(meta.get("command_id")),
-        correlation_id=_uuid(meta.get("correlation_id")),
+        actor=meta.get("actor", ""), command_id=command_id, correlation_id=correlation_id,
         data=data,
     )
 

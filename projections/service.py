@@ -96,6 +96,8 @@ class ProjectionService:
         self._live: dict[str, Generation] = {}
         self._live_at = 0.0
         self._stop = asyncio.Event()
+        self.closing_event = asyncio.Event()
+        """Set when the server begins to shut down: live streams end so it can."""
         self._tasks: list[asyncio.Task[None]] = []
         self._committed = asyncio.Event()
         self._unlisten: Any = None
@@ -103,12 +105,22 @@ class ProjectionService:
     async def start(self) -> None:
         await self.store.start()
         await ensure_live(self.store, self.projections)
-        self._unlisten = self.store.listen_board(self.feed.publish)
+        self._unlisten = await self.store.listen_board(self.feed.publish)
         if self.runner is not None:
+            await self._wake_on_inserts()
             self.runner.on_commit.append(lambda _: self._on_commit())
             self._tasks.append(asyncio.create_task(self.runner.run(self._stop), name="projections"))
 
+    async def _wake_on_inserts(self) -> None:
+        """On PostgreSQL, the recorder NOTIFYs on every insert: other processes' commands
+        then wake the runner at once instead of at its next poll."""
+        channel = getattr(self.recorder, "channel_name", None)
+        listen = getattr(self.store, "listen", None)
+        if channel and listen is not None:
+            await listen(channel, lambda _payload: self.nudge())
+
     async def stop(self) -> None:
+        self.begin_closing()
         self._stop.set()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
@@ -119,8 +131,12 @@ class ProjectionService:
 
     @property
     def closing(self) -> bool:
-        """True once stop() was called (live streams end)."""
-        return self._stop.is_set()
+        """True once the server began shutting down (live streams end)."""
+        return self.closing_event.is_set()
+
+    def begin_closing(self) -> None:
+        """Tell live streams to end (the server waits for them before it can stop)."""
+        self.closing_event.set()
 
     def nudge(self) -> None:
         """New events were stored (thread-safe): wake the runner."""

@@ -163,10 +163,10 @@ class SQLiteStore:
         if self.before_commit is not None:
             self.before_commit()
 
-    async def bulk_load(self, target: Target, table: Table, rows: Sequence[tuple[Any, ...]],
-                        *, name: str | None = None) -> None:
+    async def bulk_load(self, target: Target, table: Table,
+                        rows: Sequence[tuple[Any, ...]]) -> None:
         names = table.column_names
-        into = name or physical(table.name, target.generation)
+        into = physical(table.name, target.generation)
         sql = (f"INSERT INTO {into} ({', '.join(names)}) "
                f"VALUES ({', '.join('?' for _ in names)})")
         data = [[sqlite_value(v) for v in row] for row in rows]
@@ -181,7 +181,7 @@ class SQLiteStore:
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         return await self._read(query)
 
-    def listen_board(self, listener: BoardListener) -> Callable[[], None]:
+    async def listen_board(self, listener: BoardListener) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 

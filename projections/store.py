@@ -53,11 +53,12 @@ class ReadModelStore(Protocol):
                             position: int) -> None: ...
     async def commit(self, works: Sequence[Work], *, switch: Sequence[Target] = (),
                      touched: Touched | None = None) -> None: ...
-    async def bulk_load(self, target: Target, table: Table, rows: Sequence[tuple[Any, ...]],
-                        *, name: str | None = None) -> None:
+    async def bulk_load(self, target: Target, table: Table,
+                        rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert full rows, as tuples in the table's column order (COPY on PostgreSQL)."""
     async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
-    def listen_board(self, listener: BoardListener) -> Callable[[], None]: ...
+    async def listen_board(self, listener: BoardListener) -> Callable[[], None]:
+        """Call `listener` with the board rows every committed transaction changed."""
 
 
 def bookkeeping_statements(dialect: str) -> list[str]:

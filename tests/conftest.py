@@ -59,9 +59,11 @@ async def fresh_pg_database(pg_dsn: str) -> AsyncIterator[str]:
     finally:
         admin = await asyncpg.connect(pg_dsn)
         try:
+            # Only our own sessions: an autovacuum worker belongs to the superuser and may not
+            # be terminated by the test role; DROP ... WITH (FORCE) waits it out instead.
             await admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                "WHERE datname = $1 AND pid <> pg_backend_pid() AND usename = current_user",
                 name,
             )
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
