@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.bench.httpclient import Connection, get_request
-from services.bench.procstat import peak_rss_mb
+from services.bench.processes import Helper
 
 HOST = "127.0.0.1"
 
@@ -41,40 +40,11 @@ def corridor_command() -> list[str]:
 
 
 @dataclass
-class ApiProcess:
-    """A running API process: its port, pid and log."""
+class ApiProcess(Helper):
+    """A running API process: a helper process that also has a port and a command line."""
 
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
-    command: list[str]
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def peak_rss_mb(self) -> float | None:
-        return peak_rss_mb(self.pid)
-
-    def log_tail(self, chars: int = 3000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM (then SIGKILL); the log is removed unless the process had died by itself."""
-        if self.process.poll() is not None:
-            print(f"bench: the API had exited; its log: {self.log_path}",
-                  file=sys.stderr)
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
-        self.log_path.unlink(missing_ok=True)
+    port: int = 0
+    command: list[str] = field(default_factory=list)
 
 
 async def start_api(env: dict[str, str], *, timeout: float = 60.0) -> ApiProcess:
@@ -86,7 +56,8 @@ async def start_api(env: dict[str, str], *, timeout: float = 60.0) -> ApiProcess
     with os.fdopen(log_fd, "wb") as log_file:
         process = subprocess.Popen(command, env=full_env, stdout=log_file,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    api = ApiProcess(process=process, port=port, log_path=Path(log_name), command=command)
+    api = ApiProcess(label="the API", process=process, log_path=Path(log_name), port=port,
+                     command=command)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
