@@ -14,12 +14,15 @@ app = typer.Typer(help="corridor: coordination backend for volunteer evacuation 
 def serve(host: str | None = None, port: int | None = None,
           workers_note: bool = typer.Option(False, hidden=True)) -> None:
     """Serve the HTTP API (embedded SQLite default unless CORRIDOR_STORE=postgres)."""
+    import os
+
     import uvicorn
 
     from services.api.app import create_app
     from services.logs import configure
 
-    settings = Settings()
+    # serve tunes the collector unless CORRIDOR_TUNE_GC says otherwise
+    settings = Settings() if "CORRIDOR_TUNE_GC" in os.environ else Settings(tune_gc=True)
     configure(json=settings.log_json)
     host = host or settings.host
     port = port or settings.port

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     reactions_in_process: bool = True
     expiry_tick_seconds: float = Field(default=30.0, gt=0)
     log_json: bool = False
+    tune_gc: bool = Field(default=False, description="freeze start-up objects and collect "
+                          "less often; `corridor serve` turns it on")
 
     @cached_property
     def sqlite_path(self) -> Path:

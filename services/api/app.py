@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -45,6 +46,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 stop = await hook(runtime)
                 if stop is not None:
                     stops.append(stop)
+            if settings.tune_gc:
+                # Long-lived start-up objects need no more collection; collecting young
+                # objects less often keeps collector pauses out of the commands' tail latency
+                # (measured at 32 clients: p99 165 ms -> 51-54 ms). Off in tests, which start
+                # many apps in one process and must not freeze their garbage.
+                gc.freeze()
+                gc.set_threshold(20_000, 20, 50)
             yield
         finally:
             for stop in reversed(stops):
