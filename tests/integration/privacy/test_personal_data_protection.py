@@ -3,7 +3,9 @@ disclosure is recorded, and erasure makes it unreadable everywhere while history
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from aiokafka import AIOKafkaConsumer
 from fastapi.testclient import TestClient
 
 from domain.access import access_log_id
@@ -179,3 +182,41 @@ class TestOnPostgreSQL(PersonalDataContract):
                                 "SELECT state FROM corridor_snapshots").fetchall()
             keys = conn.execute("SELECT wrapped FROM data_keys").fetchall()
         return b"".join(bytes(r[0]) for r in rows + keys)
+
+
+async def _topic_bytes(bootstrap: str, topic: str, expected: int, seconds: float) -> bytes:
+    """Every key, value and header on the topic, once `expected` messages have arrived."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    try:
+        seen: list[bytes] = []
+        count, deadline = 0, time.monotonic() + seconds
+        while count < expected and time.monotonic() < deadline:
+            for messages in (await consumer.getmany(timeout_ms=500)).values():
+                for m in messages:
+                    count += 1
+                    seen += [m.key or b"", m.value or b""]
+                    seen += [value for _, value in m.headers]
+        assert count >= expected, f"only {count} of {expected} events reached {topic}"
+        return b"\n".join(seen)
+    finally:
+        await consumer.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.kafka
+def test_events_published_to_kafka_carry_no_personal_value(
+        fresh_pg_database: str, kafka_bootstrap: str, kafka_topic_prefix: str) -> None:
+    settings = Settings(store="postgres", pg_dsn=fresh_pg_database, master_key=new_master_key(),
+                        auth_secret=AUTH_SECRET, reactions_in_process=False,
+                        kafka_bootstrap=kafka_bootstrap, kafka_topic_prefix=kafka_topic_prefix)
+    with TestClient(create_app(settings)) as client:
+        scenario = Scenario(client)
+        scenario.open_case_with_secrets()
+        stored = scenario.runtime.app.recorder.max_notification_id()
+        published = asyncio.run(_topic_bytes(kafka_bootstrap, settings.topic("events"),
+                                             stored, 60))
+    assert str(scenario.ids["case"]).encode() in published  # the scan reads the real messages
+    for secret in _plaintexts():
+        assert secret not in published
