@@ -87,6 +87,8 @@ class CommandWriter:
         self._thread = threading.Thread(target=self._run, name="command-writer", daemon=True)
         self.batches = 0
         self.commands = 0
+        self.conflicts = 0
+        """Saves refused because another writer changed a stream first (then redone)."""
 
     def start(self) -> None:
         self._thread.start()
@@ -166,6 +168,7 @@ class CommandWriter:
         try:
             self._save(uow, executed)
         except IntegrityError:
+            self.conflicts += 1
             self._evict(uow)
             if len(batch) > 1:
                 return self._one_by_one(batch)
