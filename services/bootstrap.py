@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from uuid import UUID, uuid4
 
 from domain.base import Meta
 from services.application import CorridorApplication
@@ -70,6 +69,3 @@ def build_runtime(settings: Settings, *, start_writer: bool = True) -> Runtime:
             runtime.extras["reactions"] = reactions
     return runtime
 
-
-def new_command_id() -> UUID:
-    return uuid4()

@@ -11,8 +11,7 @@ app = typer.Typer(help="corridor: coordination backend for volunteer evacuation 
 
 
 @app.command()
-def serve(host: str | None = None, port: int | None = None,
-          workers_note: bool = typer.Option(False, hidden=True)) -> None:
+def serve(host: str | None = None, port: int | None = None) -> None:
     """Serve the HTTP API (embedded SQLite default unless CORRIDOR_STORE=postgres)."""
     import os
 

@@ -135,7 +135,7 @@ class CommandWriter:
         for s in batch:
             s.future.set_running_or_notify_cancel()
         unique, repeats = _split_repeats(batch)
-        stored = self._stored_outcomes([s.command_id for s in unique])
+        stored = load_receipts(self.app, [s.command_id for s in unique])
         fresh = []
         for s in unique:
             if s.command_id in stored:
@@ -270,9 +270,6 @@ class CommandWriter:
         heads = getattr(self.app.recorder, "heads", None)
         if heads is not None:
             heads.clear()
-
-    def _stored_outcomes(self, command_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
-        return load_receipts(self.app, command_ids)
 
 
 def _command_of(event: object) -> UUID | None:
