@@ -6,17 +6,21 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.base import Meta
 from services.application import CorridorApplication
 from services.auth import Principal, TokenIssuer
 from services.clock import now
-from services.commands import CATALOG, CommandBody
+from services.commands import CommandBody
+from services.commands.registry import spec_of
 from services.outcomes import Outcome
 from services.secrets import auth_secret, master_key, retired_master_keys
 from services.settings import Settings
 from services.writer import CommandWriter, Submission
+
+if TYPE_CHECKING:
+    from services.ipc import RemoteCommands
 
 log = logging.getLogger("corridor")
 
@@ -30,9 +34,12 @@ class Runtime:
     writer: CommandWriter
     tokens: TokenIssuer
     extras: dict[str, Any] = field(default_factory=dict)
+    remote: RemoteCommands | None = None
+    """Set in an HTTP worker of `corridor serve --workers N`: commands go to the writer
+    process; this process's own writer is never started."""
 
     def submission(self, name: str, body: CommandBody, principal: Principal) -> Submission:
-        spec = CATALOG[name]
+        spec = spec_of(name)
         meta = Meta(actor=principal.actor, at=now(), command_id=body.command_id,
                     correlation_id=body.correlation_id or body.command_id)
         return Submission(command_id=body.command_id, name=name, payload=body, meta=meta,
@@ -40,11 +47,15 @@ class Runtime:
 
     async def send(self, name: str, body: CommandBody, principal: Principal,
                    timeout: float = 30.0) -> Outcome:
+        if self.remote is not None:
+            return await self.remote.send(name, body, principal.actor, timeout)
         future = self.writer.submit(self.submission(name, body, principal))
         # shield: a caller's timeout must not cancel a command the writer may already run.
         return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout)
 
     def close(self) -> None:
+        if self.remote is not None:
+            self.remote.close()
         reactions = self.extras.get("reactions")
         if reactions is not None:
             reactions.stop()

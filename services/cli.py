@@ -11,7 +11,11 @@ app = typer.Typer(help="corridor: coordination backend for volunteer evacuation 
 
 
 @app.command()
-def serve(host: str | None = None, port: int | None = None) -> None:
+def serve(host: str | None = None, port: int | None = None,
+          workers: int | None = typer.Option(
+              None, min=1, max=64, help="HTTP worker processes (default CORRIDOR_WORKERS, 1). "
+              "Above 1: N processes parse, authenticate and validate requests and one writer "
+              "process executes every command (PostgreSQL only).")) -> None:
     """Serve the HTTP API (embedded SQLite default unless CORRIDOR_STORE=postgres)."""
     import os
 
@@ -21,17 +25,30 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     from services.logs import configure
 
     # serve tunes the collector unless CORRIDOR_TUNE_GC says otherwise
-    settings = Settings() if "CORRIDOR_TUNE_GC" in os.environ else Settings(tune_gc=True)
+    os.environ.setdefault("CORRIDOR_TUNE_GC", "true")
+    settings = Settings()
     configure(json=settings.log_json)
-    host = host or settings.host
-    port = port or settings.port
+    host, port = host or settings.host, port or settings.port
+    workers = workers or settings.workers
+    if workers > 1 and settings.store != "postgres":
+        raise typer.BadParameter("more than one worker needs CORRIDOR_STORE=postgres (the "
+                                 "embedded SQLite store serves from one process)",
+                                 param_hint="--workers")
     typer.echo(f"corridor: store={settings.store} "
-               f"({settings.sqlite_path if settings.store == 'sqlite' else 'postgres'})")
+               f"({settings.sqlite_path if settings.store == 'sqlite' else 'postgres'})"
+               + (f", {workers} HTTP workers and one writer process" if workers > 1 else ""))
     typer.echo(f"corridor: API docs at http://{host}:{port}/docs "
                f"(OpenAPI at http://{host}:{port}/openapi.json)")
     typer.echo("corridor: get an admin token with `corridor token --actor admin --role admin`")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                access_log=False)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                    access_log=False)
+        return
+    from services.writer_process import serving_with_writer
+
+    with serving_with_writer():
+        uvicorn.run("services.api.app:create_app", factory=True, workers=workers, host=host,
+                    port=port, log_level="warning", access_log=False)
 
 
 @app.command()

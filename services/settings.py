@@ -35,6 +35,11 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(default=1, ge=1, le=64, description="HTTP worker processes of "
+                         "`corridor serve`; above 1 they send commands to one writer process")
+    writer_socket: str | None = Field(default=None, description="set by `corridor serve "
+                                      "--workers N` for its HTTP workers: the writer "
+                                      "process's Unix socket")
 
     group_commit_max: int = Field(default=512, ge=1)
     aggregate_cache_size: int = Field(default=20_000, ge=0)

@@ -94,6 +94,8 @@ class CommandWriter:
         self._thread.start()
 
     def stop(self) -> None:
+        if not self._thread.is_alive():  # never started (a read-only or HTTP worker process)
+            return
         self._queue.put(None)
         self._thread.join(timeout=30)
 

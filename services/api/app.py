@@ -18,15 +18,58 @@ from services.settings import Settings
 Hook = Callable[[Runtime], Any]
 
 
-def _startup_hooks() -> list[Hook]:
-    """Async hooks returning an async stop: Kafka relay and command consumer (when
-    configured); the read models' projections are added by the queries module."""
+def startup_hooks(*, writes_here: bool = True) -> list[Hook]:
+    """Async hooks returning an async stop: the read models (and their in-process
+    projections), the Kafka relay and command consumer (when configured), anchoring.
+    An HTTP worker that sends its commands to a writer process only opens the read models."""
     from services.api.queries import start_projections
     from services.audit.anchoring import anchoring
     from services.kafka.cli import start_in_process
 
+    if not writes_here:
+        return [start_projections]
     return [start_projections, start_in_process, anchoring(every_seconds=600.0),
             *STARTUP_HOOKS]
+
+
+@asynccontextmanager
+async def started(runtime: Runtime, hooks: list[Hook]) -> AsyncIterator[None]:
+    """Run the start hooks, then (on exit, in reverse) their stops and close the runtime."""
+    stops = []
+    try:
+        for hook in hooks:
+            stop = await hook(runtime)
+            if stop is not None:
+                stops.append(stop)
+        yield
+    finally:
+        for stop in reversed(stops):
+            await stop()
+        await asyncio.to_thread(runtime.close)
+
+
+def tune_collector() -> None:
+    """Long-lived start-up objects need no more collection; collecting young objects less
+    often keeps collector pauses out of the commands' tail latency (measured at 32 clients:
+    p99 165 ms -> 51-54 ms). Off in tests, which start many apps in one process and must not
+    freeze their garbage."""
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 50)
+
+
+async def build(settings: Settings) -> Runtime:
+    """This process's runtime; an HTTP worker (CORRIDOR_WRITER_SOCKET set) starts no
+    writer, reactions or projections of its own and connects to the writer process."""
+    socket = settings.writer_socket
+    if not socket:
+        return await asyncio.to_thread(build_runtime, settings)
+    from services.ipc import RemoteCommands
+
+    settings = settings.model_copy(update={"projections_in_process": False,
+                                           "reactions_in_process": False})
+    runtime = await asyncio.to_thread(build_runtime, settings, start_writer=False)
+    runtime.remote = RemoteCommands(socket)
+    return runtime
 
 
 STARTUP_HOOKS: list[Hook] = []
@@ -38,26 +81,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await asyncio.to_thread(build_runtime, settings)
+        runtime = await build(settings)
         app.state.runtime = runtime
-        stops = []
-        try:
-            for hook in _startup_hooks():
-                stop = await hook(runtime)
-                if stop is not None:
-                    stops.append(stop)
+        async with started(runtime, startup_hooks(writes_here=runtime.remote is None)):
             if settings.tune_gc:
-                # Long-lived start-up objects need no more collection; collecting young
-                # objects less often keeps collector pauses out of the commands' tail latency
-                # (measured at 32 clients: p99 165 ms -> 51-54 ms). Off in tests, which start
-                # many apps in one process and must not freeze their garbage.
-                gc.freeze()
-                gc.set_threshold(20_000, 20, 50)
+                tune_collector()
             yield
-        finally:
-            for stop in reversed(stops):
-                await stop()
-            await asyncio.to_thread(runtime.close)
 
     api = FastAPI(title="corridor", version="0.1.0", lifespan=lifespan,
                   description="Coordination backend for volunteer evacuation networks: "

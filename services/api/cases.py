@@ -13,16 +13,15 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from domain.access import AccessLog, access_log_id
-from domain.base import Meta, NotFound
+from domain.base import NotFound
 from domain.case import Case
 from services.api.deps import PrincipalDep, RuntimeDep
-from services.auth import CallerRole, Forbidden, Principal
+from services.auth import CallerRole, Forbidden
 from services.bootstrap import Runtime
 from services.clock import now
+from services.commands.cases import RecordDisclosure
 from services.outcomes import Rejected
 from services.privacy import need_to_know, shown
-from services.unit_of_work import UnitOfWork
-from services.writer import Submission
 
 READERS = frozenset({CallerRole.VOLUNTEER, CallerRole.SUPERVISOR, CallerRole.PSYCHOLOGIST,
                      CallerRole.AUDITOR, CallerRole.ADMIN})
@@ -71,25 +70,6 @@ def _load(runtime: Runtime, case_id: UUID) -> tuple[Case, AccessLog | None]:
     return case, log if isinstance(log, AccessLog) else None
 
 
-def _record_disclosure(runtime: Runtime, principal: Principal, case: Case, basis: str,
-                       purpose: str) -> Submission:
-    def handle(_: Any, uow: UnitOfWork, meta: Meta) -> UUID:
-        log = uow.find(AccessLog, access_log_id(case.id))
-        if log is None:
-            log = AccessLog.open_for(stream_id=case.id, meta=meta)
-            uow.add(log)
-        log.record_need_to_know_view(viewer=principal.actor, basis=basis, purpose=purpose,
-                                     view="case_detail", subject_ids=[case.person_id],
-                                     meta=meta)
-        return log.id
-
-    command_id = uuid4()
-    meta = Meta(actor=principal.actor, at=now(), command_id=command_id,
-                correlation_id=command_id)
-    return Submission(command_id=command_id, name="cases.view_personal_data", payload=None,
-                      meta=meta, handler=handle)
-
-
 def _detail(runtime: Runtime, case: Case, basis: str | None) -> CaseDetail:
     sealer, allowed = runtime.app.sealer, basis is not None
     return CaseDetail(
@@ -123,9 +103,9 @@ def router() -> APIRouter:
         granted = log is not None and log.may_see_personal_data(principal.actor, now())
         basis = need_to_know(principal, case, granted)
         if basis is not None and not case.personal.erased:
-            future = runtime.writer.submit(
-                _record_disclosure(runtime, principal, case, basis, purpose))
-            outcome = await asyncio.wrap_future(future)
+            outcome = await runtime.send("cases.record_disclosure", RecordDisclosure(
+                command_id=uuid4(), case_id=case.id, person_id=case.person_id, basis=basis,
+                purpose=purpose), principal)
             if isinstance(outcome, Rejected):  # not recorded: not shown
                 basis = None
         return await asyncio.to_thread(_detail, runtime, case, basis)

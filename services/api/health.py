@@ -28,7 +28,7 @@ def router() -> APIRouter:
     async def live() -> dict[str, str]:
         return {"status": "ok"}
 
-    @routes.get("/health/ready", summary="The event store (and Kafka, if configured) answer")
+    @routes.get("/health/ready", summary="The store (writer process, Kafka if used) answer")
     async def ready(runtime: RuntimeDep) -> JSONResponse:
         try:  # a probe must answer fast: a store that does not answer in time is not ready
             store_ok = await asyncio.wait_for(asyncio.to_thread(_store_answers, runtime),
@@ -36,6 +36,8 @@ def router() -> APIRouter:
         except TimeoutError:
             store_ok = False
         checks: dict[str, bool] = {"event_store": store_ok}
+        if runtime.remote is not None:  # an HTTP worker: its commands go to the writer
+            checks["writer"] = await runtime.remote.ping(READY_TIMEOUT_SECONDS)
         probe = runtime.extras.get("kafka_probe")
         if probe is not None:
             checks["kafka"] = await probe()

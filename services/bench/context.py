@@ -27,6 +27,8 @@ class BenchConfig:
     lag_clients: int = 32
     out_dir: Path = Path("docs")
     keep_data: bool = False
+    api_workers: int = 2
+    """HTTP worker processes of the measured `corridor serve` (1: one process does all)."""
 
     @property
     def target_clients(self) -> int:

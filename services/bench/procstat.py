@@ -57,6 +57,27 @@ def family(root: int | None) -> list[int]:
     return found
 
 
+def process_tree(root: int) -> list[int]:
+    """`root` and every process under it (HTTP workers, a writer process)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            parent = parent_pid(int(entry.name))
+            if parent is not None:
+                children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def tree_cpu_seconds(root: int) -> dict[int, float]:
+    """CPU seconds so far of each process in `root`'s tree."""
+    return {pid: cpu_seconds(pid) for pid in process_tree(root)}
+
+
 def own_cpu_seconds() -> float:
     """This process and its children that ended (a parallel rebuild's fill processes)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -75,7 +96,7 @@ def machine_busy_seconds() -> tuple[float, float]:
 @dataclass
 class CpuSample:
     at: float
-    api: float
+    api: dict[int, float]
     postgres: dict[int, float]
     generator: float
     machine_busy: float
@@ -83,8 +104,8 @@ class CpuSample:
 
 
 class CpuMeter:
-    """CPU used by the API process, PostgreSQL, the load generator and everything else on
-    the machine (other people's work included) between its start and `cores()`."""
+    """CPU used by the API (all its processes), PostgreSQL, the load generator and everything
+    else on the machine (other people's work included) between its start and `cores()`."""
 
     def __init__(self, api_pid: int | None, postmaster_pid: int | None,
                  extra: Iterable[tuple[str, int]] = ()) -> None:
@@ -97,7 +118,7 @@ class CpuMeter:
     def _sample(self) -> CpuSample:
         busy, total = machine_busy_seconds()
         return CpuSample(at=time.monotonic(),
-                         api=cpu_seconds(self.api_pid) if self.api_pid else 0.0,
+                         api=tree_cpu_seconds(self.api_pid) if self.api_pid else {},
                          postgres={p: cpu_seconds(p, reaped_children=p == self.postmaster_pid)
                                    for p in family(self.postmaster_pid)},
                          generator=own_cpu_seconds(), machine_busy=busy, machine_total=total)
@@ -108,7 +129,8 @@ class CpuMeter:
         start = self._start
         wall = max(end.at - start.at, 1e-9)
         postgres = sum(cpu - start.postgres.get(pid, 0.0) for pid, cpu in end.postgres.items())
-        used = {"api": (end.api - start.api) / wall, "postgres": postgres / wall,
+        api = sum(cpu - start.api.get(pid, 0.0) for pid, cpu in end.api.items())
+        used = {"api": api / wall, "postgres": postgres / wall,
                 "bench_process": (end.generator - start.generator) / wall}
         for label, pid in self.extra:
             used[label] = (cpu_seconds(pid) - self._extra_start[label]) / wall

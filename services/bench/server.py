@@ -15,6 +15,7 @@ from pathlib import Path
 
 from services.bench.httpclient import Connection, get_request
 from services.bench.processes import Helper
+from services.bench.procstat import peak_rss_mb, process_tree
 
 HOST = "127.0.0.1"
 
@@ -46,11 +47,26 @@ class ApiProcess(Helper):
     port: int = 0
     command: list[str] = field(default_factory=list)
 
+    def peak_rss_mb(self) -> float | None:
+        """Peak RSS of the whole API: its process and every process under it (HTTP workers
+        and the writer process of `serve --workers`), summed."""
+        peaks = [peak_rss_mb(pid) for pid in process_tree(self.pid)]
+        known = [p for p in peaks if p is not None]
+        return sum(known) if known else None
 
-async def start_api(env: dict[str, str], *, timeout: float = 60.0) -> ApiProcess:
-    """Start the API with `env` (CORRIDOR_* settings) and wait until /health/ready says so."""
+    def rss_by_process(self) -> list[float]:
+        return sorted((p for p in map(peak_rss_mb, process_tree(self.pid)) if p is not None),
+                      reverse=True)
+
+
+async def start_api(env: dict[str, str], *, workers: int = 1,
+                    timeout: float = 60.0) -> ApiProcess:
+    """Start the API with `env` (CORRIDOR_* settings) and wait until /health/ready says so;
+    with `workers` above 1, as HTTP worker processes beside one writer process."""
     port = free_port()
     command = [*corridor_command(), "--host", HOST, "--port", str(port)]
+    if workers > 1:
+        command += ["--workers", str(workers)]
     log_fd, log_name = tempfile.mkstemp(prefix="corridor-bench-api-", suffix=".log")
     full_env = {**os.environ, **env}
     with os.fdopen(log_fd, "wb") as log_file:

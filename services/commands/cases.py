@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.access import AccessLog, access_log_id
 from domain.base import Meta
 from domain.case import Case
 from domain.intake import Intake
@@ -305,3 +306,24 @@ def erase(body: EraseCase, uow: UnitOfWork, meta: Meta) -> UUID:
     keys = uow.app.keys
     uow.after_commit(lambda: keys.erase(person))
     return case.id
+
+
+class RecordDisclosure(CommandBody):
+    """Internal: the service records a need-to-know view before it shows personal data."""
+
+    case_id: UUID
+    person_id: UUID
+    basis: ShortText
+    purpose: ShortText
+
+
+@command("cases.record_disclosure", "", set(), internal=True)
+def record_disclosure(body: RecordDisclosure, uow: UnitOfWork, meta: Meta) -> UUID:
+    """Record in the case's access log that the caller saw its personal data, and why."""
+    log = uow.find(AccessLog, access_log_id(body.case_id))
+    if log is None:
+        log = AccessLog.open_for(stream_id=body.case_id, meta=meta)
+        uow.add(log)
+    log.record_need_to_know_view(viewer=meta.actor, basis=body.basis, purpose=body.purpose,
+                                 view="case_detail", subject_ids=[body.person_id], meta=meta)
+    return log.id

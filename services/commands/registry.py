@@ -44,12 +44,18 @@ class CommandSpec:
 
 
 CATALOG: dict[str, CommandSpec] = {}
+"""Commands other services may send (HTTP endpoints, the Kafka command topic)."""
+
+INTERNAL: dict[str, CommandSpec] = {}
+"""Commands only the service itself sends (recording a disclosure before showing data):
+they go through the writer like any other but have no endpoint and are refused from Kafka."""
 
 
-def command(name: str, path: str, roles: set[CallerRole],
+def command(name: str, path: str, roles: set[CallerRole], *, internal: bool = False,
             ) -> Callable[[Callable[[B, UnitOfWork, Meta], UUID]],
                           Callable[[B, UnitOfWork, Meta], UUID]]:
     """Register a handler; its first parameter's annotation is the request model."""
+    registry = INTERNAL if internal else CATALOG
 
     def register(handler: Callable[[B, UnitOfWork, Meta], UUID]
                  ) -> Callable[[B, UnitOfWork, Meta], UUID]:
@@ -57,12 +63,20 @@ def command(name: str, path: str, roles: set[CallerRole],
 
         hints = typing.get_type_hints(handler)
         body = next(iter(hints.values()))
-        if name in CATALOG:
+        if name in CATALOG or name in INTERNAL:
             raise ValueError(f"command {name} registered twice")
-        CATALOG[name] = CommandSpec(
+        registry[name] = CommandSpec(
             name=name, path=path, body=body, roles=frozenset(roles), handler=handler,
             summary=(handler.__doc__ or name).strip().splitlines()[0],
             tag=name.split(".")[0])
         return handler
 
     return register
+
+
+def spec_of(name: str) -> CommandSpec:
+    """The registered command of this name, public or internal (KeyError if none)."""
+    spec = CATALOG.get(name) or INTERNAL.get(name)
+    if spec is None:
+        raise KeyError(name)
+    return spec

@@ -56,7 +56,7 @@ def say(message: str) -> None:
 async def http_levels(ctx: BenchContext, dsn: str) -> dict[str, Any]:
     """Start the API, create the world, run each client level, check every acknowledgement."""
     config = ctx.config
-    api = await start_api(ctx.api_env(dsn))
+    api = await start_api(ctx.api_env(dsn), workers=config.api_workers)
     executor = HttpExecutor(api.port, ctx.issuer)
     levels = []
     try:
@@ -71,14 +71,15 @@ async def http_levels(ctx: BenchContext, dsn: str) -> dict[str, Any]:
         say(f"baseline: GET /health/live, {config.target_clients} clients")
         floor = await executor.run_fixed(get_request(HOST, api.port, "/health/live"),
                                          config.target_clients, config.duration, config.warmup)
-        rss = api.peak_rss_mb()
+        rss, rss_each = api.peak_rss_mb(), api.rss_by_process()
     finally:
         api.stop()
     ctx.results["api_rss_mb"] = rss
+    ctx.results["api_rss_each_mb"] = rss_each
     ctx.results["api_rss_during"] = (f"the command load at {', '.join(map(str, config.clients))}"
                                      " clients")
     check = await check_acks(dsn, executor.acks)
-    return {"api_command": " ".join(api.command[:2]), "levels": levels,
+    return {"api_command": " ".join(api.command[:2] + api.command[6:]), "levels": levels,
             "http_floor": floor.as_json(),
             "ack_check": check.as_json(), "api_peak_rss_mb": rss}
 

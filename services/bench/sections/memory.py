@@ -16,8 +16,14 @@ async def run(ctx: BenchContext) -> None:
         await lag.run(ctx)  # the load that makes both processes work
     api_rss = ctx.results.get("api_rss_mb")
     during = ctx.results.get("api_rss_during", "the projection lag run")
-    ctx.report.add(Figure("memory", "API process peak RSS (VmHWM)", api_rss, "MB",
-                          API_RSS_TARGET, [], f"`corridor serve`, after {during}"))
+    workers = ctx.config.api_workers
+    each = ctx.results.get("api_rss_each_mb") or []
+    shape = (f"`corridor serve --workers {workers}`: the sum over its {len(each)} processes "
+             f"(supervisor, {workers} HTTP workers, writer: "
+             f"{', '.join(f'{mb:.0f}' for mb in each)} MB)"
+             if workers > 1 and each else "`corridor serve`, one process")
+    ctx.report.add(Figure("memory", "API peak RSS (VmHWM), all its processes", api_rss, "MB",
+                          API_RSS_TARGET, [], f"{shape}, after {during}"))
     for label, rss in ctx.results["worker_rss_mb"].items():
         ctx.report.add(Figure("memory", f"{label} peak RSS (VmHWM)", rss, "MB", None, [],
                               f"{ctx.report.details.get('lag', {}).get('path', label)}, "
