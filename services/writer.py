@@ -15,6 +15,7 @@ import hashlib
 import logging
 import queue
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("corridor.writer")
 
+RECENT_IDS = 100_000
 Handler = Callable[[Any, UnitOfWork, Meta], UUID]
 """Runs one command's domain call(s); returns the id of the stream it is about."""
 
@@ -88,7 +90,10 @@ class CommandWriter:
         self.batches = 0
         self.commands = 0
         self.conflicts = 0
-        """Saves refused because another writer changed a stream first (then redone)."""
+        """Saves refused by the store's unique keys, then redone: another writer changed a
+        stream first, or a command id had been handled before (answered from its receipt)."""
+        self._recent: OrderedDict[UUID, None] = OrderedDict()
+        """Command ids this writer committed lately: a retry of one is looked up at once."""
 
     def start(self) -> None:
         self._thread.start()
@@ -105,6 +110,7 @@ class CommandWriter:
 
     def execute_now(self, submissions: Sequence[Submission]) -> list[Outcome]:
         """Run a batch on the caller's thread (tests, CLI, the Kafka consumer's own batches)."""
+        _start(submissions)
         self._process(list(submissions))
         return [s.future.result() for s in submissions]
 
@@ -124,6 +130,7 @@ class CommandWriter:
                     break
                 batch.append(item)
             try:
+                _start(batch)
                 self._process(batch)
             except Exception as error:  # keep the writer alive; every caller gets an answer
                 log.exception("command batch failed")
@@ -131,28 +138,33 @@ class CommandWriter:
                     if not s.future.done():
                         _fail(s.future, error)
 
-    def _process(self, batch: list[Submission]) -> None:
-        # A caller that gave up (cancelled its future) gets no answer; its command still runs
-        # if taken, because a retry with the same id must find the original outcome.
-        for s in batch:
-            s.future.set_running_or_notify_cancel()
+    def _process(self, batch: list[Submission], *, look_up: bool = False) -> None:
         unique, repeats = _split_repeats(batch)
-        stored = load_receipts(self.app, [s.command_id for s in unique])
-        fresh = []
-        for s in unique:
-            if s.command_id in stored:
-                _settle(s.future, _replayed(s, stored[s.command_id]))
-            else:
-                fresh.append(s)
+        look_up = look_up or any(s.command_id in self._recent for s in unique)
+        fresh = self._not_handled(unique) if look_up else unique
         if fresh:
-            self._commit(fresh)
+            self._commit(fresh, looked_up=look_up)
         for s, original in repeats:
             if s.fingerprint != original.fingerprint:
                 _settle(s.future, _reused(s))
             else:
                 original.future.add_done_callback(_echo_to(s))
 
-    def _commit(self, batch: list[Submission]) -> None:
+    def _not_handled(self, submissions: list[Submission]) -> list[Submission]:
+        """Answer the commands already handled from their stored receipts; the rest."""
+        stored = load_receipts(self.app, [s.command_id for s in submissions])
+        fresh = []
+        for s in submissions:
+            if s.command_id in stored:
+                _settle(s.future, _replayed(s, stored[s.command_id]))
+            else:
+                fresh.append(s)
+        return fresh
+
+    def _commit(self, batch: list[Submission], *, looked_up: bool = True) -> None:
+        """Execute and save a batch. Receipts are not looked up first (a round trip per
+        batch): a command id seen before breaks the receipts' primary key, the transaction
+        stores nothing, and the batch is redone after looking its ids up."""
         uow = UnitOfWork(self.app)
         executed = [self._execute(s, uow) for s in batch]
         if any(e.needs_redo for e in executed):
@@ -160,7 +172,7 @@ class CommandWriter:
             # so a redo (or the next command) reloads what is really stored.
             self._evict(uow)
             if len(batch) > 1:
-                return self._one_by_one(batch)
+                return self._one_by_one(batch, looked_up)
             error = executed[0].error or RuntimeError(f"command {batch[0].name} failed")
             if isinstance(error, CoordinationError):
                 _settle(batch[0].future, _rejected(batch[0], error))
@@ -172,6 +184,8 @@ class CommandWriter:
         except IntegrityError:
             self.conflicts += 1
             self._evict(uow)
+            if not looked_up:  # a retried command id, or another writer's stream change
+                return self._process(batch, look_up=True)
             if len(batch) > 1:
                 return self._one_by_one(batch)
             sub = batch[0]
@@ -190,6 +204,7 @@ class CommandWriter:
             return None
         self.batches += 1
         self.commands += len(batch)
+        self._remember(batch)
         for action in uow.post_commit:
             try:
                 action()
@@ -199,10 +214,17 @@ class CommandWriter:
             self.after_commit()
         return None
 
-    def _one_by_one(self, batch: list[Submission]) -> None:
+    def _remember(self, batch: list[Submission]) -> None:
+        recent = self._recent
+        for s in batch:
+            recent[s.command_id] = None
+        while len(recent) > RECENT_IDS:
+            recent.popitem(last=False)
+
+    def _one_by_one(self, batch: list[Submission], looked_up: bool = True) -> None:
         for s in batch:
             if not s.future.done():
-                self._commit([s])
+                self._commit([s], looked_up=looked_up)
 
     def _execute(self, s: Submission, uow: UnitOfWork) -> Executed:
         before = uow.pending_counts()
@@ -272,6 +294,13 @@ class CommandWriter:
         heads = getattr(self.app.recorder, "heads", None)
         if heads is not None:
             heads.clear()
+
+
+def _start(batch: Sequence[Submission]) -> None:
+    # A caller that gave up (cancelled its future) gets no answer; its command still runs
+    # if taken, because a retry with the same id must find the original outcome.
+    for s in batch:
+        s.future.set_running_or_notify_cancel()
 
 
 def _command_of(event: object) -> UUID | None:

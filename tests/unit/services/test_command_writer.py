@@ -194,21 +194,31 @@ def test_an_expected_version_mismatch_in_a_batch_refuses_only_that_command() -> 
     assert store.stored_tally(tally_id).total == 16
 
 
-def test_a_command_that_lost_a_race_to_another_writer_stores_nothing_and_may_be_retried() -> None:
+def test_a_command_that_lost_a_race_to_another_writer_is_redone_on_the_stored_state() -> None:
     shared = InMemoryRecorder()
     here, elsewhere = Store(shared), Store(shared)
     tally_id = here.started_tally()
     here.app.repository.get(tally_id)  # cached here at version 1
     elsewhere.run(elsewhere.adding(tally_id, 5))  # now at version 2, unknown to `here`
-    late = here.adding(tally_id, 7)
 
-    [lost] = here.run(late)
-    [retried] = here.run(here.adding(tally_id, 7, command_id=late.command_id))
+    [late] = here.run(here.adding(tally_id, 7))
 
-    assert isinstance(lost, Rejected)
-    assert (lost.rule, lost.http_status) == ("ConcurrentWrite", 409)
-    assert isinstance(retried, Accepted) and not retried.duplicate
+    assert isinstance(late, Accepted) and not late.duplicate
+    assert late.version == 3
     assert here.stored_tally(tally_id).total == 12
+
+
+def test_a_command_that_lost_a_race_with_an_expected_version_is_refused() -> None:
+    shared = InMemoryRecorder()
+    here, elsewhere = Store(shared), Store(shared)
+    tally_id = here.started_tally()
+    here.app.repository.get(tally_id)  # cached here at version 1
+    elsewhere.run(elsewhere.adding(tally_id, 5))
+
+    [late] = here.run(here.adding(tally_id, 7, expected_version=1))
+
+    assert rule_of(late) == "VersionConflict"
+    assert here.stored_tally(tally_id).total == 5
 
 
 def test_a_batch_that_lost_a_race_is_redone_command_by_command_and_loses_no_update() -> None:
@@ -222,3 +232,37 @@ def test_a_batch_that_lost_a_race_is_redone_command_by_command_and_loses_no_upda
     assert all(isinstance(o, Accepted) for o in outcomes)
     assert here.stored_tally(stale).total == 12
     assert here.stored_tally(other).total == 11
+
+
+def test_a_command_id_known_only_to_the_store_is_answered_from_its_receipt() -> None:
+    # Another writer process (or this one before a restart) handled it: nothing in this
+    # writer's memory says so; the store's receipt does, and nothing is stored twice.
+    first = Store()
+    tally_id = first.started_tally()
+    command_id = uuid4()
+    [original] = first.run(first.adding(tally_id, 5, command_id=command_id))
+    second = Store(first.recorder)
+    events = second.recorder.event_count()
+
+    retry, added = second.run(second.adding(tally_id, 5, command_id=command_id),
+                              second.adding(tally_id, 1))
+
+    assert isinstance(original, Accepted) and isinstance(retry, Accepted)
+    assert isinstance(added, Accepted) and not added.duplicate
+    assert retry.duplicate is True
+    assert retry.model_dump(exclude={"duplicate"}) == original.model_dump(exclude={"duplicate"})
+    assert second.recorder.event_count() == events + 1
+    assert second.stored_tally(tally_id).total == 6
+
+
+def test_a_command_id_known_only_to_the_store_with_another_body_is_refused() -> None:
+    first = Store()
+    tally_id = first.started_tally()
+    command_id = uuid4()
+    first.run(first.adding(tally_id, 5, command_id=command_id))
+    second = Store(first.recorder)
+
+    [reuse] = second.run(second.adding(tally_id, 9, command_id=command_id))
+
+    assert rule_of(reuse) == "CommandIdReused"
+    assert second.stored_tally(tally_id).total == 5

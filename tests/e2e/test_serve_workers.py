@@ -1,0 +1,180 @@
+"""`corridor serve --workers 2` as users run it: HTTP worker processes hand every command to
+one writer process; idempotency, need-to-know disclosure records, read-your-writes and
+shutdown hold across the processes. Real PostgreSQL, real processes, real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from domain.access import access_log_id
+from services.auth import TokenIssuer
+from services.sealing import new_master_key
+
+SECRET = "serve-workers-secret-0123456789abcdef"
+INTAKE = {"safe_now": False, "region": "Odesa", "destination": "Chisinau",
+          "contact_channel": "phone", "name": "Iryna Workers-31"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Served:
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+        self.process, self.port, self.log = process, port, log
+        self.base = f"http://127.0.0.1:{port}"
+        self.tokens = TokenIssuer(SECRET)
+
+    def headers(self, actor: str, *roles: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens.issue(actor, list(roles))}"}
+
+    def children(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
+                             text=True, check=False).stdout
+        return [int(p) for p in out.split()]
+
+    def writer_pid(self) -> int:
+        for pid in self.children():
+            if "services.writer_process" in Path(f"/proc/{pid}/cmdline").read_text():
+                return pid
+        raise AssertionError("no writer process under `corridor serve`")
+
+
+@pytest.fixture
+def served(fresh_pg_database: str, tmp_path: Path) -> Iterator[Served]:
+    port = free_port()
+    env = {**os.environ, "CORRIDOR_STORE": "postgres", "CORRIDOR_PG_DSN": fresh_pg_database,
+           "CORRIDOR_MASTER_KEY": new_master_key(), "CORRIDOR_AUTH_SECRET": SECRET,
+           "CORRIDOR_KAFKA_BOOTSTRAP": ""}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("corridor")), "serve", "--workers", "2",
+             "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = Served(process, port, log)
+    try:
+        wait_ready(server)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(60)
+
+
+def wait_ready(server: Served, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert server.process.poll() is None, server.log.read_text()
+        try:
+            reply = httpx.get(f"{server.base}/health/ready", timeout=2)
+            if reply.status_code == 200:
+                assert reply.json()["checks"]["writer"] is True
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"not ready in {timeout}s:\n{server.log.read_text()}")
+
+
+def open_case_body(case_id: uuid.UUID | None = None) -> dict[str, Any]:
+    return {"command_id": str(uuid.uuid4()), "case_id": str(case_id or uuid.uuid4()),
+            "person_id": str(uuid.uuid4()), "intake": INTAKE}
+
+
+def stored(dsn: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+async def test_concurrent_commands_through_both_workers_are_all_stored_once(
+        served: Served, fresh_pg_database: str) -> None:
+    intake = served.headers("intake-bot", "intake")
+    bodies = [open_case_body() for _ in range(120)]
+    async with httpx.AsyncClient(base_url=served.base, timeout=30,
+                                 limits=httpx.Limits(max_connections=16)) as client:
+        replies = await asyncio.gather(*(client.post("/commands/cases/open", json=b,
+                                                     headers=intake) for b in bodies))
+        retries = await asyncio.gather(*(client.post("/commands/cases/open", json=b,
+                                                     headers=intake) for b in bodies[:20]))
+    assert [r.status_code for r in replies] == [200] * 120
+    accepted = [r.json() for r in replies]
+    assert len({a["position"] for a in accepted}) == 120
+    for retry, original in zip(retries, accepted, strict=False):
+        assert retry.status_code == 200
+        assert retry.json() == {**original, "duplicate": True}
+    [(count,)] = stored(fresh_pg_database, "SELECT count(*) FROM corridor_events "
+                        "WHERE originator_id = ANY(%s)", [uuid.UUID(b["case_id"]) for b in bodies])
+    assert count == 120  # the retries stored nothing
+
+
+async def test_a_worker_answers_rejections_and_bad_input_like_the_single_process(
+        served: Served) -> None:
+    intake = served.headers("intake-bot", "intake")
+    body = open_case_body()
+    async with httpx.AsyncClient(base_url=served.base, timeout=30) as client:
+        first = await client.post("/commands/cases/open", json=body, headers=intake)
+        again = await client.post("/commands/cases/open", headers=intake,
+                                  json={**body, "command_id": str(uuid.uuid4())})
+        invalid = await client.post("/commands/cases/open", headers=intake,
+                                    json={**body, "intake": {"safe_now": "perhaps"}})
+        forbidden = await client.post("/commands/volunteers/register", headers=intake, json={
+            "command_id": str(uuid.uuid4()), "volunteer_id": str(uuid.uuid4()),
+            "display_name": "Not Allowed", "roles": ["volunteer"]})
+    assert first.status_code == 200
+    assert again.status_code == 409 and again.json()["rule"]
+    assert invalid.status_code == 422 and invalid.json()["errors"]
+    assert forbidden.status_code == 403
+
+
+async def test_reading_personal_data_records_the_disclosure_through_the_writer(
+        served: Served, fresh_pg_database: str) -> None:
+    body = open_case_body()
+    supervisor = served.headers(str(uuid.uuid4()), "supervisor")
+    async with httpx.AsyncClient(base_url=served.base, timeout=30) as client:
+        opened = await client.post("/commands/cases/open", json=body,
+                                   headers=served.headers("intake-bot", "intake"))
+        assert opened.status_code == 200
+        detail = await client.get(f"/cases/{body['case_id']}", headers=supervisor)
+        board = await client.get("/board", headers=supervisor, params={
+            "min_position": opened.json()["position"], "wait_ms": 10_000})
+    assert detail.status_code == 200
+    assert detail.json()["personal"]["name"] == INTAKE["name"]
+    log_id = access_log_id(uuid.UUID(body["case_id"]))
+    topics = [t for (t,) in stored(fresh_pg_database, "SELECT topic FROM corridor_events WHERE "
+                                   "originator_id = %s ORDER BY originator_version", log_id)]
+    assert any("Viewed" in t for t in topics), topics
+    assert board.status_code == 200
+    assert body["case_id"] in {c["case_id"] for c in board.json()["cases"]}
+
+
+def test_the_server_stops_when_its_writer_process_dies(served: Served) -> None:
+    os.kill(served.writer_pid(), signal.SIGKILL)
+    served.process.wait(60)
+    assert "the writer process exited" in served.log.read_text()
+
+
+def test_sigterm_stops_the_workers_and_the_writer(served: Served) -> None:
+    children = served.children()
+    assert len(children) >= 3  # two HTTP workers and the writer
+    served.process.send_signal(signal.SIGTERM)
+    assert served.process.wait(60) == 0
+    time.sleep(0.5)
+    assert not [p for p in children if Path(f"/proc/{p}").exists()
+                and "zombie" not in Path(f"/proc/{p}/status").read_text()]

@@ -1,0 +1,40 @@
+"""Frames between HTTP workers and the writer process: split anywhere, refused when wrong."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.ipc import HEADER, MAX_FRAME, FrameError, FrameReader, frame
+
+MESSAGES = st.lists(st.fixed_dictionaries({
+    "id": st.integers(min_value=0, max_value=2**40),
+    "name": st.text(max_size=30), "body": st.text(max_size=200)}), min_size=1, max_size=8)
+
+
+@given(MESSAGES, st.lists(st.integers(min_value=1, max_value=50), max_size=40))
+def test_messages_come_out_whole_and_in_order_however_the_bytes_are_split(
+        messages: list[dict[str, object]], cuts: list[int]) -> None:
+    data = b"".join(frame(m) for m in messages)
+    reader, received, start = FrameReader(), [], 0
+    for size in cuts:
+        received += reader.feed(data[start:start + size])
+        start += size
+    received += reader.feed(data[start:])
+    assert received == messages
+
+
+def test_a_frame_longer_than_the_limit_is_refused_before_it_is_read() -> None:
+    with pytest.raises(FrameError, match="exceeds"):
+        FrameReader().feed(HEADER.pack(MAX_FRAME + 1) + b"{")
+
+
+def test_a_frame_that_is_not_json_is_refused() -> None:
+    with pytest.raises(FrameError, match="not JSON"):
+        FrameReader().feed(HEADER.pack(3) + b"{x]")
+
+
+def test_a_frame_without_an_integer_id_is_refused() -> None:
+    with pytest.raises(FrameError, match="integer id"):
+        FrameReader().feed(frame({"id": "7"}))
