@@ -129,8 +129,13 @@ async def follow_store(settings: Settings, stop: asyncio.Event) -> None:
     store = StoreConfig.of(settings).open()
     events = SourceConfig.of(settings).open()
     await store.start()
+    runner = StoreRunner(store, events, select(None))
+    listen = getattr(store, "listen", None)
+    table = getattr(events, "table", None)
+    if listen is not None and table:  # PostgreSQL NOTIFYs on every insert: wake at once
+        await listen(table.replace(".", "_"), lambda _payload: runner.nudge())
     try:
-        await StoreRunner(store, events, select(None)).run(stop)
+        await runner.run(stop)
     finally:
         await events.close()
         await store.close()

@@ -46,7 +46,7 @@ def serve(host: str | None = None, port: int | None = None,
         return
     from services.writer_process import serving_with_writer
 
-    with serving_with_writer():
+    with serving_with_writer(settings):
         uvicorn.run("services.api.app:create_app", factory=True, workers=workers, host=host,
                     port=port, log_level="warning", access_log=False)
 
