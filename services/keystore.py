@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from services.sealing import KeysAfterCreate, create_missing_in_two_steps
+
 
 class PostgresKeyStorage:
     """data_keys and erased_subjects tables in PostgreSQL, through eventsourcing's pool."""
@@ -70,6 +72,27 @@ class PostgresKeyStorage:
                 ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])).fetchall()
         return {r["subject_id"] for r in inserted}
 
+    def create_missing(self, rows: list[tuple[UUID, bytes, int]]) -> KeysAfterCreate:
+        """One statement: store the offered keys of subjects that have none and are not
+        erased; answer the keys that existed. A key another process stores meanwhile is in
+        neither answer (the caller loads it)."""
+        with self._ds.get_connection() as conn:
+            found = conn.execute(
+                f"WITH w(id, wrapped, version) AS (SELECT * FROM unnest(%s::uuid[], "
+                f"%s::bytea[], %s::int[])), gone AS (SELECT e.subject_id FROM {self._e} e "
+                f"JOIN w ON e.subject_id = w.id), made AS (INSERT INTO {self._t} "
+                "(subject_id, wrapped, master_version) SELECT id, wrapped, version FROM w "
+                "WHERE id NOT IN (SELECT subject_id FROM gone) ON CONFLICT (subject_id) "
+                "DO NOTHING RETURNING subject_id) "
+                "SELECT w.id, k.wrapped, k.master_version, m.subject_id IS NOT NULL AS created, "
+                f"g.subject_id IS NOT NULL AS erased FROM w LEFT JOIN {self._t} k "
+                "ON k.subject_id = w.id LEFT JOIN made m ON m.subject_id = w.id "
+                "LEFT JOIN gone g ON g.subject_id = w.id",
+                ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])).fetchall()
+        return ({r["id"]: (bytes(r["wrapped"]), r["master_version"]) for r in found
+                 if r["wrapped"] is not None},
+                {r["id"] for r in found if r["created"]}, {r["id"] for r in found if r["erased"]})
+
     def is_erased(self, subject_id: UUID) -> bool:
         with self._ds.get_connection() as conn:
             row = conn.execute(f"SELECT 1 FROM {self._e} WHERE subject_id = %s",
@@ -134,6 +157,9 @@ class SQLiteKeyStorage:
 
     def save_many(self, rows: list[tuple[UUID, bytes, int]]) -> set[UUID]:
         return {s for s, wrapped, version in rows if self.save_wrapped(s, wrapped, version)}
+
+    def create_missing(self, rows: list[tuple[UUID, bytes, int]]) -> KeysAfterCreate:
+        return create_missing_in_two_steps(self, rows)
 
     def is_erased(self, subject_id: UUID) -> bool:
         with self._ds.transaction(commit=False) as c:

@@ -35,6 +35,19 @@ class KeyStorage(Protocol):
     def load_many(self, subject_ids: list[UUID]
                   ) -> tuple[dict[UUID, tuple[bytes, int]], set[UUID]]: ...
     def save_many(self, rows: list[tuple[UUID, bytes, int]]) -> set[UUID]: ...
+    def create_missing(self, rows: list[tuple[UUID, bytes, int]]) -> KeysAfterCreate: ...
+
+
+KeysAfterCreate = tuple[dict[UUID, tuple[bytes, int]], set[UUID], set[UUID]]
+"""(keys that existed already, subjects whose offered key was stored, erased subjects)."""
+
+
+def create_missing_in_two_steps(storage: KeyStorage, rows: list[tuple[UUID, bytes, int]],
+                                ) -> KeysAfterCreate:
+    """`create_missing` for stores where round trips cost nothing (in-process SQLite)."""
+    found, erased = storage.load_many([r[0] for r in rows])
+    offered = [r for r in rows if r[0] not in found and r[0] not in erased]
+    return found, storage.save_many(offered) if offered else set(), erased
 
 
 class SubjectErased(Exception):
@@ -89,24 +102,21 @@ class KeyRing:
             return key
 
     def prefetch(self, subject_ids: set[UUID]) -> None:
-        """Load or create the keys of many subjects in two round trips (one batch's worth)."""
+        """Load or create the keys of many subjects in one statement (one batch's worth):
+        a new key is offered for every subject not cached and kept where none existed."""
         missing = [s for s in subject_ids if s not in self._cache]
         if not missing:
             return
         with self._lock:
-            found, erased = self._storage.load_many(missing)
+            fresh = {s: AESGCM.generate_key(bit_length=256) for s in missing}
+            found, created, erased = self._storage.create_missing(
+                [(s, self._wrap(s, k), self._master_version) for s, k in fresh.items()])
             for subject_id, (wrapped, version) in found.items():
                 self._cache[subject_id] = self._unwrap(subject_id, wrapped, version)
-            fresh = {s: AESGCM.generate_key(bit_length=256) for s in missing
-                     if s not in found and s not in erased}
-            if not fresh:
-                return
-            inserted = self._storage.save_many(
-                [(s, self._wrap(s, k), self._master_version) for s, k in fresh.items()])
-            for subject_id in inserted:
+            for subject_id in created:
                 self._cache[subject_id] = fresh[subject_id]
-        for subject_id in set(fresh) - inserted:  # lost a race: another process made it
-            self.key_for(subject_id, create=True)
+        for subject_id in set(missing) - found.keys() - created - erased:
+            self.key_for(subject_id, create=True)  # lost a race: another process made it
 
     def erase(self, subject_id: UUID) -> bool:
         with self._lock:
