@@ -194,7 +194,8 @@ class Reactions:
     """Runs the policies in a background thread of the service process."""
 
     def __init__(self, app: CorridorApplication, writer: CommandWriter, *,
-                 poll_seconds: float = 0.05, tick_seconds: float = 30.0) -> None:
+                 poll_seconds: float = 0.2, tick_seconds: float = 30.0,
+                 save_every_seconds: float = 1.0) -> None:
         self.app, self.writer = app, writer
         self.index = PolicyIndex()
         self.positions = PositionStore(app)
@@ -204,6 +205,8 @@ class Reactions:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="reactions", daemon=True)
         self._last_tick = 0.0
+        self.save_every_seconds = save_every_seconds
+        self._saved_at = 0.0
 
     def start(self) -> None:
         self._thread.start()
@@ -211,6 +214,11 @@ class Reactions:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=30)
+        if self.acted_up_to:
+            try:
+                self.positions.save(self.acted_up_to)
+            except Exception:  # the store may be gone at shutdown; the position is a hint
+                log.warning("could not save the reactions' position at shutdown")
 
     def step(self) -> int:
         """Process what is new in the store once; returns how many events were read."""
@@ -227,8 +235,18 @@ class Reactions:
             self._carry_out(follow_ups)
         if batch and self.seen_up_to > self.acted_up_to:
             self.acted_up_to = self.seen_up_to
-            self.positions.save(self.acted_up_to)
+            self._save_position(force=bool(follow_ups))
         return len(batch)
+
+    def _save_position(self, *, force: bool) -> None:
+        """At most once a second unless follow-ups were carried out: a position saved late
+        only means re-reading some events after a restart, and the follow-ups they cause
+        again have the same command ids, so their receipts answer them (nothing twice)."""
+        import time
+
+        if force or time.monotonic() - self._saved_at >= self.save_every_seconds:
+            self.positions.save(self.acted_up_to)
+            self._saved_at = time.monotonic()
 
     def tick(self, at: datetime | None = None) -> list[Outcome]:
         """Expire every verification that has run out by `at` (default: now)."""

@@ -91,9 +91,10 @@ def _data_model(aggregate: type, event_class: type) -> type[BaseModel]:
 
 
 def load_catalog() -> dict[str, CommandSpec]:
-    """The command catalog with every command registered."""
+    """The command catalog with every command registered, by name (the document must not
+    depend on which module happened to register its commands first)."""
     importlib.import_module("services.commands.catalog")
-    return dict(CATALOG)
+    return dict(sorted(CATALOG.items()))
 
 
 def schemas(events: list[EventType], commands: dict[str, CommandSpec]) -> dict[str, Any]:
