@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import retry
 from psycopg.sql import SQL
 
 GENESIS = bytes(32)
@@ -117,8 +118,41 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
         out: list[tuple[StoredEvent, bytes]] = []
-        ids = super().insert_events(stored_events, _linked=out, **kwargs)
+        ids = self._insert_in_one_round_trip(stored_events, _linked=out, **kwargs)
         self.heads.update(out)
+        return ids
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _insert_in_one_round_trip(self, stored_events: Sequence[StoredEvent],
+                                  **kwargs: Any) -> Any:
+        """eventsourcing's insert, with COMMIT sent in the same pipeline sync as the inserts:
+        one round trip per batch instead of two or three (the writer waits on each; on this
+        2-core machine a round trip under load costs about a millisecond). A statement that
+        fails turns the transaction's COMMIT into nothing: the connection is then closed, so
+        the pool replaces it and no half-known prepared statement survives on it."""
+        if self.datastore.enable_db_functions:
+            return super().insert_events(stored_events, **kwargs)
+        failure: Exception | None = None
+        ids: list[int] | None = None
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline() as pipeline:
+                try:
+                    with conn.cursor() as curs:
+                        curs.execute("BEGIN")
+                        self._insert_events(curs, stored_events, **kwargs)
+                    with conn.cursor() as curs:
+                        if stored_events:
+                            self._insert_stored_events(curs, stored_events, **kwargs)
+                        conn.execute("COMMIT")
+                        pipeline.sync()
+                        if stored_events:
+                            ids = list(self._fetch_ids_after_insert_events(curs, stored_events)
+                                       or [])
+                except Exception as error:  # re-raised outside the pipeline, as eventsourcing
+                    failure = error
+            if failure is not None:
+                conn.close()
+                raise failure
         return ids
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
