@@ -43,7 +43,8 @@ class Runtime:
         meta = Meta(actor=principal.actor, at=now(), command_id=body.command_id,
                     correlation_id=body.correlation_id or body.command_id)
         return Submission(command_id=body.command_id, name=name, payload=body, meta=meta,
-                          handler=spec.handler, expected_version=body.expected_version)
+                          handler=spec.handler, expected_version=body.expected_version,
+                          subjects=body.new_subjects())
 
     async def send(self, name: str, body: CommandBody, principal: Principal,
                    timeout: float = 30.0) -> Outcome:

@@ -58,6 +58,8 @@ class Submission:
     handler: Handler
     expected_version: int | None = None
     future: Future[Outcome] = field(default_factory=Future)
+    subjects: set[UUID] = field(default_factory=set)
+    """Data subjects whose keys can be fetched ahead, while the command waits its turn."""
 
     @property
     def fingerprint(self) -> str:
@@ -92,10 +94,12 @@ class CommandWriter:
         self.conflicts = 0
         """Saves refused by the store's unique keys, then redone: another writer changed a
         stream first, or a command id had been handled before (answered from its receipt)."""
+        self._keys_ahead = KeysAhead(app)
         self._recent: OrderedDict[UUID, None] = OrderedDict()
         """Command ids this writer committed lately: a retry of one is looked up at once."""
 
     def start(self) -> None:
+        self._keys_ahead.start()
         self._thread.start()
 
     def stop(self) -> None:
@@ -103,8 +107,11 @@ class CommandWriter:
             return
         self._queue.put(None)
         self._thread.join(timeout=30)
+        self._keys_ahead.stop()
 
     def submit(self, submission: Submission) -> Future[Outcome]:
+        if submission.subjects:
+            self._keys_ahead.offer(submission.subjects)
         self._queue.put(submission)
         return submission.future
 
@@ -294,6 +301,49 @@ class CommandWriter:
         heads = getattr(self.app.recorder, "heads", None)
         if heads is not None:
             heads.clear()
+
+
+class KeysAhead:
+    """Looks up (or makes) the data keys of commands still waiting for the writer, in one
+    statement per round, so that the writer's own look-up usually finds them cached and its
+    batch does not wait on that round trip (it was a quarter of each batch's time)."""
+
+    def __init__(self, app: CorridorApplication) -> None:
+        self.app = app
+        self._queue: queue.Queue[set[UUID] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="keys-ahead", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+
+    def offer(self, subjects: set[UUID]) -> None:
+        if self._thread.is_alive():
+            self._queue.put(subjects)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            wanted = set(first)
+            while True:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)
+                    break
+                wanted |= more
+            try:
+                self.app.keys.prefetch(wanted)
+            except Exception:  # only a head start: the writer looks them up itself
+                log.warning("looking data keys up ahead failed", exc_info=True)
 
 
 def _start(batch: Sequence[Submission]) -> None:

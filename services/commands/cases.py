@@ -57,6 +57,9 @@ class OpenCase(CommandBody):
     person_id: UUID = Field(description="the person in need (data subject of the case)")
     intake: IntakeAnswers
 
+    def new_subjects(self) -> set[UUID]:
+        return {self.person_id}
+
 
 @command("cases.open", "/cases/open", {R.INTAKE, R.VOLUNTEER, R.SUPERVISOR})
 def open_case(body: OpenCase, uow: UnitOfWork, meta: Meta) -> UUID:

@@ -25,6 +25,11 @@ class CommandBody(BaseModel):
                                          "concurrency: reject unless the stream is at this version")
     correlation_id: UUID | None = Field(default=None, description="ties follow-ups together")
 
+    def new_subjects(self) -> set[UUID]:
+        """Data subjects this command will likely seal data for for the first time: their
+        keys are looked up (or made) while the command waits for the writer."""
+        return set()
+
 
 B = TypeVar("B", bound=CommandBody)
 Handler = Callable[[Any, UnitOfWork, Meta], UUID]
