@@ -44,11 +44,10 @@ def serve(host: str | None = None, port: int | None = None,
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
                     access_log=False)
         return
-    from services.writer_process import serving_with_writer
+    from services.writer_process import run_http_workers, serving_with_writer
 
     with serving_with_writer(settings):
-        uvicorn.run("services.api.app:create_app", factory=True, workers=workers, host=host,
-                    port=port, log_level="warning", access_log=False)
+        run_http_workers(host, port, workers)
 
 
 @app.command()

@@ -118,6 +118,27 @@ class WriterProcess(Child):
         raise RuntimeError(f"the writer process did not answer within {timeout:.0f}s")
 
 
+def run_http_workers(host: str, port: int, workers: int) -> None:
+    """Run `workers` HTTP worker processes (services.http_worker) until SIGTERM or SIGINT,
+    or until one of them dies; then stop them all (each finishes its open requests)."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    children = [Child(f"HTTP worker {n}", [sys.executable, "-m", "services.http_worker", host,
+                                          str(port)], {}) for n in range(1, workers + 1)]
+    try:
+        for child in children:
+            child.watch()
+        stop.wait()
+    finally:
+        for child in children:
+            child.stopping = True
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        for child in children:
+            child.stop()
+
+
 @contextlib.contextmanager
 def serving_with_writer(settings: Settings) -> Iterator[WriterProcess]:
     """A running writer process on a private socket, exported to the HTTP workers as
