@@ -20,14 +20,15 @@ import contextlib
 import itertools
 import logging
 import os
+import socket
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, cast
 
 import orjson
 from eventsourcing.persistence import PersistenceError
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from domain.base import CoordinationError, InvalidCommand
 from services.auth import Principal
@@ -109,6 +110,8 @@ class WriterServer:
         """An immediate answer (ping, bad request) or the writer's future outcome."""
         if message.get("ping"):
             return {"id": message["id"], "pong": 1}
+        if "follow_up" in message:
+            return self._follow_up(message)
         try:
             name, body, actor = message["name"], message["body"], message["actor"]
             spec = spec_of(name)
@@ -120,6 +123,21 @@ class WriterServer:
         except ValidationError as error:
             return _error(message, "invalid", f"body does not fit the command: {error}")
         future: Future[Outcome] = self.runtime.writer.submit(submission)
+        return future
+
+
+    def _follow_up(self, message: dict[str, Any]) -> dict[str, Any] | Future[Outcome]:
+        """A policy's follow-up from the reactions process, with its own metadata."""
+        from services.reactions import FOLLOW_UPS, submission_for
+
+        kind = FOLLOW_UPS.get(message["follow_up"])
+        if kind is None:
+            return _error(message, "invalid", f"unknown follow-up {message['follow_up']!r}")
+        try:
+            command = TypeAdapter(kind).validate_json(message.get("body", ""))
+        except ValidationError as error:
+            return _error(message, "invalid", f"follow-up does not fit: {error}")
+        future: Future[Outcome] = self.runtime.writer.submit(submission_for(command))
         return future
 
 
@@ -181,6 +199,48 @@ def _error(message: dict[str, Any], kind: str, detail: str) -> dict[str, Any]:
     return {"id": message["id"], "error": kind, "detail": detail}
 
 
+# --- the reactions process's side ---------------------------------------------------------
+
+
+class RemoteFollowUps:
+    """Carries out follow-ups in the writer process (blocking: the reactions run on their
+    own thread). One short connection per round: follow-ups are rare."""
+
+    def __init__(self, path: str, timeout: float = 60.0) -> None:
+        self.path, self.timeout = path, timeout
+
+    def carry_out(self, commands: Sequence[Any]) -> list[Outcome]:
+        frames = [frame({"id": n, "follow_up": type(c).__name__,
+                         "body": TypeAdapter(type(c)).dump_json(c).decode()})
+                  for n, c in enumerate(commands)]
+        answers: dict[int, dict[str, Any]] = {}
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(self.timeout)
+            sock.connect(self.path)
+            sock.sendall(b"".join(frames))
+            reader = FrameReader()
+            while len(answers) < len(commands):
+                data = sock.recv(65536)
+                if not data:
+                    raise WriterUnavailable("the writer process closed the connection")
+                answers.update((m["id"], m) for m in reader.feed(data))
+        return [_outcome(answers[n], type(c).__name__) for n, c in enumerate(commands)]
+
+
+def _outcome(answer: dict[str, Any], name: str) -> Outcome:
+    outcome = answer.get("outcome")
+    if outcome is not None:
+        if outcome.get("status") == "accepted":
+            return Accepted.model_validate(outcome)
+        return Rejected.model_validate(outcome)
+    kind, detail = answer.get("error"), answer.get("detail", "")
+    if kind == "store":
+        raise PersistenceError(detail)
+    if kind == "invalid":
+        raise InvalidCommand(detail)
+    raise RuntimeError(f"the writer failed on {name}: {detail}")
+
+
 # --- the HTTP worker's side --------------------------------------------------------------
 
 
@@ -226,17 +286,7 @@ class RemoteCommands:
                    timeout: float = 30.0) -> Outcome:
         answer = await self.request({"name": name, "body": body.model_dump_json(),
                                      "actor": actor}, timeout)
-        outcome = answer.get("outcome")
-        if outcome is not None:
-            if outcome.get("status") == "accepted":
-                return Accepted.model_validate(outcome)
-            return Rejected.model_validate(outcome)
-        kind, detail = answer.get("error"), answer.get("detail", "")
-        if kind == "store":
-            raise PersistenceError(detail)
-        if kind == "invalid":
-            raise InvalidCommand(detail)
-        raise RuntimeError(f"the writer failed on {name}: {detail}")
+        return _outcome(answer, name)
 
     async def ping(self, timeout: float = 3.0) -> bool:
         try:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID, uuid5
 
 from eventsourcing.persistence import Notification
@@ -156,6 +156,17 @@ def submission_for(command: FollowUpCommand) -> Submission:
                       payload=None, meta=command.meta, handler=follow_up_handler(command))
 
 
+class FollowUpSender(Protocol):
+    """Carries follow-ups out in another process's writer (services.ipc.RemoteFollowUps)."""
+
+    def carry_out(self, commands: Sequence[FollowUpCommand]) -> list[Outcome]: ...
+
+
+FOLLOW_UPS: dict[str, type[Any]] = {cls.__name__: cls for cls in (
+    FlagCase, ReleaseCase, RetractResource, ExpireVerification)}
+"""The follow-up commands by name, as they travel between processes."""
+
+
 class PositionStore:
     """The reactions' position, in the event store's own database."""
 
@@ -193,7 +204,7 @@ RELEVANT_TOPICS = _relevant_topics()
 class Reactions:
     """Runs the policies in a background thread of the service process."""
 
-    def __init__(self, app: CorridorApplication, writer: CommandWriter, *,
+    def __init__(self, app: CorridorApplication, writer: CommandWriter | FollowUpSender, *,
                  poll_seconds: float = 0.2, tick_seconds: float = 30.0,
                  save_every_seconds: float = 1.0) -> None:
         self.app, self.writer = app, writer
@@ -261,6 +272,8 @@ class Reactions:
         return self._carry_out(expire_due(resources, tick))
 
     def _carry_out(self, commands: Sequence[FollowUpCommand]) -> list[Outcome]:
+        if not isinstance(self.writer, CommandWriter):
+            return self.writer.carry_out(commands)
         futures: list[Future[Outcome]] = [self.writer.submit(submission_for(c))
                                           for c in commands]
         return [f.result(timeout=60) for f in futures]

@@ -3,6 +3,7 @@ that executes commands with its aggregate cache and group commit, runs reactions
 relay when configured and anchoring, and answers the HTTP workers on a Unix socket) and a
 projector process (`corridor project --from store`, woken by the store's NOTIFY).
 
+The policies run in a reactions process of their own (services.reactions_process).
 `serving_with_writer` starts them, waits until the writer answers, and stops them after the
 HTTP workers have stopped (so every command they forwarded gets its answer first).
 """
@@ -142,8 +143,9 @@ def run_http_workers(host: str, port: int, workers: int) -> None:
 @contextlib.contextmanager
 def serving_with_writer(settings: Settings) -> Iterator[WriterProcess]:
     """A running writer process on a private socket, exported to the HTTP workers as
-    CORRIDOR_WRITER_SOCKET, and (unless Kafka workers project) a projector process that
-    follows the store; both stopped on exit, after the HTTP workers.
+    CORRIDOR_WRITER_SOCKET, a projector process that follows the store (unless Kafka workers
+    project) and a reactions process (policies; follow-ups go to the writer); all stopped on
+    exit, after the HTTP workers.
 
     Projections get their own process because in the writer's interpreter they competed
     with command execution for the one GIL (measured at 32 clients: 1,146 commands/s with
@@ -151,15 +153,19 @@ def serving_with_writer(settings: Settings) -> Iterator[WriterProcess]:
     children: list[Child] = []
     with tempfile.TemporaryDirectory(prefix="corridor-writer-") as directory:
         os.chmod(directory, 0o700)
-        project = settings.projections_in_process
-        writer = WriterProcess(str(Path(directory) / "writer.sock"),
-                               {"CORRIDOR_PROJECTIONS_IN_PROCESS": "false"} if project else {})
+        project, react = settings.projections_in_process, settings.reactions_in_process
+        socket_path = str(Path(directory) / "writer.sock")
+        writer = WriterProcess(socket_path, {"CORRIDOR_PROJECTIONS_IN_PROCESS": "false",
+                                             "CORRIDOR_REACTIONS_IN_PROCESS": "false"})
         children.append(writer)
         try:
             if project:
                 children.append(Child("projector process", [
                     sys.executable, "-m", "services.cli", "project", "--from", "store"], {}))
             writer.wait_ready()
+            if react:
+                children.append(Child("reactions process", [
+                    sys.executable, "-m", "services.reactions_process", socket_path], {}))
             os.environ["CORRIDOR_WRITER_SOCKET"] = writer.socket_path
             for child in children:
                 child.watch()

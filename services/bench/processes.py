@@ -51,7 +51,8 @@ class Helper:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(10)
-        self.log_path.unlink(missing_ok=True)
+        if not os.environ.get("CORRIDOR_BENCH_KEEP_LOGS"):
+            self.log_path.unlink(missing_ok=True)
 
 
 def start_helper(label: str, command: list[str], env: dict[str, str]) -> Helper:

@@ -73,6 +73,19 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
+ROLES = (("services.writer_process", "writer"), ("services.http_worker", "http_workers"),
+         ("reactions_process", "reactions"), (" project ", "projector"))
+
+
+def role_of(pid: int) -> str:
+    """What a process of the API does, from its command line."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "gone"
+    return next((role for marker, role in ROLES if marker in command), "supervisor")
+
+
 def tree_cpu_seconds(root: int) -> dict[int, float]:
     """CPU seconds so far of each process in `root`'s tree."""
     return {pid: cpu_seconds(pid) for pid in process_tree(root)}
@@ -130,6 +143,10 @@ class CpuMeter:
         wall = max(end.at - start.at, 1e-9)
         postgres = sum(cpu - start.postgres.get(pid, 0.0) for pid, cpu in end.postgres.items())
         api = sum(cpu - start.api.get(pid, 0.0) for pid, cpu in end.api.items())
+        parts: dict[str, float] = {}
+        for pid, cpu in end.api.items():
+            part = f"api_{role_of(pid)}"
+            parts[part] = parts.get(part, 0.0) + (cpu - start.api.get(pid, 0.0)) / wall
         used = {"api": api / wall, "postgres": postgres / wall,
                 "bench_process": (end.generator - start.generator) / wall}
         for label, pid in self.extra:
@@ -139,4 +156,6 @@ class CpuMeter:
         used["machine"] = share * (os.cpu_count() or 1)
         used["other_processes"] = max(0.0, used["machine"] - sum(
             v for k, v in used.items() if k != "machine"))
+        if len(parts) > 1:
+            used.update(parts)
         return {k: round(v, 2) for k, v in used.items()}

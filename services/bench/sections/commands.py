@@ -103,7 +103,10 @@ def diagnosis(level: dict[str, Any]) -> str:
     """Where the cores went during a level, and what that says about the bottleneck."""
     cores = level["cores"]
     nproc = os.cpu_count() or 1
-    text = (f"cores busy: API {cores['api']}, PostgreSQL {cores['postgres']}, load generator "
+    parts = ", ".join(f"{k.removeprefix('api_').replace('_', ' ')} {v}"
+                      for k, v in cores.items() if k.startswith("api_"))
+    api = f"{cores['api']} ({parts})" if parts else f"{cores['api']}"
+    text = (f"cores busy: API {api}, PostgreSQL {cores['postgres']}, load generator "
             f"{cores['bench_process']}, other processes {cores['other_processes']}, whole "
             f"machine {cores['machine']} of {nproc}; "
             f"{level['commands_per_commit']} commands per commit")
