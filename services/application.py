@@ -87,6 +87,7 @@ def persistence_env(settings: Settings) -> dict[str, str]:
             "POSTGRES_SCHEMA": settings.pg_schema,
             "POSTGRES_POOL_SIZE": str(settings.pg_pool_size),
             "POSTGRES_LOCK_TIMEOUT": "10",
+            "CREATE_TABLE": "yes" if settings.create_tables else "no",
         })
     else:
         settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     port: int = 8000
     workers: int = Field(default=1, ge=1, le=64, description="HTTP worker processes of "
                          "`corridor serve`; above 1 they send commands to one writer process")
+    create_tables: bool = Field(default=True, description="create the event store's tables "
+                                "and functions at start; `serve --workers` turns it off in "
+                                "the processes it starts after the writer (concurrent DDL "
+                                "fails in PostgreSQL with 'tuple concurrently updated')")
     writer_socket: str | None = Field(default=None, description="set by `corridor serve "
                                       "--workers N` for its HTTP workers: the writer "
                                       "process's Unix socket")

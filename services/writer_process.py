@@ -27,6 +27,8 @@ from services.settings import Settings
 
 log = logging.getLogger("corridor.writer")
 READY_TIMEOUT_SECONDS = 60.0
+AFTER_WRITER = {"CORRIDOR_CREATE_TABLES": "false"}
+"""For processes started once the writer has created the tables."""
 
 
 async def run_writer(settings: Settings, socket_path: str) -> None:
@@ -126,7 +128,8 @@ def run_http_workers(host: str, port: int, workers: int) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     children = [Child(f"HTTP worker {n}", [sys.executable, "-m", "services.http_worker", host,
-                                          str(port)], {}) for n in range(1, workers + 1)]
+                                          str(port)], AFTER_WRITER)
+                for n in range(1, workers + 1)]
     try:
         for child in children:
             child.watch()
@@ -165,7 +168,8 @@ def serving_with_writer(settings: Settings) -> Iterator[WriterProcess]:
             writer.wait_ready()
             if react:
                 children.append(Child("reactions process", [
-                    sys.executable, "-m", "services.reactions_process", socket_path], {}))
+                    sys.executable, "-m", "services.reactions_process", socket_path],
+                    AFTER_WRITER))
             os.environ["CORRIDOR_WRITER_SOCKET"] = writer.socket_path
             for child in children:
                 child.watch()

@@ -178,3 +178,48 @@ def test_sigterm_stops_the_workers_and_the_writer(served: Served) -> None:
     time.sleep(0.5)
     assert not [p for p in children if Path(f"/proc/{p}").exists()
                 and "zombie" not in Path(f"/proc/{p}/status").read_text()]
+
+
+async def test_policies_in_the_reactions_process_flag_cases_through_the_writer(
+        served: Served) -> None:
+    admin = served.headers("admin", "admin")
+
+    async def accepted(client: httpx.AsyncClient, path: str, headers: dict[str, str],
+                       **fields: Any) -> dict[str, Any]:
+        body = {"command_id": str(uuid.uuid4()),
+                **{k: str(v) if isinstance(v, uuid.UUID) else v for k, v in fields.items()}}
+        reply = await client.post(f"/commands/{path}", json=body, headers=headers)
+        assert reply.status_code == 200, reply.text
+        result: dict[str, Any] = reply.json()
+        return result
+
+    async def member(client: httpx.AsyncClient, *roles: str) -> dict[str, str]:
+        volunteer_id = uuid.uuid4()
+        await accepted(client, "volunteers/register", admin, volunteer_id=volunteer_id,
+                       display_name="Volunteer", roles=list(roles))
+        await accepted(client, "volunteers/log-training", admin, volunteer_id=volunteer_id,
+                       minutes=300, topic="basics")
+        return served.headers(str(volunteer_id), *roles)
+
+    async with httpx.AsyncClient(base_url=served.base, timeout=30) as client:
+        volunteer = await member(client, "volunteer")
+        checker = await member(client, "volunteer", "fact_checker")
+        bus, case_id = uuid.uuid4(), uuid.uuid4()
+        await accepted(client, "resources/report", volunteer, resource_id=bus,
+                       kind="transport", region="Odesa", details="a bus")
+        await accepted(client, "resources/verify", checker, resource_id=bus)
+        await accepted(client, "cases/open", admin, case_id=case_id, person_id=uuid.uuid4(),
+                       intake=INTAKE)
+        await accepted(client, "cases/take", volunteer, case_id=case_id)
+        await accepted(client, "cases/arrange-transport", volunteer, case_id=case_id,
+                       resource_ids=[str(bus)])
+        await accepted(client, "resources/mark-unsafe", volunteer, resource_id=bus,
+                       reason="shelled")
+        flags: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 20
+        while not flags and time.monotonic() < deadline:
+            detail = await client.get(f"/cases/{case_id}", headers=admin)
+            assert detail.status_code == 200, detail.text
+            flags = detail.json()["flags"]
+            await asyncio.sleep(0.2)
+    assert [(f["reason"], f["resource_id"]) for f in flags] == [("resource_unsafe", str(bus))]
