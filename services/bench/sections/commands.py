@@ -32,6 +32,10 @@ async def run(ctx: BenchContext) -> None:
     server = ctx.servers.ensure_postgres()
     async with fresh_database(server, "commands", keep=config.keep_data) as dsn:
         http = await http_levels(ctx, dsn)
+    if config.api_workers > 1:
+        async with fresh_database(server, "one_process", keep=config.keep_data) as dsn:
+            say(f"baseline: the API as one process, {config.target_clients} clients")
+            http["one_process"] = await one_process_level(ctx, dsn)
     baselines: dict[str, Any] = {}
     for label, cached in (("plain_cached", True), ("plain_uncached", False)):
         async with fresh_database(server, label, keep=config.keep_data) as dsn:
@@ -99,6 +103,21 @@ async def _level(ctx: BenchContext, api_pid: int, dsn: str, executor: HttpExecut
             "commands_per_commit": round(commands / commits, 2) if commits else None}
 
 
+async def one_process_level(ctx: BenchContext, dsn: str) -> dict[str, Any]:
+    """The same load at the target level on `corridor serve` without --workers."""
+    config = ctx.config
+    api = await start_api(ctx.api_env(dsn), workers=1)
+    executor = HttpExecutor(api.port, ctx.issuer)
+    try:
+        world = World.new(config.target_clients)
+        await executor.setup(world)
+        workload = Workload(world)
+        states = [workload.client(i) for i in range(config.target_clients)]
+        return await _level(ctx, api.pid, dsn, executor, workload, states)
+    finally:
+        api.stop()
+
+
 def diagnosis(level: dict[str, Any]) -> str:
     """Where the cores went during a level, and what that says about the bottleneck."""
     cores = level["cores"]
@@ -113,6 +132,9 @@ def diagnosis(level: dict[str, Any]) -> str:
     if cores["other_processes"] >= SHARED_MACHINE_CORES:
         text += (f"; other work on the machine took {cores['other_processes']} cores, so "
                  "this figure is lower than the machine gives when idle")
+    elif "api_writer" in cores:
+        text += ("; one writer process runs every command in order, one batch per store "
+                 "round trip; HTTP workers, projector and reactions run beside it")
     elif cores["api"] >= 0.85:
         text += ("; the API process is CPU-bound on about one core (one Python interpreter: "
                  "event loop, request parsing, validation and the writer thread share the GIL)")
@@ -133,6 +155,9 @@ def add_figures(ctx: BenchContext, http: dict[str, Any], baselines: dict[str, An
                       f"{uncached['per_s']:,.0f}/s uncached",
                       f"raw asyncpg 1 row/commit x32: {raw['per_s']:,.0f}/s",
                       f"GET /health/live x{floor['clients']}: {floor['commands_per_s']:,.0f}/s"]
+    if http.get("one_process"):
+        rate_baselines.append(f"one API process x{http['one_process']['clients']}: "
+                              f"{http['one_process']['commands_per_s']:,.0f}/s")
     p99_baselines = [f"plain eventsourcing p99 {cached['p99_ms']:.2f} ms (cached)",
                      f"raw asyncpg commit p99 {raw['p99_ms']:.2f} ms"]
     for level in http["levels"]:
@@ -164,6 +189,13 @@ def add_figures(ctx: BenchContext, http: dict[str, Any], baselines: dict[str, An
                       f"p50 {floor['p50_ms']:.2f} ms, p99 {floor['p99_ms']:.2f} ms; the same API "
                       "process answering a route that does no work: what uvicorn + FastAPI "
                       "cost alone"))
+    one = http.get("one_process")
+    if one is not None:
+        report.add(Figure("baseline", f"the API as one process (`corridor serve`), "
+                          f"{plural(one['clients'], 'client')}", one["commands_per_s"],
+                          "commands/s", None, [],
+                          f"p50 {one['p50_ms']:.1f} ms, p99 {one['p99_ms']:.1f} ms; "
+                          f"{diagnosis(one)}"))
     report.add(Figure("baseline", "raw asyncpg single-row INSERT+COMMIT, 32 connections",
                       raw["per_s"], "rows/s", None, [],
                       f"p50 {raw['p50_ms']:.2f} ms, p99 {raw['p99_ms']:.2f} ms"))
