@@ -113,7 +113,10 @@ async def one_process_level(ctx: BenchContext, dsn: str) -> dict[str, Any]:
         await executor.setup(world)
         workload = Workload(world)
         states = [workload.client(i) for i in range(config.target_clients)]
-        return await _level(ctx, api.pid, dsn, executor, workload, states)
+        level = await _level(ctx, api.pid, dsn, executor, workload, states)
+        level["api_peak_rss_mb"] = api.peak_rss_mb()
+        ctx.results["api_one_process_rss_mb"] = level["api_peak_rss_mb"]
+        return level
     finally:
         api.stop()
 

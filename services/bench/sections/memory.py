@@ -24,6 +24,12 @@ async def run(ctx: BenchContext) -> None:
              if workers > 1 and each else "`corridor serve`, one process")
     ctx.report.add(Figure("memory", "API peak RSS (VmHWM), all its processes", api_rss, "MB",
                           API_RSS_TARGET, [], f"{shape}, after {during}"))
+    one = ctx.results.get("api_one_process_rss_mb")
+    if one is not None:
+        ctx.report.add(Figure("memory", "API peak RSS (VmHWM), as one process", one, "MB",
+                              None, [], "`corridor serve` without --workers, after the load "
+                              f"at {ctx.config.target_clients} clients (the commands "
+                              "section's one-process baseline)"))
     for label, rss in ctx.results["worker_rss_mb"].items():
         ctx.report.add(Figure("memory", f"{label} peak RSS (VmHWM)", rss, "MB", None, [],
                               f"{ctx.report.details.get('lag', {}).get('path', label)}, "

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.ipc import HEADER, MAX_FRAME, FrameError, FrameReader, frame
+from services.ipc import HEADER, MAX_FRAME, FrameError, FrameReader, WriterServer, frame
 
 MESSAGES = st.lists(st.fixed_dictionaries({
     "id": st.integers(min_value=0, max_value=2**40),
@@ -38,3 +38,37 @@ def test_a_frame_that_is_not_json_is_refused() -> None:
 def test_a_frame_without_an_integer_id_is_refused() -> None:
     with pytest.raises(FrameError, match="integer id"):
         FrameReader().feed(frame({"id": "7"}))
+
+
+class NoWriter:
+    """A runtime whose writer must not be reached: these requests are refused before."""
+
+    @property
+    def writer(self) -> object:
+        raise AssertionError("a refused request reached the writer")
+
+
+def test_the_writer_refuses_an_unknown_command_by_name() -> None:
+    answer = WriterServer(NoWriter()).answer_for(
+        {"id": 3, "name": "cases.teleport", "body": "{}", "actor": "a"})
+    assert isinstance(answer, dict)
+    assert (answer["id"], answer["error"]) == (3, "invalid")
+    assert "cases.teleport" in answer["detail"]
+
+
+def test_the_writer_refuses_a_body_that_does_not_fit_the_command() -> None:
+    import services.commands.catalog  # noqa: F401  (registers the commands)
+
+    answer = WriterServer(NoWriter()).answer_for(
+        {"id": 4, "name": "cases.take", "body": '{"case_id": "nope"}', "actor": "a"})
+    assert isinstance(answer, dict) and answer["error"] == "invalid"
+    assert "case_id" in answer["detail"]
+
+
+def test_the_writer_refuses_an_unknown_follow_up() -> None:
+    answer = WriterServer(NoWriter()).answer_for({"id": 5, "follow_up": "Evacuate", "body": ""})
+    assert isinstance(answer, dict) and answer["error"] == "invalid"
+
+
+def test_the_writer_answers_a_ping_without_the_writer() -> None:
+    assert WriterServer(NoWriter()).answer_for({"id": 6, "ping": 1}) == {"id": 6, "pong": 1}
