@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import orjson
@@ -126,16 +126,7 @@ class CommandWriter:
             first = self._queue.get()
             if first is None:
                 return
-            batch = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)
-                    break
-                batch.append(item)
+            batch = _with_queued(self._queue, first, self.max_batch)
             try:
                 _start(batch)
                 self._process(batch)
@@ -330,20 +321,30 @@ class KeysAhead:
             first = self._queue.get()
             if first is None:
                 return
-            wanted = set(first)
-            while True:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)
-                    break
-                wanted |= more
+            wanted = set().union(*_with_queued(self._queue, first, RECENT_IDS))
             try:
                 self.app.keys.prefetch(wanted)
             except Exception:  # only a head start: the writer looks them up itself
                 log.warning("looking data keys up ahead failed", exc_info=True)
+
+
+T = TypeVar("T")
+
+
+def _with_queued(items: queue.Queue[T | None], first: T, limit: int) -> list[T]:
+    """`first` and whatever else is queued now (up to `limit` in all); a stop marker found
+    on the way is put back for the next round."""
+    taken = [first]
+    while len(taken) < limit:
+        try:
+            item = items.get_nowait()
+        except queue.Empty:
+            break
+        if item is None:
+            items.put(None)
+            break
+        taken.append(item)
+    return taken
 
 
 def _start(batch: Sequence[Submission]) -> None:
