@@ -32,6 +32,8 @@ def bench(
     keep_data: bool = typer.Option(False, help="keep the benchmark databases afterwards"),
     api_workers: int = typer.Option(2, min=1, max=16, help="`corridor serve --workers` of "
                                     "the measured API (HTTP processes beside one writer)"),
+    repeats: int = typer.Option(3, min=1, max=9, help="runs of the target client level (and "
+                                "its one-process baseline); the median is reported"),
 ) -> None:
     """Benchmark commands, projection lag, rebuild, replay and memory against the targets.
 
@@ -49,7 +51,8 @@ def bench(
         raise typer.BadParameter(f"--clients takes numbers, got {clients!r}") from None
     config = BenchConfig(sections=tuple(sections), clients=levels, duration=duration,
                          rebuild_events=rebuild_events, store_events=store_events,
-                         out_dir=out_dir, keep_data=keep_data, api_workers=api_workers)
+                         out_dir=out_dir, keep_data=keep_data, api_workers=api_workers,
+                         repeats=repeats)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         report, failed = runner.run(run(config))
     console = Console(width=200)

@@ -28,6 +28,8 @@ class BenchConfig:
     out_dir: Path = Path("docs")
     keep_data: bool = False
     api_workers: int = 2
+    repeats: int = 3
+    """Runs of the target client level; the median run is reported, all are shown."""
     """HTTP worker processes of the measured `corridor serve` (1: one process does all)."""
 
     @property
