@@ -94,7 +94,6 @@ class WriterServer:
     def __init__(self, runtime: Any) -> None:
         self.runtime = runtime
         self._server: asyncio.AbstractServer | None = None
-        self.connections: set[_WriterConnection] = set()
 
     async def start(self, path: str) -> None:
         loop = asyncio.get_running_loop()
@@ -150,10 +149,8 @@ class _WriterConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
-        self.server.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.server.connections.discard(self)
         self.transport = None
 
     def data_received(self, data: bytes) -> None:
