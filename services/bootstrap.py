@@ -74,9 +74,10 @@ def build_runtime(settings: Settings, *, start_writer: bool = True) -> Runtime:
     if start_writer:
         writer.start()
         if settings.reactions_in_process:
-            from services.reactions import Reactions
+            from services.reactions import LocalFollowUps, Reactions
 
-            reactions = Reactions(app, writer, tick_seconds=settings.expiry_tick_seconds)
+            reactions = Reactions(app, LocalFollowUps(writer),
+                                  tick_seconds=settings.expiry_tick_seconds)
             reactions.start()
             runtime.extras["reactions"] = reactions
     return runtime

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
@@ -157,9 +158,22 @@ def submission_for(command: FollowUpCommand) -> Submission:
 
 
 class FollowUpSender(Protocol):
-    """Carries follow-ups out in another process's writer (services.ipc.RemoteFollowUps)."""
+    """Carries follow-ups out: in this process's writer (LocalFollowUps) or in the writer
+    process of `serve --workers` (services.ipc.RemoteFollowUps)."""
 
     def carry_out(self, commands: Sequence[FollowUpCommand]) -> list[Outcome]: ...
+
+
+class LocalFollowUps:
+    """Follow-ups through this process's command writer."""
+
+    def __init__(self, writer: CommandWriter) -> None:
+        self.writer = writer
+
+    def carry_out(self, commands: Sequence[FollowUpCommand]) -> list[Outcome]:
+        futures: list[Future[Outcome]] = [self.writer.submit(submission_for(c))
+                                          for c in commands]
+        return [f.result(timeout=60) for f in futures]
 
 
 FOLLOW_UPS: dict[str, type[Any]] = {cls.__name__: cls for cls in (
@@ -204,10 +218,10 @@ RELEVANT_TOPICS = _relevant_topics()
 class Reactions:
     """Runs the policies in a background thread of the service process."""
 
-    def __init__(self, app: CorridorApplication, writer: CommandWriter | FollowUpSender, *,
+    def __init__(self, app: CorridorApplication, sender: FollowUpSender, *,
                  poll_seconds: float = 0.2, tick_seconds: float = 30.0,
                  save_every_seconds: float = 1.0) -> None:
-        self.app, self.writer = app, writer
+        self.app, self.sender = app, sender
         self.index = PolicyIndex()
         self.positions = PositionStore(app)
         self.acted_up_to = self.positions.load()
@@ -253,8 +267,6 @@ class Reactions:
         """At most once a second unless follow-ups were carried out: a position saved late
         only means re-reading some events after a restart, and the follow-ups they cause
         again have the same command ids, so their receipts answer them (nothing twice)."""
-        import time
-
         if force or time.monotonic() - self._saved_at >= self.save_every_seconds:
             self.positions.save(self.acted_up_to)
             self._saved_at = time.monotonic()
@@ -272,18 +284,12 @@ class Reactions:
         return self._carry_out(expire_due(resources, tick))
 
     def _carry_out(self, commands: Sequence[FollowUpCommand]) -> list[Outcome]:
-        if not isinstance(self.writer, CommandWriter):
-            return self.writer.carry_out(commands)
-        futures: list[Future[Outcome]] = [self.writer.submit(submission_for(c))
-                                          for c in commands]
-        return [f.result(timeout=60) for f in futures]
+        return self.sender.carry_out(commands)
 
     def _decode(self, notification: Notification) -> Any:
         return self.app.mapper.to_domain_event(notification)
 
     def _run(self) -> None:
-        import time
-
         while not self._stop.is_set():
             try:
                 read = self.step()

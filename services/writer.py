@@ -33,6 +33,8 @@ from services.unit_of_work import UnitOfWork
 log = logging.getLogger("corridor.writer")
 
 RECENT_IDS = 100_000
+KEYS_AHEAD_MAX = 10_000
+"""Commands whose keys one look-up ahead takes at most."""
 Handler = Callable[[Any, UnitOfWork, Meta], UUID]
 """Runs one command's domain call(s); returns the id of the stream it is about."""
 
@@ -321,7 +323,7 @@ class KeysAhead:
             first = self._queue.get()
             if first is None:
                 return
-            wanted = set().union(*_with_queued(self._queue, first, RECENT_IDS))
+            wanted = set().union(*_with_queued(self._queue, first, KEYS_AHEAD_MAX))
             try:
                 self.app.keys.prefetch(wanted)
             except Exception:  # only a head start: the writer looks them up itself

@@ -71,6 +71,7 @@ class Child:
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
                                         env={**os.environ, **env})
         self.stopping = False
+        self._signalled = False
 
     def watch(self) -> None:
         def check() -> None:
@@ -81,16 +82,23 @@ class Child:
 
         threading.Thread(target=check, name=f"{self.label}-watch", daemon=True).start()
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def terminate(self) -> None:
+        """Ask it to stop (once: uvicorn takes a second SIGTERM as "exit now", dropping the
+        requests it is still answering)."""
         self.stopping = True
-        if self.process.poll() is None:
+        if self.process.poll() is None and not self._signalled:
+            self._signalled = True
             self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                log.error("the %s did not stop in %.0fs; killing it", self.label, timeout)
-                self.process.kill()
-                self.process.wait(10)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask it to stop and wait for it (killed after `timeout`)."""
+        self.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.error("the %s did not stop in %.0fs; killing it", self.label, timeout)
+            self.process.kill()
+            self.process.wait(10)
 
 
 class WriterProcess(Child):
@@ -135,10 +143,8 @@ def run_http_workers(host: str, port: int, workers: int) -> None:
             child.watch()
         stop.wait()
     finally:
-        for child in children:
-            child.stopping = True
-            if child.process.poll() is None:
-                child.process.send_signal(signal.SIGTERM)
+        for child in children:  # all at once, then wait for each
+            child.terminate()
         for child in children:
             child.stop()
 
