@@ -6,6 +6,12 @@ batch commits, new commands queue up; the next batch takes all of them at once, 
 size grows with load and latency stays near one commit. Aggregates come from the in-memory
 cache (no replay per command); a conflict with another writer process is caught by the
 store's unique (stream, version) key, and the batch is then redone command by command.
+
+Pipelined: a batch's store round trip runs on a commit thread while the writer thread
+executes and encodes the next batch on top of the state the first one leaves (it waited on
+that round trip for about half of each batch before). Callers are answered only once their
+own batch is committed. If a batch fails in the store, the one executed on top of it is
+thrown away and both are redone on what is really stored.
 """
 
 from __future__ import annotations
@@ -17,13 +23,14 @@ import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import IntegrityError, PersistenceError
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
 
 from domain.base import CoordinationError, Meta
 from services.application import CorridorApplication
@@ -81,6 +88,25 @@ class Executed:
         return self.error is not None or (self.outcome is None and self.stream_id is None)
 
 
+@dataclass
+class Prepared:
+    """A batch executed and encoded, ready for its one store round trip."""
+
+    batch: list[Submission]
+    uow: UnitOfWork
+    executed: list[Executed]
+    events: ProcessingEvent[UUID]
+    stored: list[StoredEvent]
+    looked_up: bool
+
+
+class _Wake:
+    """Queued by the commit thread when a batch failed, so an idle writer redoes it."""
+
+
+WAKE = _Wake()
+
+
 class CommandWriter:
     """Serialises command execution per process and groups commits."""
 
@@ -89,8 +115,11 @@ class CommandWriter:
         self.app = app
         self.max_batch = max_batch
         self.after_commit = after_commit
-        self._queue: queue.Queue[Submission | None] = queue.Queue()
+        self._queue: queue.Queue[Submission | _Wake | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="command-writer", daemon=True)
+        self._committer = ThreadPoolExecutor(1, thread_name_prefix="command-commit")
+        self._inflight: tuple[Prepared, Future[None]] | None = None
+        """The batch the commit thread is storing (only the writer thread touches this)."""
         self.batches = 0
         self.commands = 0
         self.conflicts = 0
@@ -109,6 +138,7 @@ class CommandWriter:
             return
         self._queue.put(None)
         self._thread.join(timeout=30)
+        self._committer.shutdown(wait=True)
         self._keys_ahead.stop()
 
     def submit(self, submission: Submission) -> Future[Outcome]:
@@ -118,32 +148,45 @@ class CommandWriter:
         return submission.future
 
     def execute_now(self, submissions: Sequence[Submission]) -> list[Outcome]:
-        """Run a batch on the caller's thread (tests, CLI, the Kafka consumer's own batches)."""
-        _start(submissions)
-        self._process(list(submissions))
+        """Run a batch and wait for its outcomes (tests, CLI, benchmarks): on the caller's
+        thread when the writer thread is not running, else through the writer's queue, so
+        only one thread ever executes commands on the cached aggregates."""
+        if self._thread.is_alive():
+            for s in submissions:
+                self.submit(s)
+        else:
+            _start(submissions)
+            self._process(list(submissions))
         return [s.future.result() for s in submissions]
 
     def _run(self) -> None:
         while True:
             first = self._queue.get()
             if first is None:
+                self._settle_inflight()
                 return
-            batch = _with_queued(self._queue, first, self.max_batch)
+            if first is WAKE:
+                self._settle_inflight()
+                continue
+            taken = _with_queued(self._queue, first, self.max_batch)
+            batch = [s for s in taken if isinstance(s, Submission)]  # a late wake-up: the
+            # next hand-over settles the batch in flight anyway
             try:
                 _start(batch)
-                self._process(batch)
+                self._process(batch, pipelined=True)
             except Exception as error:  # keep the writer alive; every caller gets an answer
                 log.exception("command batch failed")
-                for s in batch:
-                    if not s.future.done():
-                        _fail(s.future, error)
+                self._fail_all(batch, error)
 
-    def _process(self, batch: list[Submission], *, look_up: bool = False) -> None:
+    def _process(self, batch: list[Submission], *, look_up: bool = False,
+                 pipelined: bool = False) -> None:
         unique, repeats = _split_repeats(batch)
         look_up = look_up or any(s.command_id in self._recent for s in unique)
+        if look_up:
+            self._settle_inflight()  # its receipts must be stored before they are looked up
         fresh = self._not_handled(unique) if look_up else unique
         if fresh:
-            self._commit(fresh, looked_up=look_up)
+            self._commit(fresh, looked_up=look_up, pipelined=pipelined)
         for s, original in repeats:
             if s.fingerprint != original.fingerprint:
                 _settle(s.future, _reused(s))
@@ -161,7 +204,8 @@ class CommandWriter:
                 fresh.append(s)
         return fresh
 
-    def _commit(self, batch: list[Submission], *, looked_up: bool = True) -> None:
+    def _commit(self, batch: list[Submission], *, looked_up: bool = True,
+                pipelined: bool = False) -> None:
         """Execute and save a batch. Receipts are not looked up first (a round trip per
         batch): a command id seen before breaks the receipts' primary key, the transaction
         stores nothing, and the batch is redone after looking its ids up."""
@@ -170,6 +214,7 @@ class CommandWriter:
         if any(e.needs_redo for e in executed):
             # The working set holds cached aggregates with unsaved changes: drop them all,
             # so a redo (or the next command) reloads what is really stored.
+            self._settle_inflight(on_top=uow)
             self._evict(uow)
             if len(batch) > 1:
                 return self._one_by_one(batch, looked_up)
@@ -180,10 +225,55 @@ class CommandWriter:
                 _fail(batch[0].future, error)
             return None
         try:
-            self._save(uow, executed)
-        except IntegrityError:
-            self.conflicts += 1
+            prepared = self._prepare(uow, executed, batch, looked_up)
+        except Exception:
+            self._settle_inflight(on_top=uow)
             self._evict(uow)
+            raise
+        if self._settle_inflight(on_top=uow):  # the batch before failed: this one ran on
+            return self._process(batch)        # its unsaved state, so it is redone too
+        if pipelined:
+            self._remember(batch)
+            future = self._committer.submit(self._store, prepared)
+            future.add_done_callback(self._wake_on_failure)
+            self._inflight = (prepared, future)
+            return None
+        try:
+            self._store(prepared)
+        except Exception as error:
+            self._after_failed_store(prepared, error)
+            return None
+        self._remember(batch)
+        return None
+
+    def _wake_on_failure(self, future: Future[None]) -> None:
+        if future.exception() is not None:
+            self._queue.put(WAKE)
+
+    def _settle_inflight(self, *, on_top: UnitOfWork | None = None) -> bool:
+        """Wait for the batch in flight; redo it if it failed, after dropping the cached
+        aggregates `on_top` changed on top of its unsaved state. True if it failed."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is None:
+            return False
+        prepared, future = inflight
+        try:
+            future.result()
+        except Exception as error:
+            if on_top is not None:
+                self._evict(on_top)
+            self._after_failed_store(prepared, error)
+            return True
+        return False
+
+    def _after_failed_store(self, prepared: Prepared, error: Exception) -> None:
+        """Nothing of the batch was stored: redo it on what is really stored, or answer."""
+        batch, looked_up = prepared.batch, prepared.looked_up
+        self._evict(prepared.uow)
+        for s in batch:
+            self._recent.pop(s.command_id, None)
+        if isinstance(error, IntegrityError):
+            self.conflicts += 1
             if not looked_up:  # a retried command id, or another writer's stream change
                 return self._process(batch, look_up=True)
             if len(batch) > 1:
@@ -194,25 +284,22 @@ class CommandWriter:
                 detail="another writer changed this stream at the same time, or it exists "
                        "already; reload and retry"))
             return None
-        except PersistenceError as error:  # nothing was stored; the store may recover
-            self._evict(uow)
+        if isinstance(error, PersistenceError):  # nothing was stored; the store may recover
             if len(batch) > 1:
                 log.warning("batch failed in the store (%s); redoing command by command",
                             type(error).__name__)
                 return self._one_by_one(batch)
             _fail(batch[0].future, error)
             return None
-        self.batches += 1
-        self.commands += len(batch)
-        self._remember(batch)
-        for action in uow.post_commit:
-            try:
-                action()
-            except Exception:
-                log.exception("post-commit action failed")
-        if self.after_commit is not None:
-            self.after_commit()
+        log.error("storing a command batch failed", exc_info=error)
+        self._fail_all(batch, error)
         return None
+
+    @staticmethod
+    def _fail_all(batch: list[Submission], error: Exception) -> None:
+        for s in batch:
+            if not s.future.done():
+                _fail(s.future, error)
 
     def _remember(self, batch: list[Submission]) -> None:
         recent = self._recent
@@ -255,7 +342,10 @@ class CommandWriter:
             error.extra = {"current_version": current}  # type: ignore[attr-defined]
             raise error
 
-    def _save(self, uow: UnitOfWork, executed: list[Executed]) -> None:
+    def _prepare(self, uow: UnitOfWork, executed: list[Executed], batch: list[Submission],
+                 looked_up: bool) -> Prepared:
+        """Outcomes, receipts and encoded (sealed) events of an executed batch. The touched
+        aggregates go into the cache now, so the next batch builds on their new state."""
         receipts = []
         for e in executed:
             if e.outcome is None and e.stream_id is not None:
@@ -270,20 +360,45 @@ class CommandWriter:
         touched = uow.touched()
         times = uow.event_times()
         self.app.keys.prefetch(uow.personal_subjects())
-        if touched:
-            recordings = self.app.save(*touched, receipts=receipts, event_times=times)
-        else:
-            self.app.recorder.insert_events([], receipts=receipts)
-            recordings = []
+        collected: ProcessingEvent[UUID] = ProcessingEvent()
+        collected.collect_events(*touched, receipts=receipts, event_times=times)
+        stored = [self.app.mapper.to_stored_event(event) for event in collected.events]
+        cache = self.app.repository.cache
+        if cache is not None:
+            for aggregate_id, aggregate in collected.aggregates.items():
+                cache.put(aggregate_id, aggregate)
+        return Prepared(batch, uow, executed, collected, stored, looked_up)
+
+    def _store(self, prepared: Prepared) -> None:
+        """The batch's one round trip; then answer its callers (on the commit thread when
+        pipelined). Raises only if nothing was stored."""
+        events = prepared.events
+        ids = self.app.recorder.insert_events(prepared.stored, **events.saved_kwargs) or []
         positions: dict[tuple[UUID, int], int] = {
-            (r.domain_event.originator_id, r.domain_event.originator_version): r.notification.id
-            for r in recordings
+            (event.originator_id, event.originator_version): position
+            for event, position in zip(events.events, ids, strict=False)
         }
-        for e in executed:
+        self.batches += 1
+        self.commands += len(prepared.batch)
+        for e in prepared.executed:
             outcome = e.outcome
             if isinstance(outcome, Accepted):
                 outcome.position = positions.get((outcome.stream_id, outcome.version))
             _settle(e.submission.future, outcome)  # type: ignore[arg-type]
+        try:
+            self.app._take_snapshots(events)  # reads the store: only after the commit
+        except Exception:
+            log.exception("taking snapshots failed (they are an optimisation; events stand)")
+        for action in prepared.uow.post_commit:
+            try:
+                action()
+            except Exception:
+                log.exception("post-commit action failed")
+        if self.after_commit is not None:
+            try:
+                self.after_commit()
+            except Exception:
+                log.exception("after-commit hook failed")
 
     def _evict(self, uow: UnitOfWork) -> None:
         cache = self.app.repository.cache
