@@ -121,25 +121,26 @@ def summary(record: EventRecord) -> str:
 
 
 def _readable_value(value: Any) -> Any:
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is dict:
         if "sealed" in value and "subject_id" in value:
             return {"personal_data_of": value["subject_id"], "erased": not value["sealed"]}
-        return {k: _readable_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_readable_value(v) for v in value]
+        return {k: _readable_value(v) if type(v) is dict or type(v) is list else v
+                for k, v in value.items()}
+    if kind is list:
+        return [_readable_value(v) if type(v) is dict or type(v) is list else v
+                for v in value]
     return value
 
 
 def readable(data: Mapping[str, Any]) -> dict[str, Any]:
     """The event's fields with sealed personal data named by its subject, never shown."""
-    if "class_version" not in data and not any(_holds_dict(v) for v in data.values()):
-        return dict(data)  # the common case: no personal data anywhere, nothing to name
-    return {k: _readable_value(v) for k, v in data.items() if k != "class_version"}
-
-
-def _holds_dict(value: Any) -> bool:
-    kind = type(value)
-    return kind is dict or (kind is list and any(type(v) in (dict, list) for v in value))
+    shown = {}
+    for key, value in data.items():  # one pass: this runs for every event of a rebuild
+        kind = type(value)
+        shown[key] = _readable_value(value) if kind is dict or kind is list else value
+    shown.pop("class_version", None)
+    return shown
 
 
 def project(record: EventRecord) -> list[Change]:

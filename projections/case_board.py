@@ -15,7 +15,7 @@ from typing import Any
 from projections.changes import Change, Delete, Increment, Insert, Upsert
 from projections.records import EventRecord
 from projections.schema import BOOL, ID, INT, TEXT, TIME, Column, Table
-from projections.values import id_of, ids_of, stamp, stream_key, time_of
+from projections.values import id_of, ids_of, stream_key, time_of
 
 URGENCY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 STAGE_AFTER = {"Departed": "en_route", "CheckpointReached": "en_route",
@@ -63,7 +63,9 @@ TABLES = (BOARD, FLAGS, RELIED_ON, RESOURCE_STATE)
 
 
 def _row(record: EventRecord, **values: Any) -> Upsert:
-    return Upsert("case_board", {"case_id": stream_key(record)}, {**values, **stamp(record)})
+    values["last_event_at"], values["version"] = record.occurred_at, record.version
+    values["position"] = record.position  # stamp(record), without building a second dict
+    return Upsert("case_board", {"case_id": stream_key(record)}, values)
 
 
 def _opened(record: EventRecord) -> list[Change]:

@@ -100,6 +100,9 @@ class MemoryTable:
             index.setdefault(tuple(row[c] for c in columns), set()).add(key)
 
     def _set(self, key: Key, row: dict[str, Any], values: Mapping[str, Any]) -> None:
+        if not self._indexes:  # the common case in a rebuild: no index to keep in step
+            row.update(values)
+            return
         touched = [(cols, ix) for cols, ix in self._indexes.items() if any(c in values
                                                                            for c in cols)]
         for columns, index in touched:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from projections.records import EventRecord
+from projections.records import EventRecord, FastUUID
 
 
 def time_of(value: Any) -> datetime | None:
@@ -41,6 +41,8 @@ def uuid_text(value: UUID | None) -> str | None:
     """Canonical text of a UUID, formatted directly (str(UUID) is slow in a rebuild's loop)."""
     if value is None:
         return None
+    if type(value) is FastUUID:
+        return str(value)  # formatted in C
     h = f"{value.int:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
