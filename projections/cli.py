@@ -7,6 +7,7 @@ import signal
 from enum import StrEnum
 
 import typer
+import uvloop
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -66,7 +67,7 @@ def rebuild_command(
         projections = select(projection)
     except KeyError as error:
         raise typer.BadParameter(str(error.args[0]), param_hint="--projection") from None
-    report = asyncio.run(_rebuild(settings, [p.name for p in projections], processes, switch,
+    report = uvloop.run(_rebuild(settings, [p.name for p in projections], processes, switch,
                                   keep_retired))
     _print_report(report)
 
@@ -109,7 +110,7 @@ def project_command(
     settings = Settings()
     if source is Source.KAFKA and not settings.uses_kafka:
         raise typer.BadParameter("CORRIDOR_KAFKA_BOOTSTRAP is not set", param_hint="--from")
-    asyncio.run(_project(settings, source, group_id))
+    uvloop.run(_project(settings, source, group_id))
 
 
 async def _project(settings: Settings, source: Source, group_id: str) -> None:

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import Synchronized
 
+import uvloop
+
 from projections.catalog import BY_NAME
 from projections.config import SourceConfig, StoreConfig
 from projections.rebuild import Progress, fill
@@ -48,7 +50,7 @@ def _fill_group(store_config: StoreConfig, source_config: SourceConfig,
         finally:
             await source.close()
             await store.close()
-    asyncio.run(run())
+    uvloop.run(run())
 
 
 def _count(done: Synchronized[int], value: int) -> None:

@@ -17,10 +17,12 @@ import asyncpg
 import orjson
 
 from projections.catalog import Projection
+from projections.copier import CopyThread
 from projections.schema import Table, physical
 from projections.sql import numbered
 from projections.store import (
     BoardListener,
+    BulkLoader,
     advance_args,
     bookkeeping_statements,
     change_statements,
@@ -195,6 +197,9 @@ class PostgresStore:
                     into, records=rows[start:start + COPY_CHUNK],
                     columns=list(table.column_names), schema_name=self.schema)
 
+    def bulk_loader(self) -> BulkLoader:
+        return BackgroundLoader(CopyThread(self.dsn, self.schema))
+
     async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(numbered(sql, self.dialect), *args)
@@ -225,3 +230,18 @@ async def _run(conn: asyncpg.Connection, sql: str, args: list[list[Any]]) -> Non
         await conn.execute(sql, *args[0])
     elif args:
         await conn.executemany(sql, args)
+
+
+class BackgroundLoader:
+    """A rebuild's streamed rows, copied by a thread of their own (projections.copier)."""
+
+    def __init__(self, copier: CopyThread) -> None:
+        self.copier = copier
+
+    async def load(self, target: Target, table: Table,
+                   rows: Sequence[tuple[Any, ...]]) -> None:
+        await self.copier.load(physical(table.name, target.generation), table.column_names,
+                               rows)
+
+    async def finish(self) -> None:
+        await self.copier.finish()

@@ -18,6 +18,7 @@ or below N+1's store position.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -57,7 +58,8 @@ Progress = Callable[[int, int], None]
 
 FILL_BATCH = 20_000
 CATCH_UP_BATCH = 5_000
-FLUSH_ROWS = 250_000
+FLUSH_ROWS = 50_000
+"""Append-only rows handed to the background COPY at a time (a few chunks wait at most)."""
 
 
 @dataclass
@@ -87,6 +89,10 @@ class Filler:
 
     def __init__(self, store: ReadModelStore, targets: Sequence[Target]) -> None:
         self.store, self.targets = store, list(targets)
+        self.loader = store.bulk_loader()
+        """Streams append-only rows out while the fill goes on (PostgreSQL ingests them on
+        its own core; the fill used to wait for each COPY)."""
+        self._loading = True
         self.memory = {t.name: MemoryTables(t.projection.tables) for t in targets}
         self.appended: dict[str, dict[str, list[Mapping[str, Any]]]] = {
             t.name: {table.name: [] for table in t.projection.tables if table.append_only}
@@ -121,14 +127,25 @@ class Filler:
             sink = self.appended[target.name].get(table.name)
             if sink is not None and (everything or len(sink) >= FLUSH_ROWS):
                 record = memory.tables[table.name].record
-                await self.store.bulk_load(target, table, [record(v) for v in sink])
+                rows = [record(v) for v in sink]
                 sink.clear()
+                if everything:
+                    await self.store.bulk_load(target, table, rows)
+                else:
+                    await self.loader.load(target, table, rows)
             if everything:
                 await self.store.bulk_load(target, table, memory.drain_records(table.name))
+
+    async def close(self) -> None:
+        """Wait for the streamed rows (raising if their COPY failed); idempotent."""
+        if self._loading:
+            self._loading = False
+            await self.loader.finish()
 
     async def finish(self, phases: dict[str, float] | None = None) -> None:
         """Load what is left, add keys and indexes, and record the position reached."""
         started = time.perf_counter()
+        await self.close()
         indexing = []
         # Each read model's indexes are built (by PostgreSQL) while the next one's rows are
         # copied (by this process), so both cores work; the largest goes first.
@@ -191,6 +208,8 @@ async def fill(store: ReadModelStore, source: EventSource, targets: Sequence[Tar
     finally:
         if was_enabled:
             gc.enable()
+        with contextlib.suppress(Exception):  # a failure here is not the one to report
+            await filler.close()
     return done
 
 

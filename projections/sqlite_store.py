@@ -22,6 +22,8 @@ from projections.schema import Table, physical
 from projections.sql import sqlite_value
 from projections.store import (
     BoardListener,
+    BulkLoader,
+    DirectLoader,
     advance_args,
     bookkeeping_statements,
     change_statements,
@@ -184,6 +186,9 @@ class SQLiteStore:
                f"VALUES ({', '.join('?' for _ in names)})")
         data = [[sqlite_value(v) for v in row] for row in rows]
         await self._write(lambda c: _transaction(c, lambda: c.executemany(sql, data)))
+
+    def bulk_loader(self) -> BulkLoader:
+        return DirectLoader(self)
 
     async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         params = [sqlite_value(a) for a in args]

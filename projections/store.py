@@ -56,9 +56,33 @@ class ReadModelStore(Protocol):
     async def bulk_load(self, target: Target, table: Table,
                         rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert full rows, as tuples in the table's column order (COPY on PostgreSQL)."""
+    def bulk_loader(self) -> BulkLoader:
+        """A loader for a rebuild's streamed rows (in the background where it can be)."""
     async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
     async def listen_board(self, listener: BoardListener) -> Callable[[], None]:
         """Call `listener` with the board rows every committed transaction changed."""
+
+
+class BulkLoader(Protocol):
+    """Takes chunks of full rows during a rebuild; `finish` waits until all are stored."""
+
+    async def load(self, target: Target, table: Table,
+                   rows: Sequence[tuple[Any, ...]]) -> None: ...
+    async def finish(self) -> None: ...
+
+
+class DirectLoader:
+    """Loads each chunk before returning (SQLite: one writer at a time anyway)."""
+
+    def __init__(self, store: ReadModelStore) -> None:
+        self.store = store
+
+    async def load(self, target: Target, table: Table,
+                   rows: Sequence[tuple[Any, ...]]) -> None:
+        await self.store.bulk_load(target, table, rows)
+
+    async def finish(self) -> None:
+        return None
 
 
 def bookkeeping_statements(dialect: str) -> list[str]:
