@@ -19,9 +19,6 @@ def serve(host: str | None = None, port: int | None = None,
     """Serve the HTTP API (embedded SQLite default unless CORRIDOR_STORE=postgres)."""
     import os
 
-    import uvicorn
-
-    from services.api.app import create_app
     from services.logs import configure
 
     # serve tunes the collector unless CORRIDOR_TUNE_GC says otherwise
@@ -41,6 +38,10 @@ def serve(host: str | None = None, port: int | None = None,
                f"(OpenAPI at http://{host}:{port}/openapi.json)")
     typer.echo("corridor: get an admin token with `corridor token --actor admin --role admin`")
     if workers == 1:
+        import uvicorn
+
+        from services.api.app import create_app
+
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
                     access_log=False)
         return
@@ -99,22 +100,30 @@ def rotate_master_key(new_key: str = typer.Option(..., help="from `corridor keyg
     typer.echo(f"re-wrapped {count} data keys; now set CORRIDOR_MASTER_KEY_VERSION={version}")
 
 
-PLUGINS = ["services.kafka.cli", "services.audit.cli", "services.bench.cli",
-           "projections.cli"]
-"""Modules that add their own commands with a `register(app)` function."""
+PLUGINS = {"services.kafka.cli": ("relay", "command-consumer", "kafka"),
+           "services.audit.cli": ("audit",), "services.bench.cli": ("bench",),
+           "projections.cli": ("rebuild", "project")}
+"""Modules that add their own commands with a `register(app)` function, and the commands
+each adds. Only the module a command needs is imported: `corridor serve --workers N`, whose
+process only supervises, stays small (importing every plugin cost it 45 MB)."""
+CORE = {"serve", "token", "keygen", "rotate-master-key"}
 
 
-def _load_plugins() -> None:
+def _load_plugins(argv: list[str]) -> None:
     import importlib
 
-    for name in PLUGINS:
+    command = next((a for a in argv[1:] if not a.startswith("-")), None)
+    if command in CORE:
+        return
+    wanted = [m for m, names in PLUGINS.items() if command in names] or list(PLUGINS)
+    for name in wanted:  # an unknown command or --help: all of them, to list or refuse
         importlib.import_module(name).register(app)
 
 
-_load_plugins()
-
-
 def main() -> None:
+    import sys
+
+    _load_plugins(sys.argv)
     app()
 
 

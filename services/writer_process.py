@@ -1,11 +1,10 @@
 """The processes behind `corridor serve --workers N`: the writer process (the one process
-that executes commands with its aggregate cache and group commit, runs reactions, the Kafka
-relay when configured and anchoring, and answers the HTTP workers on a Unix socket) and a
-projector process (`corridor project --from store`, woken by the store's NOTIFY).
-
-The policies run in a reactions process of their own (services.reactions_process).
-`serving_with_writer` starts them, waits until the writer answers, and stops them after the
-HTTP workers have stopped (so every command they forwarded gets its answer first).
+that executes commands with its aggregate cache and group commit, runs the Kafka relay when
+configured and anchoring, and answers the HTTP workers on a Unix socket) and a background
+process (services.background_process: projections, woken by the store's NOTIFY, and the
+policies). `serving_with_writer` starts them, waits until the writer answers, and stops
+them after the HTTP workers have stopped (so every command they forwarded gets its answer
+first).
 """
 
 from __future__ import annotations
@@ -152,13 +151,9 @@ def run_http_workers(host: str, port: int, workers: int) -> None:
 @contextlib.contextmanager
 def serving_with_writer(settings: Settings) -> Iterator[WriterProcess]:
     """A running writer process on a private socket, exported to the HTTP workers as
-    CORRIDOR_WRITER_SOCKET, a projector process that follows the store (unless Kafka workers
-    project) and a reactions process (policies; follow-ups go to the writer); all stopped on
-    exit, after the HTTP workers.
-
-    Projections get their own process because in the writer's interpreter they competed
-    with command execution for the one GIL (measured at 32 clients: 1,146 commands/s with
-    them in the writer process, 1,336/s without)."""
+    CORRIDOR_WRITER_SOCKET, and a background process (services.background_process) that
+    follows the store for the projections (unless Kafka workers project) and the policies
+    (their follow-ups go to the writer); all stopped on exit, after the HTTP workers."""
     children: list[Child] = []
     with tempfile.TemporaryDirectory(prefix="corridor-writer-") as directory:
         os.chmod(directory, 0o700)
@@ -168,14 +163,12 @@ def serving_with_writer(settings: Settings) -> Iterator[WriterProcess]:
                                              "CORRIDOR_REACTIONS_IN_PROCESS": "false"})
         children.append(writer)
         try:
-            if project:
-                children.append(Child("projector process", [
-                    sys.executable, "-m", "services.cli", "project", "--from", "store"], {}))
             writer.wait_ready()
-            if react:
-                children.append(Child("reactions process", [
-                    sys.executable, "-m", "services.reactions_process", socket_path],
-                    AFTER_WRITER))
+            if project or react:
+                children.append(Child("background process", [
+                    sys.executable, "-m", "services.background_process",
+                    *(["--project"] if project else []),
+                    *(["--react", socket_path] if react else [])], AFTER_WRITER))
             os.environ["CORRIDOR_WRITER_SOCKET"] = writer.socket_path
             for child in children:
                 child.watch()

@@ -36,6 +36,18 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def pss_mb(pid: int) -> float | None:
+    """Proportional set size of a live process now, in MB: each shared page counted as its
+    share (what a group of processes holds together without counting shared pages twice)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def parent_pid(pid: int) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -74,7 +86,7 @@ def process_tree(root: int) -> list[int]:
 
 
 ROLES = (("services.writer_process", "writer"), ("services.http_worker", "http_workers"),
-         ("reactions_process", "reactions"), (" project ", "projector"))
+         ("services.background_process", "background"), (" project ", "projector"))
 
 
 def role_of(pid: int) -> str:

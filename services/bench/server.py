@@ -15,7 +15,7 @@ from pathlib import Path
 
 from services.bench.httpclient import Connection, get_request
 from services.bench.processes import Helper
-from services.bench.procstat import peak_rss_mb, process_tree
+from services.bench.procstat import peak_rss_mb, process_tree, pss_mb, role_of
 
 HOST = "127.0.0.1"
 
@@ -54,9 +54,16 @@ class ApiProcess(Helper):
         known = [p for p in peaks if p is not None]
         return sum(known) if known else None
 
-    def rss_by_process(self) -> list[float]:
-        return sorted((p for p in map(peak_rss_mb, process_tree(self.pid)) if p is not None),
-                      reverse=True)
+    def rss_by_process(self) -> list[tuple[str, float]]:
+        """(role, peak RSS in MB) of each process of the API, largest first."""
+        found = [(role_of(pid), peak_rss_mb(pid)) for pid in process_tree(self.pid)]
+        return sorted(((role, mb) for role, mb in found if mb is not None),
+                      key=lambda item: -item[1])
+
+    def pss_mb(self) -> float | None:
+        """The API's processes' proportional set sizes now, summed (shared pages once)."""
+        known = [p for p in map(pss_mb, process_tree(self.pid)) if p is not None]
+        return sum(known) if known else None
 
 
 async def start_api(env: dict[str, str], *, workers: int = 1,

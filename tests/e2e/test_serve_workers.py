@@ -180,7 +180,7 @@ def test_sigterm_stops_the_workers_and_the_writer(served: Served) -> None:
                 and "zombie" not in Path(f"/proc/{p}/status").read_text()]
 
 
-async def test_policies_in_the_reactions_process_flag_cases_through_the_writer(
+async def test_policies_in_the_background_process_flag_cases_through_the_writer(
         served: Served) -> None:
     admin = served.headers("admin", "admin")
 

@@ -80,11 +80,12 @@ async def http_levels(ctx: BenchContext, dsn: str) -> dict[str, Any]:
         say(f"baseline: GET /health/live, {config.target_clients} clients")
         floor = await executor.run_fixed(get_request(HOST, api.port, "/health/live"),
                                          config.target_clients, config.duration, config.warmup)
-        rss, rss_each = api.peak_rss_mb(), api.rss_by_process()
+        rss, rss_each, pss = api.peak_rss_mb(), api.rss_by_process(), api.pss_mb()
     finally:
         api.stop()
     ctx.results["api_rss_mb"] = rss
     ctx.results["api_rss_each_mb"] = rss_each
+    ctx.results["api_pss_mb"] = pss
     ctx.results["api_rss_during"] = (f"the command load at {', '.join(map(str, config.clients))}"
                                      " clients")
     check = await check_acks(dsn, executor.acks)
@@ -163,7 +164,8 @@ def diagnosis(level: dict[str, Any]) -> str:
                  "this figure is lower than the machine gives when idle")
     elif "api_writer" in cores:
         text += ("; one writer process runs every command in order, one batch per store "
-                 "round trip; HTTP workers, projector and reactions run beside it")
+                 "round trip; HTTP workers and the background process (projections, policies) "
+                 "run beside it")
     elif cores["api"] >= 0.85:
         text += ("; the API process is CPU-bound on about one core (one Python interpreter: "
                  "event loop, request parsing, validation and the writer thread share the GIL)")

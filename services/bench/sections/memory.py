@@ -19,11 +19,13 @@ async def run(ctx: BenchContext) -> None:
     workers = ctx.config.api_workers
     each = ctx.results.get("api_rss_each_mb") or []
     shape = (f"`corridor serve --workers {workers}`: the sum over its {len(each)} processes "
-             f"(supervisor, {workers} HTTP workers, writer: "
-             f"{', '.join(f'{mb:.0f}' for mb in each)} MB)"
-             if workers > 1 and each else "`corridor serve`, one process")
+             f"({', '.join(f'{role.replace(chr(95), chr(32))} {mb:.0f}' for role, mb in each)}"
+             " MB)" if workers > 1 and each else "`corridor serve`, one process")
+    pss = ctx.results.get("api_pss_mb")
+    baselines = ([f"proportional set size (PSS) of the same processes at the end: {pss:.0f} MB"]
+                 if pss is not None and workers > 1 else [])
     ctx.report.add(Figure("memory", "API peak RSS (VmHWM), all its processes", api_rss, "MB",
-                          API_RSS_TARGET, [], f"{shape}, after {during}"))
+                          API_RSS_TARGET, baselines, f"{shape}, after {during}"))
     one = ctx.results.get("api_one_process_rss_mb")
     if one is not None:
         ctx.report.add(Figure("memory", "API peak RSS (VmHWM), as one process", one, "MB",

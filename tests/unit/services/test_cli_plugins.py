@@ -1,0 +1,40 @@
+"""The `corridor` command imports only the plugin a command needs, so the process of
+`corridor serve --workers N`, which only supervises, stays small; --help still lists all."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+PLUGIN_MODULES = ("services.kafka.cli", "services.audit.cli", "services.bench.cli",
+                  "projections.cli")
+
+
+def loaded_after(*argv: str) -> set[str]:
+    script = ("import sys; from services import cli; "
+              f"cli._load_plugins(['corridor', *{list(argv)!r}]); "
+              f"print(' '.join(m for m in {PLUGIN_MODULES!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, timeout=60)
+    return set(out.stdout.split())
+
+
+def test_serving_imports_no_plugin() -> None:
+    assert loaded_after("serve", "--workers", "2") == set()
+
+
+def test_a_plugin_command_imports_only_its_own_plugin() -> None:
+    assert loaded_after("rebuild", "--processes", "2") == {"projections.cli"}
+    assert loaded_after("kafka", "topics") == {"services.kafka.cli"}
+
+
+def test_help_and_unknown_commands_import_every_plugin_to_list_them() -> None:
+    assert loaded_after("--help") == set(PLUGIN_MODULES)
+    assert loaded_after("no-such-command") == set(PLUGIN_MODULES)
+
+
+def test_the_installed_command_lists_every_command() -> None:
+    out = subprocess.run([sys.executable, "-m", "services.cli", "--help"], capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    for command in ("serve", "token", "rebuild", "project", "relay", "audit", "bench", "kafka"):
+        assert command in out
