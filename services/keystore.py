@@ -57,7 +57,7 @@ class PostgresKeyStorage:
         with self._ds.get_connection() as conn:
             rows = conn.execute(
                 f"SELECT s.id, k.wrapped, k.master_version, e.subject_id IS NOT NULL AS erased "
-                f"FROM unnest(%s::uuid[]) AS s(id) LEFT JOIN {self._t} k ON k.subject_id = s.id "
+                f"FROM unnest(%b::uuid[]) AS s(id) LEFT JOIN {self._t} k ON k.subject_id = s.id "
                 f"LEFT JOIN {self._e} e ON e.subject_id = s.id", (subject_ids,)).fetchall()
         found = {r["id"]: (bytes(r["wrapped"]), r["master_version"]) for r in rows
                  if r["wrapped"] is not None}
@@ -67,7 +67,7 @@ class PostgresKeyStorage:
         with self._ds.get_connection() as conn:
             inserted = conn.execute(
                 f"INSERT INTO {self._t} (subject_id, wrapped, master_version) "
-                "SELECT * FROM unnest(%s::uuid[], %s::bytea[], %s::int[]) "
+                "SELECT * FROM unnest(%b::uuid[], %b::bytea[], %b::int[]) "
                 "ON CONFLICT (subject_id) DO NOTHING RETURNING subject_id",
                 ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])).fetchall()
         return {r["subject_id"] for r in inserted}
@@ -78,8 +78,8 @@ class PostgresKeyStorage:
         neither answer (the caller loads it)."""
         with self._ds.get_connection() as conn:
             found = conn.execute(
-                f"WITH w(id, wrapped, version) AS (SELECT * FROM unnest(%s::uuid[], "
-                f"%s::bytea[], %s::int[])), gone AS (SELECT e.subject_id FROM {self._e} e "
+                f"WITH w(id, wrapped, version) AS (SELECT * FROM unnest(%b::uuid[], "
+                f"%b::bytea[], %b::int[])), gone AS (SELECT e.subject_id FROM {self._e} e "
                 f"JOIN w ON e.subject_id = w.id), made AS (INSERT INTO {self._t} "
                 "(subject_id, wrapped, master_version) SELECT id, wrapped, version FROM w "
                 "WHERE id NOT IN (SELECT subject_id FROM gone) ON CONFLICT (subject_id) "

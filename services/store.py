@@ -19,7 +19,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError, StoredEv
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Identifier
 
 GENESIS = bytes(32)
 Head = tuple[int, bytes]
@@ -116,6 +116,26 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "outcome bytea NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now())",
         ))
 
+        # Events go in as four binary arrays, not eventsourcing's array of a composite type
+        # in text form: psycopg escapes text bytea byte by byte in Python (measured: 8.8 ms
+        # to dump 30 receipts of 200 bytes as text, 11 us as binary), which held the GIL for
+        # most of the writer's commit time.
+        self.insert_events_statement = SQL(
+            "INSERT INTO {schema}.{table} AS t (originator_id, originator_version, topic, state)"
+            " SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[])"
+            " RETURNING notification_id").format(
+                schema=Identifier(self.datastore.schema),
+                table=Identifier(self.events_table_name),
+                id_type=Identifier(self.datastore.originator_id_type))
+
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                              **kwargs: Any) -> None:
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(self.insert_events_statement, (
+            [e.originator_id for e in stored_events], [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events], [e.state for e in stored_events]))
+
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
         out: list[tuple[StoredEvent, bytes]] = []
         ids = self._insert_in_one_round_trip(stored_events, _linked=out, **kwargs)
@@ -163,7 +183,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(
                 f"SELECT c.originator_id, c.originator_version, c.hash "
                 f"FROM {self.datastore.schema}.event_chain c "
-                "JOIN unnest(%s::uuid[], %s::bigint[]) AS w(id, v) "
+                "JOIN unnest(%b::uuid[], %b::bigint[]) AS w(id, v) "
                 "ON c.originator_id = w.id AND c.originator_version = w.v",
                 (list(firsts), [v - 1 for v in firsts.values()]), prepare=False,
             )
@@ -176,15 +196,15 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             times = _times(kwargs, stored_events)
             curs.execute(
                 f"INSERT INTO {schema}.event_chain (originator_id, originator_version, hash, "
-                "recorded_at) SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::bytea[], "
-                "%s::timestamptz[])",
+                "recorded_at) SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::bytea[], "
+                "%b::timestamptz[])",
                 ([e.originator_id for e, _ in linked], [e.originator_version for e, _ in linked],
                  [h for _, h in linked], times))
         receipts: Sequence[tuple[UUID, bytes]] = kwargs.get("receipts") or ()
         if receipts:
             curs.execute(
                 f"INSERT INTO {schema}.command_receipts (command_id, outcome) "
-                "SELECT * FROM unnest(%s::uuid[], %s::bytea[])",
+                "SELECT * FROM unnest(%b::uuid[], %b::bytea[])",
                 ([c for c, _ in receipts], [o for _, o in receipts]))
         kwargs["_linked"].extend(linked)
 
