@@ -9,14 +9,15 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application, Repository
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import EventStore, JSONTranscoder, Transcoding
+from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import get_topic
 
 from domain.base import Meta, PersonalData
 from services.keystore import PostgresKeyStorage, SQLiteKeyStorage
 from services.sealing import KeyRing, Sealer
 from services.settings import Settings
-from services.store import ChainedPostgresRecorder, ChainedSQLiteRecorder
+from services.store import BinarySnapshotRecorder, ChainedPostgresRecorder, ChainedSQLiteRecorder
 
 
 class MetaAsDict(Transcoding):
@@ -123,6 +124,17 @@ class CorridorApplication(Application[UUID]):
         # Readers (case reads, audits, the expiry tick) never share the writer's cached
         # objects: they rebuild from the latest snapshot plus later events.
         self.readers: Repository[UUID] = Repository(self.events, snapshot_store=self.snapshots)
+
+    def construct_snapshot_store(self) -> EventStore[UUID]:
+        """Snapshots as eventsourcing stores them, but inserted in binary on PostgreSQL."""
+        factory = self.factory
+        if not isinstance(factory, PostgresFactory):
+            return super().construct_snapshot_store()
+        recorder = BinarySnapshotRecorder(
+            datastore=factory.datastore, events_table_name=f"{self.name.lower()}_snapshots")
+        if factory.env_create_table():
+            recorder.create_table()
+        return factory.event_store(mapper=self.mapper, recorder=recorder)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
