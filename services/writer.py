@@ -138,7 +138,10 @@ class CommandWriter:
             return
         self._queue.put(None)
         self._thread.join(timeout=30)
-        self._committer.shutdown(wait=True)
+        if self._thread.is_alive():  # still working: its next hand-over must not be refused
+            log.warning("the command writer did not stop within 30 s")
+        else:
+            self._committer.shutdown(wait=True)
         self._keys_ahead.stop()
 
     def submit(self, submission: Submission) -> Future[Outcome]:
@@ -162,11 +165,13 @@ class CommandWriter:
     def _run(self) -> None:
         while True:
             first = self._queue.get()
-            if first is None:
-                self._settle_inflight()
-                return
-            if first is WAKE:
-                self._settle_inflight()
+            if first is None or first is WAKE:
+                try:
+                    self._settle_inflight()
+                except Exception:  # its callers were answered; keep the writer alive
+                    log.exception("settling the batch in flight failed")
+                if first is None:
+                    return
                 continue
             taken = _with_queued(self._queue, first, self.max_batch)
             batch = [s for s in taken if isinstance(s, Submission)]  # a late wake-up: the
@@ -214,7 +219,8 @@ class CommandWriter:
         if any(e.needs_redo for e in executed):
             # The working set holds cached aggregates with unsaved changes: drop them all,
             # so a redo (or the next command) reloads what is really stored.
-            self._settle_inflight(on_top=uow)
+            if self._settle_inflight(on_top=uow):  # ran on a failed batch's state: redo
+                return self._process(batch)
             self._evict(uow)
             if len(batch) > 1:
                 return self._one_by_one(batch, looked_up)
@@ -233,8 +239,12 @@ class CommandWriter:
         if self._settle_inflight(on_top=uow):  # the batch before failed: this one ran on
             return self._process(batch)        # its unsaved state, so it is redone too
         if pipelined:
+            try:
+                future = self._committer.submit(self._store, prepared)
+            except RuntimeError:  # stopping: nothing was stored, so nothing stays cached
+                self._evict(uow)
+                raise
             self._remember(batch)
-            future = self._committer.submit(self._store, prepared)
             future.add_done_callback(self._wake_on_failure)
             self._inflight = (prepared, future)
             return None
@@ -262,7 +272,12 @@ class CommandWriter:
         except Exception as error:
             if on_top is not None:
                 self._evict(on_top)
-            self._after_failed_store(prepared, error)
+            try:
+                self._after_failed_store(prepared, error)
+            except Exception as redo_error:  # e.g. the store is down: answer, do not hang
+                log.exception("redoing a batch that failed in the store failed")
+                self._evict(prepared.uow)
+                self._fail_all(prepared.batch, redo_error)
             return True
         return False
 

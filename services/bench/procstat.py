@@ -27,21 +27,20 @@ def cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
 
 def peak_rss_mb(pid: int) -> float | None:
     """VmHWM (peak resident set) of a live process in MB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+    return _kb_field(Path(f"/proc/{pid}/status"), "VmHWM:")
 
 
 def pss_mb(pid: int) -> float | None:
     """Proportional set size of a live process now, in MB: each shared page counted as its
     share (what a group of processes holds together without counting shared pages twice)."""
+    return _kb_field(Path(f"/proc/{pid}/smaps_rollup"), "Pss:")
+
+
+def _kb_field(path: Path, name: str) -> float | None:
+    """A "Name: N kB" line of a /proc file, in MB (None if the process is gone)."""
     try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
+        for line in path.read_text().splitlines():
+            if line.startswith(name):
                 return int(line.split()[1]) / 1024
     except OSError:
         return None
