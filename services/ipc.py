@@ -124,7 +124,6 @@ class WriterServer:
         future: Future[Outcome] = self.runtime.writer.submit(submission)
         return future
 
-
     def _follow_up(self, message: dict[str, Any]) -> dict[str, Any] | Future[Outcome]:
         """A policy's follow-up from the reactions process, with its own metadata."""
         from services.reactions import FOLLOW_UPS, submission_for
@@ -133,7 +132,7 @@ class WriterServer:
         if kind is None:
             return _error(message, "invalid", f"unknown follow-up {message['follow_up']!r}")
         try:
-            command = TypeAdapter(kind).validate_json(message.get("body", ""))
+            command = _adapter(kind).validate_json(message.get("body", ""))
         except ValidationError as error:
             return _error(message, "invalid", f"follow-up does not fit: {error}")
         future: Future[Outcome] = self.runtime.writer.submit(submission_for(command))
@@ -208,7 +207,7 @@ class RemoteFollowUps:
 
     def carry_out(self, commands: Sequence[Any]) -> list[Outcome]:
         frames = [frame({"id": n, "follow_up": type(c).__name__,
-                         "body": TypeAdapter(type(c)).dump_json(c).decode()})
+                         "body": _adapter(type(c)).dump_json(c).decode()})
                   for n, c in enumerate(commands)]
         answers: dict[int, dict[str, Any]] = {}
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -222,6 +221,17 @@ class RemoteFollowUps:
                     raise WriterUnavailable("the writer process closed the connection")
                 answers.update((m["id"], m) for m in reader.feed(data))
         return [_outcome(answers[n], type(c).__name__) for n, c in enumerate(commands)]
+
+
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _adapter(kind: type[Any]) -> TypeAdapter[Any]:
+    """One adapter per follow-up class: building one compiles a schema (milliseconds)."""
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _ADAPTERS[kind] = TypeAdapter(kind)
+    return adapter
 
 
 def _outcome(answer: dict[str, Any], name: str) -> Outcome:

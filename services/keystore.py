@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from services.sealing import KeysAfterCreate, create_missing_in_two_steps
+from services.sealing import KeysAfterCreate
 
 
 class PostgresKeyStorage:
@@ -51,26 +51,6 @@ class PostgresKeyStorage:
         with self._ds.get_connection() as conn:
             rows = conn.execute(f"SELECT subject_id, wrapped, master_version FROM {self._t}")
             return [(r["subject_id"], bytes(r["wrapped"]), r["master_version"]) for r in rows]
-
-    def load_many(self, subject_ids: list[UUID]
-                  ) -> tuple[dict[UUID, tuple[bytes, int]], set[UUID]]:
-        with self._ds.get_connection() as conn:
-            rows = conn.execute(
-                f"SELECT s.id, k.wrapped, k.master_version, e.subject_id IS NOT NULL AS erased "
-                f"FROM unnest(%b::uuid[]) AS s(id) LEFT JOIN {self._t} k ON k.subject_id = s.id "
-                f"LEFT JOIN {self._e} e ON e.subject_id = s.id", (subject_ids,)).fetchall()
-        found = {r["id"]: (bytes(r["wrapped"]), r["master_version"]) for r in rows
-                 if r["wrapped"] is not None}
-        return found, {r["id"] for r in rows if r["erased"]}
-
-    def save_many(self, rows: list[tuple[UUID, bytes, int]]) -> set[UUID]:
-        with self._ds.get_connection() as conn:
-            inserted = conn.execute(
-                f"INSERT INTO {self._t} (subject_id, wrapped, master_version) "
-                "SELECT * FROM unnest(%b::uuid[], %b::bytea[], %b::int[]) "
-                "ON CONFLICT (subject_id) DO NOTHING RETURNING subject_id",
-                ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])).fetchall()
-        return {r["subject_id"] for r in inserted}
 
     def create_missing(self, rows: list[tuple[UUID, bytes, int]]) -> KeysAfterCreate:
         """One statement: store the offered keys of subjects that have none and are not
@@ -143,23 +123,20 @@ class SQLiteKeyStorage:
             c.execute("SELECT subject_id, wrapped, master_version FROM data_keys")
             return [(UUID(r[0]), bytes(r[1]), int(r[2])) for r in c.fetchall()]
 
-    def load_many(self, subject_ids: list[UUID]
-                  ) -> tuple[dict[UUID, tuple[bytes, int]], set[UUID]]:
+    def create_missing(self, rows: list[tuple[UUID, bytes, int]]) -> KeysAfterCreate:
+        """Look up, then store what is missing: SQLite is in-process, so the two steps cost
+        no round trips (PostgreSQL does it in one statement)."""
         found: dict[UUID, tuple[bytes, int]] = {}
         erased: set[UUID] = set()
-        for subject_id in subject_ids:  # SQLite is in-process: no round trips to save
+        for subject_id, _, _ in rows:
             row = self.load_wrapped(subject_id)
             if row is not None:
                 found[subject_id] = row
             elif self.is_erased(subject_id):
                 erased.add(subject_id)
-        return found, erased
-
-    def save_many(self, rows: list[tuple[UUID, bytes, int]]) -> set[UUID]:
-        return {s for s, wrapped, version in rows if self.save_wrapped(s, wrapped, version)}
-
-    def create_missing(self, rows: list[tuple[UUID, bytes, int]]) -> KeysAfterCreate:
-        return create_missing_in_two_steps(self, rows)
+        created = {s for s, wrapped, version in rows if s not in found and s not in erased
+                   and self.save_wrapped(s, wrapped, version)}
+        return found, created, erased
 
     def is_erased(self, subject_id: UUID) -> bool:
         with self._ds.transaction(commit=False) as c:

@@ -32,22 +32,11 @@ class KeyStorage(Protocol):
     def delete_wrapped(self, subject_id: UUID) -> bool: ...
     def all_wrapped(self) -> list[tuple[UUID, bytes, int]]: ...
     def is_erased(self, subject_id: UUID) -> bool: ...
-    def load_many(self, subject_ids: list[UUID]
-                  ) -> tuple[dict[UUID, tuple[bytes, int]], set[UUID]]: ...
-    def save_many(self, rows: list[tuple[UUID, bytes, int]]) -> set[UUID]: ...
     def create_missing(self, rows: list[tuple[UUID, bytes, int]]) -> KeysAfterCreate: ...
 
 
 KeysAfterCreate = tuple[dict[UUID, tuple[bytes, int]], set[UUID], set[UUID]]
 """(keys that existed already, subjects whose offered key was stored, erased subjects)."""
-
-
-def create_missing_in_two_steps(storage: KeyStorage, rows: list[tuple[UUID, bytes, int]],
-                                ) -> KeysAfterCreate:
-    """`create_missing` for stores where round trips cost nothing (in-process SQLite)."""
-    found, erased = storage.load_many([r[0] for r in rows])
-    offered = [r for r in rows if r[0] not in found and r[0] not in erased]
-    return found, storage.save_many(offered) if offered else set(), erased
 
 
 class SubjectErased(Exception):

@@ -92,12 +92,15 @@ class Executed:
 class Prepared:
     """A batch executed and encoded, ready for its one store round trip."""
 
-    batch: list[Submission]
     uow: UnitOfWork
     executed: list[Executed]
     events: ProcessingEvent[UUID]
     stored: list[StoredEvent]
     looked_up: bool
+
+    @property
+    def batch(self) -> list[Submission]:
+        return [e.submission for e in self.executed]
 
 
 class _Wake:
@@ -231,7 +234,7 @@ class CommandWriter:
                 _fail(batch[0].future, error)
             return None
         try:
-            prepared = self._prepare(uow, executed, batch, looked_up)
+            prepared = self._prepare(uow, executed, looked_up)
         except Exception:
             self._settle_inflight(on_top=uow)
             self._evict(uow)
@@ -357,8 +360,7 @@ class CommandWriter:
             error.extra = {"current_version": current}  # type: ignore[attr-defined]
             raise error
 
-    def _prepare(self, uow: UnitOfWork, executed: list[Executed], batch: list[Submission],
-                 looked_up: bool) -> Prepared:
+    def _prepare(self, uow: UnitOfWork, executed: list[Executed], looked_up: bool) -> Prepared:
         """Outcomes, receipts and encoded (sealed) events of an executed batch. The touched
         aggregates go into the cache now, so the next batch builds on their new state."""
         receipts = []
@@ -382,7 +384,7 @@ class CommandWriter:
         if cache is not None:
             for aggregate_id, aggregate in collected.aggregates.items():
                 cache.put(aggregate_id, aggregate)
-        return Prepared(batch, uow, executed, collected, stored, looked_up)
+        return Prepared(uow, executed, collected, stored, looked_up)
 
     def _store(self, prepared: Prepared) -> None:
         """The batch's one round trip; then answer its callers (on the commit thread when
@@ -394,7 +396,7 @@ class CommandWriter:
             for event, position in zip(events.events, ids, strict=False)
         }
         self.batches += 1
-        self.commands += len(prepared.batch)
+        self.commands += len(prepared.executed)
         for e in prepared.executed:
             outcome = e.outcome
             if isinstance(outcome, Accepted):

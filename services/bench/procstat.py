@@ -85,7 +85,7 @@ def process_tree(root: int) -> list[int]:
 
 
 ROLES = (("services.writer_process", "writer"), ("services.http_worker", "http_workers"),
-         ("services.background_process", "background"), (" project ", "projector"))
+         ("services.background_process", "background"))
 
 
 def role_of(pid: int) -> str:

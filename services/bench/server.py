@@ -50,9 +50,8 @@ class ApiProcess(Helper):
     def peak_rss_mb(self) -> float | None:
         """Peak RSS of the whole API: its process and every process under it (HTTP workers
         and the writer process of `serve --workers`), summed."""
-        peaks = [peak_rss_mb(pid) for pid in process_tree(self.pid)]
-        known = [p for p in peaks if p is not None]
-        return sum(known) if known else None
+        each = self.rss_by_process()
+        return sum(mb for _, mb in each) if each else None
 
     def rss_by_process(self) -> list[tuple[str, float]]:
         """(role, peak RSS in MB) of each process of the API, largest first."""

@@ -26,7 +26,7 @@ class CommandBody(BaseModel):
     correlation_id: UUID | None = Field(default=None, description="ties follow-ups together")
 
     def new_subjects(self) -> set[UUID]:
-        """Data subjects this command will likely seal data for for the first time: their
+        """Data subjects this command will likely seal data for, for the first time: their
         keys are looked up (or made) while the command waits for the writer."""
         return set()
 

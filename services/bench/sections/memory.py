@@ -18,9 +18,9 @@ async def run(ctx: BenchContext) -> None:
     during = ctx.results.get("api_rss_during", "the projection lag run")
     workers = ctx.config.api_workers
     each = ctx.results.get("api_rss_each_mb") or []
+    parts = ", ".join(f"{role.replace('_', ' ')} {mb:.0f}" for role, mb in each)
     shape = (f"`corridor serve --workers {workers}`: the sum over its {len(each)} processes "
-             f"({', '.join(f'{role.replace(chr(95), chr(32))} {mb:.0f}' for role, mb in each)}"
-             " MB)" if workers > 1 and each else "`corridor serve`, one process")
+             f"({parts} MB)" if workers > 1 and each else "`corridor serve`, one process")
     pss = ctx.results.get("api_pss_mb")
     baselines = ([f"proportional set size (PSS) of the same processes at the end: {pss:.0f} MB"]
                  if pss is not None and workers > 1 else [])

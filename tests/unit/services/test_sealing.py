@@ -40,16 +40,6 @@ class MemoryKeys:
     def is_erased(self, subject_id: uuid.UUID) -> bool:
         return subject_id in self.erased
 
-    def load_many(self, subject_ids: list[uuid.UUID]
-                  ) -> tuple[dict[uuid.UUID, tuple[bytes, int]], set[uuid.UUID]]:
-        self.round_trips += 1
-        found = {s: self.rows[s] for s in subject_ids if s in self.rows}
-        return found, {s for s in subject_ids if s in self.erased}
-
-    def save_many(self, rows: list[tuple[uuid.UUID, bytes, int]]) -> set[uuid.UUID]:
-        self.round_trips += 1
-        return {s for s, w, v in rows if self.save_wrapped(s, w, v)}
-
     def create_missing(self, rows: list[tuple[uuid.UUID, bytes, int]]) -> KeysAfterCreate:
         self.round_trips += 1  # one statement, as on PostgreSQL
         found = {s: self.rows[s] for s, _, _ in rows if s in self.rows}
