@@ -40,7 +40,13 @@ KeysAfterCreate = tuple[dict[UUID, tuple[bytes, int]], set[UUID], set[UUID]]
 
 
 class SubjectErased(Exception):
-    """The subject's key was erased: their personal data can never be read again."""
+    """The subject's key was erased: their personal data can never be read again, and none
+    can be recorded for them any more."""
+
+    def __init__(self, subject_id: UUID) -> None:
+        super().__init__(f"the personal data of subject {subject_id} was erased; none can be "
+                         "recorded for them again")
+        self.subject_id = subject_id
 
 
 def decode_master_key(text: str) -> bytes:
@@ -107,6 +113,22 @@ class KeyRing:
         for subject_id in set(missing) - found.keys() - created - erased:
             self.key_for(subject_id, create=True)  # lost a race: another process made it
 
+    def reserve(self, subject_ids: set[UUID]) -> list[tuple[UUID, bytes, int]]:
+        """New keys for subjects believed to be new, cached at once and answered as wrapped
+        rows, which the caller stores in the same transaction as the data they seal: no
+        round trip of their own. Had a subject a key after all, or was it erased, that
+        insert fails and the transaction stores nothing; the caller then forgets these keys
+        (`forget_cached`) and looks them up instead."""
+        rows = []
+        with self._lock:
+            for subject_id in subject_ids:
+                if subject_id in self._cache:
+                    continue
+                key = AESGCM.generate_key(bit_length=256)
+                self._cache[subject_id] = key
+                rows.append((subject_id, self._wrap(subject_id, key), self._master_version))
+        return rows
+
     def erase(self, subject_id: UUID) -> bool:
         with self._lock:
             self._cache.pop(subject_id, None)
@@ -161,7 +183,7 @@ class Sealer:
             return b""
         key = self.keys.key_for(data.subject_id, create=True)
         if key is None:
-            raise SubjectErased(str(data.subject_id))
+            raise SubjectErased(data.subject_id)
         nonce = os.urandom(NONCE_BYTES)
         plaintext = orjson.dumps(dict(data.fields or {}))
         return nonce + AESGCM(key).encrypt(nonce, plaintext, data.subject_id.bytes)

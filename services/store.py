@@ -225,6 +225,15 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 f"INSERT INTO {schema}.command_receipts (command_id, outcome) "
                 "SELECT * FROM unnest(%b::uuid[], %b::bytea[])",
                 ([c for c, _ in receipts], [o for _, o in receipts]))
+        new_keys: Sequence[tuple[UUID, bytes, int]] = kwargs.get("new_keys") or ()
+        if new_keys:  # a key that exists breaks the primary key; an erased subject's turns
+            # NULL and breaks NOT NULL: either way the transaction stores nothing
+            curs.execute(
+                f"INSERT INTO {schema}.data_keys (subject_id, wrapped, master_version) "
+                "SELECT w.id, CASE WHEN e.subject_id IS NULL THEN w.wrapped END, w.version "
+                "FROM unnest(%b::uuid[], %b::bytea[], %b::int[]) AS w(id, wrapped, version) "
+                f"LEFT JOIN {schema}.erased_subjects e ON e.subject_id = w.id",
+                ([k[0] for k in new_keys], [k[1] for k in new_keys], [k[2] for k in new_keys]))
         kwargs["_linked"].extend(linked)
 
     def select_receipts(self, command_ids: list[UUID]) -> list[tuple[UUID, bytes, int | None]]:
@@ -286,6 +295,12 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         receipts: Sequence[tuple[UUID, bytes]] = kwargs.get("receipts") or ()
         c.executemany("INSERT INTO command_receipts (command_id, outcome) VALUES (?, ?)",
                       [(cid.hex, outcome) for cid, outcome in receipts])
+        new_keys: Sequence[tuple[UUID, bytes, int]] = kwargs.get("new_keys") or ()
+        if new_keys:  # as on PostgreSQL: an existing or erased subject fails the transaction
+            c.executemany(
+                "INSERT INTO data_keys (subject_id, wrapped, master_version) SELECT ?, CASE "
+                "WHEN EXISTS (SELECT 1 FROM erased_subjects WHERE subject_id = ?) THEN NULL "
+                "ELSE ? END, ?", [(s.hex, s.hex, wrapped, v) for s, wrapped, v in new_keys])
         kwargs["_linked"].extend(linked)
         return ids
 

@@ -22,6 +22,8 @@ class UnitOfWork:
         self.app = app
         self.working: dict[UUID, Aggregate] = {}
         self.post_commit: list[Callable[[], object]] = []
+        self.new_keys: list[tuple[UUID, bytes, int]] = []
+        """Data keys made for this batch, stored with its events (see `KeyRing.reserve`)."""
 
     def after_commit(self, action: Callable[[], object]) -> None:
         """Run `action` once this batch's events are durably stored (e.g. delete a key)."""

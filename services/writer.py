@@ -35,13 +35,12 @@ from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEv
 from domain.base import CoordinationError, Meta
 from services.application import CorridorApplication
 from services.outcomes import Accepted, Outcome, Rejected
+from services.sealing import SubjectErased
 from services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("corridor.writer")
 
 RECENT_IDS = 100_000
-KEYS_AHEAD_MAX = 10_000
-"""Commands whose keys one look-up ahead takes at most."""
 Handler = Callable[[Any, UnitOfWork, Meta], UUID]
 """Runs one command's domain call(s); returns the id of the stream it is about."""
 
@@ -68,7 +67,8 @@ class Submission:
     expected_version: int | None = None
     future: Future[Outcome] = field(default_factory=Future)
     subjects: set[UUID] = field(default_factory=set)
-    """Data subjects whose keys can be fetched ahead, while the command waits its turn."""
+    """Data subjects the command likely seals data for the first time: their new keys are
+    stored with the batch's events (no look-up first; see `KeyRing.reserve`)."""
 
     @property
     def fingerprint(self) -> str:
@@ -128,12 +128,10 @@ class CommandWriter:
         self.conflicts = 0
         """Saves refused by the store's unique keys, then redone: another writer changed a
         stream first, or a command id had been handled before (answered from its receipt)."""
-        self._keys_ahead = KeysAhead(app)
         self._recent: OrderedDict[UUID, None] = OrderedDict()
         """Command ids this writer committed lately: a retry of one is looked up at once."""
 
     def start(self) -> None:
-        self._keys_ahead.start()
         self._thread.start()
 
     def stop(self) -> None:
@@ -145,11 +143,8 @@ class CommandWriter:
             log.warning("the command writer did not stop within 30 s")
         else:
             self._committer.shutdown(wait=True)
-        self._keys_ahead.stop()
 
     def submit(self, submission: Submission) -> Future[Outcome]:
-        if submission.subjects:
-            self._keys_ahead.offer(submission.subjects)
         self._queue.put(submission)
         return submission.future
 
@@ -235,10 +230,18 @@ class CommandWriter:
             return None
         try:
             prepared = self._prepare(uow, executed, looked_up)
-        except Exception:
-            self._settle_inflight(on_top=uow)
+        except Exception as error:
+            if self._settle_inflight(on_top=uow):
+                return self._process(batch)
             self._evict(uow)
-            raise
+            if not isinstance(error, SubjectErased):
+                raise
+            if len(batch) > 1:  # find the command that holds the erased subject's data
+                return self._one_by_one(batch, looked_up)
+            _settle(batch[0].future, Rejected(
+                command_id=batch[0].command_id, http_status=409, rule="SubjectErased",
+                detail=str(error), extra={"subject_id": str(error.subject_id)}))
+            return None
         if self._settle_inflight(on_top=uow):  # the batch before failed: this one ran on
             return self._process(batch)        # its unsaved state, so it is redone too
         if pipelined:
@@ -376,9 +379,14 @@ class CommandWriter:
             receipts.append((e.submission.command_id, _receipt(e.submission, e.outcome)))
         touched = uow.touched()
         times = uow.event_times()
-        self.app.keys.prefetch(uow.personal_subjects())
+        subjects = uow.personal_subjects()
+        if not looked_up:  # a redo after a failed insert looks every key up instead
+            hinted = set().union(*(e.submission.subjects for e in executed)) & subjects
+            uow.new_keys = self.app.keys.reserve(hinted)
+        self.app.keys.prefetch(subjects)  # the keys not cached yet, in one statement
         collected: ProcessingEvent[UUID] = ProcessingEvent()
-        collected.collect_events(*touched, receipts=receipts, event_times=times)
+        collected.collect_events(*touched, receipts=receipts, event_times=times,
+                                 new_keys=uow.new_keys)
         stored = [self.app.mapper.to_stored_event(event) for event in collected.events]
         cache = self.app.repository.cache
         if cache is not None:
@@ -418,6 +426,9 @@ class CommandWriter:
                 log.exception("after-commit hook failed")
 
     def _evict(self, uow: UnitOfWork) -> None:
+        for subject_id, _, _ in uow.new_keys:  # not stored: looked up next time
+            self.app.keys.forget_cached(subject_id)
+        uow.new_keys = []
         cache = self.app.repository.cache
         if cache is not None:
             for aggregate_id in uow.working:
@@ -426,40 +437,6 @@ class CommandWriter:
         heads = getattr(self.app.recorder, "heads", None)
         if heads is not None:
             heads.clear()
-
-
-class KeysAhead:
-    """Looks up (or makes) the data keys of commands still waiting for the writer, in one
-    statement per round, so that the writer's own look-up usually finds them cached and its
-    batch does not wait on that round trip (it was a quarter of each batch's time)."""
-
-    def __init__(self, app: CorridorApplication) -> None:
-        self.app = app
-        self._queue: queue.Queue[set[UUID] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="keys-ahead", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join(timeout=10)
-
-    def offer(self, subjects: set[UUID]) -> None:
-        if self._thread.is_alive():
-            self._queue.put(subjects)
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            wanted = set().union(*_with_queued(self._queue, first, KEYS_AHEAD_MAX))
-            try:
-                self.app.keys.prefetch(wanted)
-            except Exception:  # only a head start: the writer looks them up itself
-                log.warning("looking data keys up ahead failed", exc_info=True)
 
 
 T = TypeVar("T")

@@ -125,3 +125,30 @@ def test_prefetch_loads_known_keys_and_creates_new_ones_in_one_round_trip() -> N
     assert first.reveal(PersonalData(subject_id=known, sealed=sealed)) == {"name": "K"}
     assert all(s in storage.rows for s in fresh)
     assert erased not in storage.rows  # an erased subject never gets a key again
+
+
+def test_reserved_keys_seal_at_once_and_are_readable_once_their_rows_are_stored() -> None:
+    storage = MemoryKeys()
+    master = new_master_key()
+    writer = _sealer(storage, master)
+    person = uuid.uuid4()
+    rows = writer.keys.reserve({person})
+    sealed = writer.seal(PersonalData.of(person, name="R"))
+    assert storage.round_trips == 0 and person not in storage.rows  # the caller stores rows
+    assert writer.keys.reserve({person}) == []  # cached: reserved once only
+    for subject_id, wrapped, version in rows:  # as the writer's transaction does
+        storage.save_wrapped(subject_id, wrapped, version)
+    reader = _sealer(storage, master)
+    assert reader.reveal(PersonalData(subject_id=person, sealed=sealed)) == {"name": "R"}
+
+
+def test_a_reserved_key_forgotten_after_a_failed_insert_is_looked_up_again() -> None:
+    storage = MemoryKeys()
+    master = new_master_key()
+    other = _sealer(storage, master)
+    person = uuid.uuid4()
+    sealed = other.seal(PersonalData.of(person, name="O"))  # another process made the key
+    writer = _sealer(storage, master)
+    writer.keys.reserve({person})  # its insert would fail on the existing row
+    writer.keys.forget_cached(person)
+    assert writer.reveal(PersonalData(subject_id=person, sealed=sealed)) == {"name": "O"}

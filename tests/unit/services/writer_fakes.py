@@ -74,6 +74,13 @@ class NoPersonalData:
     def prefetch(self, subject_ids: set[UUID]) -> None:
         assert not subject_ids
 
+    def reserve(self, subject_ids: set[UUID]) -> list[tuple[UUID, bytes, int]]:
+        assert not subject_ids
+        return []
+
+    def forget_cached(self, subject_id: UUID) -> None:
+        raise AssertionError(f"no key was made, so none is forgotten ({subject_id})")
+
 
 class InMemoryApplication(Application[UUID]):
     """An application on one shared in-memory recorder; two of them act like two processes."""

@@ -1,0 +1,115 @@
+"""A new person's data key is stored in the same transaction as the first data it seals (no
+look-up of its own); a person who had a key after all, or whose data was erased, is caught by
+the store and the batch is redone, so no one's data is sealed with a key nobody keeps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+from command_runtime import command, paused, postgres_settings, send, sqlite_settings
+
+from services.bootstrap import Runtime, build_runtime
+from services.outcomes import Accepted, Outcome, Rejected
+from services.settings import Settings
+from services.writer import Submission
+
+NAME = "Olena Kovalenko"
+
+
+def opening(runtime: Runtime, person_id: UUID, case_id: UUID | None = None) -> Submission:
+    return command(runtime, "cases.open", case_id=case_id or uuid4(), person_id=person_id,
+                   intake={"safe_now": False, "region": "Kharkiv", "destination": "Lviv",
+                           "contact_channel": "telegram", "name": NAME})
+
+
+def revealed_name(runtime: Runtime, case_id: UUID) -> str | None:
+    """The case's personal data as a runtime with nothing cached reads it from the store."""
+    case = runtime.app.readers.get(case_id)
+    fields = runtime.app.sealer.reveal(case.personal)
+    return None if fields is None else fields.get("name")
+
+
+class NewSubjectKeysContract:
+    """Subclasses provide `settings`."""
+
+    @pytest.fixture
+    def runtime(self, settings: Settings) -> Iterator[Runtime]:
+        with paused(settings) as runtime:
+            yield runtime
+
+    @pytest.fixture
+    def fresh(self, settings: Settings) -> Iterator[Runtime]:
+        """Another process on the same store, with no key cached."""
+        other = build_runtime(settings)
+        try:
+            yield other
+        finally:
+            other.close()
+
+    def test_new_people_keys_are_stored_with_the_batch_that_seals_their_data(
+            self, runtime: Runtime, fresh: Runtime) -> None:
+        people = [uuid4() for _ in range(5)]
+        queued = [opening(runtime, p) for p in people]
+        futures = [runtime.writer.submit(s) for s in queued]
+
+        runtime.writer.start()
+
+        outcomes = [f.result(timeout=30) for f in futures]
+        assert all(isinstance(o, Accepted) for o in outcomes)
+        assert runtime.writer.batches == 1 and runtime.writer.conflicts == 0
+        for outcome in outcomes:
+            assert revealed_name(fresh, outcome.stream_id) == NAME  # type: ignore[union-attr]
+
+    def test_a_person_whose_key_another_process_made_is_sealed_with_that_key(
+            self, runtime: Runtime, fresh: Runtime) -> None:
+        person = uuid4()
+        first = send(fresh, opening(fresh, person))
+        assert isinstance(first, Accepted)
+
+        runtime.writer.start()
+        second = send(runtime, opening(runtime, person))
+
+        assert isinstance(second, Accepted)
+        assert runtime.writer.conflicts == 1  # its own new key was refused, then looked up
+        assert revealed_name(fresh, second.stream_id) == NAME  # fresh keeps only its key
+        assert revealed_name(runtime, first.stream_id) == NAME
+
+    def test_an_erased_person_gets_no_new_data_and_the_rest_of_the_batch_is_stored(
+            self, runtime: Runtime, fresh: Runtime) -> None:
+        person, case_id = uuid4(), uuid4()
+        assert isinstance(send(fresh, opening(fresh, person, case_id)), Accepted)
+        erased = send(fresh, command(fresh, "cases.erase_personal_data", case_id=case_id))
+        assert isinstance(erased, Accepted)
+        others = [uuid4() for _ in range(3)]
+        queued = [opening(runtime, others[0]), opening(runtime, person),
+                  *(opening(runtime, p) for p in others[1:])]
+        futures = [runtime.writer.submit(s) for s in queued]
+
+        runtime.writer.start()
+
+        outcomes: list[Outcome] = [f.result(timeout=30) for f in futures]
+        refused = outcomes.pop(1)
+        assert isinstance(refused, Rejected)
+        assert (refused.http_status, refused.rule) == (409, "SubjectErased")
+        assert refused.extra == {"subject_id": str(person)}
+        assert all(isinstance(o, Accepted) for o in outcomes)
+        for outcome in outcomes:
+            assert revealed_name(fresh, outcome.stream_id) == NAME  # type: ignore[union-attr]
+        assert fresh.app.keys.key_for(person, create=False) is None
+        assert runtime.app.keys.key_for(person, create=False) is None
+
+
+class TestNewSubjectKeysOnSQLite(NewSubjectKeysContract):
+    @pytest.fixture
+    def settings(self, tmp_path: Path) -> Settings:
+        return sqlite_settings(tmp_path)
+
+
+@pytest.mark.postgres
+class TestNewSubjectKeysOnPostgres(NewSubjectKeysContract):
+    @pytest.fixture
+    def settings(self, fresh_pg_database: str) -> Settings:
+        return postgres_settings(fresh_pg_database)
