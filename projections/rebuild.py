@@ -79,6 +79,31 @@ class RebuildReport:
         return self.events / self.seconds if self.seconds else 0.0
 
 
+SLICE_BITS = 10
+SLICES = 100
+"""A shared read model's events are dealt out in slices of 1,024 positions, by slice number
+modulo SLICES: cheap to test per event, and every process's share is spread over the store."""
+
+
+@dataclass(frozen=True)
+class Share:
+    """The slices [first, end) of a shared read model's events that one process projects."""
+
+    first: int
+    end: int
+    bits: int = SLICE_BITS
+    """Positions per slice: 2**bits (tests deal small stores out with smaller slices)."""
+
+    def owned(self, records: Sequence[EventRecord]) -> list[EventRecord]:
+        first, end, bits = self.first, self.end, self.bits
+        return [r for r in records if first <= (r.position >> bits) % SLICES < end]
+
+
+Arrive = Callable[[str], bool]
+"""Called by a process that has loaded its share of a shared read model; True for the last
+one, which then indexes the table and records the position for all of them."""
+
+
 class Filler:
     """Projects records into memory tables and streams append-only rows to the store.
 
@@ -87,8 +112,14 @@ class Filler:
     they cannot repeat (and the primary key added after the load would refuse a repeat).
     """
 
-    def __init__(self, store: ReadModelStore, targets: Sequence[Target]) -> None:
+    def __init__(self, store: ReadModelStore, targets: Sequence[Target],
+                 shares: Mapping[str, Share] | None = None,
+                 arrive: Arrive | None = None) -> None:
         self.store, self.targets = store, list(targets)
+        self.shares = dict(shares or {})
+        if self.shares and arrive is None:
+            raise ValueError("a filler with shared read models needs an `arrive` hook")
+        self.arrive = arrive
         self.loader = store.bulk_loader()
         """Streams append-only rows out while the fill goes on (PostgreSQL ingests them on
         its own core; the fill used to wait for each COPY)."""
@@ -102,7 +133,9 @@ class Filler:
     def apply(self, records: Sequence[EventRecord]) -> None:
         for target in self.targets:
             project, appended = target.projection.project, self.appended[target.name]
-            changes = [c for r in records for c in project(r)]
+            share = self.shares.get(target.name)
+            mine = records if share is None else share.owned(records)
+            changes = [c for r in mine for c in project(r)]
             if not appended:  # the common case: nothing to set aside
                 self.memory[target.name].apply(changes)
                 continue
@@ -146,18 +179,26 @@ class Filler:
         """Load what is left, add keys and indexes, and record the position reached."""
         started = time.perf_counter()
         await self.close()
-        indexing = []
+        indexing, finished = [], []
         # Each read model's indexes are built (by PostgreSQL) while the next one's rows are
         # copied (by this process), so both cores work; the largest goes first.
         for target in sorted(self.targets, key=lambda t: -_weight(t)):
             await self._flush(target, everything=True)
+            if target.name in self.shares and not self._last_to_load(target.name):
+                continue  # another process still loads its share, then finishes the table
             indexing.append(asyncio.ensure_future(
                 self.store.index_generation(target.projection, target.generation)))
+            finished.append(target)
         await asyncio.gather(*indexing)
         await self.store.commit([Work(t, [Mark(0, self.position, self.position)])
-                                 for t in self.targets])
+                                 for t in finished])
         if phases is not None:
             phases["load"] = time.perf_counter() - started
+
+
+    def _last_to_load(self, name: str) -> bool:
+        assert self.arrive is not None
+        return self.arrive(name)
 
 
 def _weight(target: Target) -> int:
@@ -181,9 +222,11 @@ async def start_generations(store: ReadModelStore,
 
 async def fill(store: ReadModelStore, source: EventSource, targets: Sequence[Target],
                head: int, progress: Progress | None = None,
-               phases: dict[str, float] | None = None) -> int:
-    """Project the store up to `head` into the new generations; returns events covered."""
-    filler = Filler(store, targets)
+               phases: dict[str, float] | None = None, *,
+               shares: Mapping[str, Share] | None = None, arrive: Arrive | None = None) -> int:
+    """Project the store up to `head` into the new generations; returns events covered.
+    With `shares`, only those slices of the shared read models' events are projected."""
+    filler = Filler(store, targets, shares, arrive)
     started = time.perf_counter()
     done = 0
     was_enabled = gc.isenabled()

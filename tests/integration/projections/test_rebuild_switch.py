@@ -12,8 +12,9 @@ from projection_scenario import Scenario
 from projection_settings import pg_settings
 
 from projections.catalog import PROJECTIONS
-from projections.config import SourceConfig
+from projections.config import SourceConfig, StoreConfig
 from projections.generations import ensure_live, live_of
+from projections.parallel import ProcessFill
 from projections.rebuild import rebuild
 from projections.runner import RecorderSource, StoreRunner
 from projections.sources import PostgresEventSource, SQLiteEventSource
@@ -106,3 +107,38 @@ class TestRebuildOnPostgres(RebuildContract):
         self.source = SourceConfig.of(pg_settings(fresh_pg_database, tmp_path)).open()
         yield
         await self.source.close()
+
+
+@pytest.mark.postgres
+class TestRebuildInProcessesOnPostgres:
+    """The fill split over processes (`corridor rebuild --processes 2`), with the audit
+    trail dealt out between them by position, gives the same read models as one process."""
+
+    @pytest.fixture(autouse=True)
+    async def _backend(self, pg_app: CorridorApplication, pg_store: ReadModelStore,
+                       fresh_pg_database: str, tmp_path: Path) -> AsyncIterator[None]:
+        self.app, self.store = pg_app, pg_store
+        settings = pg_settings(fresh_pg_database, tmp_path)
+        self.source_config = SourceConfig.of(settings)
+        self.store_config = StoreConfig.of(settings)
+        self.source = self.source_config.open()
+        yield
+        await self.source.close()
+
+    async def test_two_processes_sharing_the_audit_trail_build_what_one_would(self) -> None:
+        Scenario(self.app).full_day(cases=20)
+        await ensure_live(self.store, PROJECTIONS)
+        # slices of 4 positions, so both processes own some of this small store's events
+        parallel = ProcessFill(self.store_config, self.source_config, 2, slice_bits=2)
+
+        report = await rebuild(self.store, self.source, PROJECTIONS, parallel=parallel)
+
+        assert report.switched and set(report.generations.values()) == {2}
+        want = expected(PROJECTIONS, all_records(self.app))
+        assert differences(await actual(self.store, PROJECTIONS), want) == {}
+        positions = {p.projection: p.position for p in await self.store.positions()
+                     if p.generation == 2}
+        assert positions["audit_trail"] == self.app.recorder.max_notification_id()
+        indexes = await self.store.fetch(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'rm_audit_events_g2'")
+        assert indexes  # built once, by the process that loaded its share last
