@@ -118,7 +118,8 @@ class CorridorApplication(Application[UUID]):
         datastore = self.factory.datastore  # type: ignore[attr-defined]
         storage = (PostgresKeyStorage(datastore) if settings.store == "postgres"
                    else SQLiteKeyStorage(datastore))
-        self.keys = KeyRing(storage, master_key, settings.master_key_version, retired_keys)
+        self.keys = KeyRing(storage, master_key, settings.master_key_version, retired_keys,
+                            reveal_ttl=settings.key_reveal_seconds)
         self.sealer = Sealer(self.keys)
         self._personal.sealer = self.sealer
         # Readers (case reads, audits, the expiry tick) never share the writer's cached

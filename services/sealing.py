@@ -8,9 +8,11 @@ sealed copy of their personal data unreadable: event store, snapshots, Kafka, ex
 from __future__ import annotations
 
 import base64
+import math
 import os
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -65,8 +67,15 @@ class KeyRing:
     """Data keys per subject: created on first use, cached, wrapped by the master key."""
 
     def __init__(self, storage: KeyStorage, master_key: bytes, master_version: int = 1,
-                 retired: dict[int, bytes] | None = None) -> None:
+                 retired: dict[int, bytes] | None = None, *, reveal_ttl: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._storage = storage
+        self._reveal_ttl, self._clock = reveal_ttl, clock
+        self._confirmed: dict[UUID, float] = {}
+        """When each cached key was last seen in the store (or made here). Revealing needs a
+        confirmation younger than `reveal_ttl`: another process may have erased the subject,
+        and erasure must hold everywhere. Sealing uses the cached key however old: data
+        sealed with an erased subject's key is as unreadable as the rest of theirs."""
         self._master = AESGCM(master_key)
         self._master_version = master_version
         # Keys still wrapped by an older master (a rotation in progress) stay readable.
@@ -76,12 +85,15 @@ class KeyRing:
         self._lock = threading.Lock()
 
     def key_for(self, subject_id: UUID, *, create: bool) -> bytes | None:
+        """The subject's key (made if `create` and they have none and were not erased).
+        Not `create` means revealing: a key not confirmed lately is looked up again."""
         cached = self._cache.get(subject_id)
-        if cached is not None:
+        if cached is not None and (create or self._fresh(subject_id)):
             return cached
         with self._lock:
             found = self._storage.load_wrapped(subject_id)
             if found is None:
+                self._forget(subject_id)  # erased elsewhere, if it was cached
                 if not create or self._storage.is_erased(subject_id):
                     return None
                 key = AESGCM.generate_key(bit_length=256)
@@ -93,7 +105,7 @@ class KeyRing:
                     key = self._unwrap(subject_id, *found)
             else:
                 key = self._unwrap(subject_id, *found)
-            self._cache[subject_id] = key
+            self._keep(subject_id, key)
             return key
 
     def prefetch(self, subject_ids: set[UUID]) -> None:
@@ -107,9 +119,9 @@ class KeyRing:
             found, created, erased = self._storage.create_missing(
                 [(s, self._wrap(s, k), self._master_version) for s, k in fresh.items()])
             for subject_id, (wrapped, version) in found.items():
-                self._cache[subject_id] = self._unwrap(subject_id, wrapped, version)
+                self._keep(subject_id, self._unwrap(subject_id, wrapped, version))
             for subject_id in created:
-                self._cache[subject_id] = fresh[subject_id]
+                self._keep(subject_id, fresh[subject_id])
         for subject_id in set(missing) - found.keys() - created - erased:
             self.key_for(subject_id, create=True)  # lost a race: another process made it
 
@@ -125,17 +137,28 @@ class KeyRing:
                 if subject_id in self._cache:
                     continue
                 key = AESGCM.generate_key(bit_length=256)
-                self._cache[subject_id] = key
+                self._keep(subject_id, key)
                 rows.append((subject_id, self._wrap(subject_id, key), self._master_version))
         return rows
 
     def erase(self, subject_id: UUID) -> bool:
         with self._lock:
-            self._cache.pop(subject_id, None)
+            self._forget(subject_id)
             return self._storage.delete_wrapped(subject_id)
 
     def forget_cached(self, subject_id: UUID) -> None:
+        self._forget(subject_id)
+
+    def _keep(self, subject_id: UUID, key: bytes) -> None:
+        self._cache[subject_id] = key
+        self._confirmed[subject_id] = self._clock()
+
+    def _forget(self, subject_id: UUID) -> None:
         self._cache.pop(subject_id, None)
+        self._confirmed.pop(subject_id, None)
+
+    def _fresh(self, subject_id: UUID) -> bool:
+        return self._clock() - self._confirmed.get(subject_id, -math.inf) < self._reveal_ttl
 
     def rotate(self, new_master_key: bytes, new_version: int) -> int:
         """Re-wrap every data key under a new master key; returns how many were re-wrapped."""
@@ -152,6 +175,7 @@ class KeyRing:
         self._master, self._master_version = new_master, new_version
         self._masters[new_version] = new_master
         self._cache.clear()
+        self._confirmed.clear()
         return count
 
     def _wrap(self, subject_id: UUID, key: bytes) -> bytes:

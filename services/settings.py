@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     group_commit_max: int = Field(default=512, ge=1)
     aggregate_cache_size: int = Field(default=20_000, ge=0)
     snapshot_interval: int = Field(default=50, ge=2)
+    key_reveal_seconds: float = Field(default=5.0, ge=0, description="how long a cached "
+                                      "data key may reveal personal data before the store is "
+                                      "asked again: the longest an erasure made by another "
+                                      "process can go unnoticed here")
     projections_in_process: bool = True
     reactions_in_process: bool = True
     expiry_tick_seconds: float = Field(default=30.0, gt=0)

@@ -405,6 +405,11 @@ class CommandWriter:
         }
         self.batches += 1
         self.commands += len(prepared.executed)
+        for action in prepared.uow.post_commit:  # before the answers: an erasure is done
+            try:                                 # (its key deleted) once it is accepted
+                action()
+            except Exception:
+                log.exception("post-commit action failed")
         for e in prepared.executed:
             outcome = e.outcome
             if isinstance(outcome, Accepted):
@@ -414,11 +419,6 @@ class CommandWriter:
             self.app._take_snapshots(events)  # reads the store: only after the commit
         except Exception:
             log.exception("taking snapshots failed (they are an optimisation; events stand)")
-        for action in prepared.uow.post_commit:
-            try:
-                action()
-            except Exception:
-                log.exception("post-commit action failed")
         if self.after_commit is not None:
             try:
                 self.after_commit()

@@ -17,8 +17,10 @@ class MemoryKeys:
         self.rows: dict[uuid.UUID, tuple[bytes, int]] = {}
         self.erased: set[uuid.UUID] = set()
         self.round_trips = 0
+        self.loads = 0
 
     def load_wrapped(self, subject_id: uuid.UUID) -> tuple[bytes, int] | None:
+        self.loads += 1
         return self.rows.get(subject_id)
 
     def save_wrapped(self, subject_id: uuid.UUID, wrapped: bytes, version: int) -> bool:
@@ -152,3 +154,40 @@ def test_a_reserved_key_forgotten_after_a_failed_insert_is_looked_up_again() -> 
     writer.keys.reserve({person})  # its insert would fail on the existing row
     writer.keys.forget_cached(person)
     assert writer.reveal(PersonalData(subject_id=person, sealed=sealed)) == {"name": "O"}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_erasure_by_another_process_stops_revealing_here_once_the_key_is_rechecked() -> None:
+    storage, master, clock = MemoryKeys(), new_master_key(), Clock()
+    person = uuid.uuid4()
+    writer = _sealer(storage, master)
+    sealed = PersonalData(subject_id=person, sealed=writer.seal(PersonalData.of(person, n="E")))
+    reader = Sealer(KeyRing(storage, decode_master_key(master), reveal_ttl=5.0, clock=clock))
+    assert reader.reveal(sealed) == {"n": "E"}  # its key is now cached by the reader
+
+    writer.keys.erase(person)  # in another process
+    clock.now = 4.9
+    assert reader.reveal(sealed) == {"n": "E"}  # confirmed 4.9 s ago: within the window
+    clock.now = 5.0
+
+    assert reader.reveal(sealed) is None
+    assert reader.keys.key_for(person, create=False) is None
+
+
+def test_sealing_uses_a_cached_key_however_old_without_asking_the_store() -> None:
+    storage, clock = MemoryKeys(), Clock()
+    keys = KeyRing(storage, decode_master_key(new_master_key()), reveal_ttl=5.0, clock=clock)
+    person = uuid.uuid4()
+    first = keys.key_for(person, create=True)
+    clock.now = 3600.0
+    reads_before = storage.loads
+
+    assert keys.key_for(person, create=True) == first
+    assert storage.loads == reads_before
