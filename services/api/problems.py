@@ -42,6 +42,24 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc if p not in ("body", "query", "path"))
 
 
+def problem_for(error: Exception) -> JSONResponse | None:
+    """The answer to an error raised while carrying a command out, None for a bug (500)."""
+    if isinstance(error, CoordinationError):
+        return problem(error.http_status, str(error), rule=error.rule,
+                       **getattr(error, "extra", {}))
+    if isinstance(error, PersistenceError):
+        return problem(503, "the event store did not take the write; nothing was stored. "
+                            "Retry with the same command id.", rule="StoreUnavailable")
+    if isinstance(error, TimeoutError):
+        return problem(504, "the command was not answered in time; retry with the same "
+                            "command id to learn its outcome", rule="Timeout")
+    if isinstance(error, NotAuthenticated):
+        return problem(401, str(error), rule="authentication")
+    if isinstance(error, Forbidden):
+        return problem(403, str(error), rule="role")
+    return None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -51,28 +69,14 @@ def install(app: FastAPI) -> None:
         return problem(422, f"{first['field'] or 'request'}: {first['message']}",
                        rule="validation", errors=errors)
 
-    @app.exception_handler(CoordinationError)
-    async def broken_rule(_: Request, error: CoordinationError) -> JSONResponse:
-        return problem(error.http_status, str(error), rule=error.rule,
-                       **getattr(error, "extra", {}))
+    async def mapped(_: Request, error: Exception) -> JSONResponse:
+        response = problem_for(error)
+        assert response is not None  # registered below only for the errors it maps
+        return response
 
-    @app.exception_handler(PersistenceError)
-    async def store_unavailable(_: Request, error: PersistenceError) -> JSONResponse:
-        return problem(503, "the event store did not take the write; nothing was stored. "
-                            "Retry with the same command id.", rule="StoreUnavailable")
-
-    @app.exception_handler(TimeoutError)
-    async def timed_out(_: Request, error: TimeoutError) -> JSONResponse:
-        return problem(504, "the command was not answered in time; retry with the same "
-                            "command id to learn its outcome", rule="Timeout")
-
-    @app.exception_handler(NotAuthenticated)
-    async def unauthenticated(_: Request, error: NotAuthenticated) -> JSONResponse:
-        return problem(401, str(error), rule="authentication")
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(_: Request, error: Forbidden) -> JSONResponse:
-        return problem(403, str(error), rule="role")
+    for kind in (CoordinationError, PersistenceError, TimeoutError, NotAuthenticated,
+                 Forbidden):
+        app.add_exception_handler(kind, mapped)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -95,6 +95,29 @@ class TestEndpointsAndDocs:
         assert "swagger-ui" in response.text and "/openapi.json" in response.text
 
 
+    def test_well_formed_commands_skip_the_framework_route_and_the_rest_fall_back_to_it(
+            self, api: Api) -> None:
+        app: Any = api.client.app
+        app.router.routes = [r for r in app.router.routes
+                             if not getattr(r, "path", "").startswith("/commands/")]
+        volunteer_id = uuid.uuid4()
+
+        accepted = api.send_body("volunteers/register", api.admin_token,
+                                 {"command_id": uuid.uuid4(), "volunteer_id": volunteer_id,
+                                  "display_name": "Ira"})
+        invalid = api.send_body("volunteers/register", api.admin_token,
+                                {"command_id": uuid.uuid4(), "volunteer_id": "not-an-id",
+                                 "display_name": "Ira"})
+        unauthenticated = api.send_body("volunteers/register", None,
+                                        {"command_id": uuid.uuid4(),
+                                         "volunteer_id": uuid.uuid4(), "display_name": "Ira"})
+
+        assert accepted.status_code == 200, accepted.text  # answered by the fast path
+        assert accepted.json()["events"] == ["VolunteerRegistered"]
+        # with the routes gone, what the fast path hands on finds no route at all
+        assert (invalid.status_code, unauthenticated.status_code) == (404, 404)
+
+
 class CommandApiContract:
     """The behaviour every store must show; subclasses provide `settings`."""
 
