@@ -71,6 +71,34 @@ def statement(shape: Shape, table: str, key: tuple[str, ...], dialect: str) -> s
     raise ValueError(f"unknown change operation {op}")
 
 
+@lru_cache(maxsize=1024)
+def array_statement(shape: Shape, table: str, key: tuple[str, ...],
+                    types: tuple[str, ...]) -> str | None:
+    """PostgreSQL: the insert or upsert of many rows as one statement over column arrays
+    (`types` are the PostgreSQL types of the shape's columns, in order), or None for other
+    shapes. One statement per group instead of one per row: the row-by-row executemany was
+    a tenth of the in-process API's CPU. Safe because a group never holds two changes to
+    one row (see projections.batching), which ON CONFLICT DO UPDATE would refuse."""
+    op, _, match, _, columns = shape
+    if op == "insert":
+        cols, action = columns, f"ON CONFLICT ({', '.join(key)}) DO NOTHING"
+    elif op == "upsert":
+        cols = (*match, *columns)
+        action = (f"ON CONFLICT ({', '.join(match)}) " +
+                  ("DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in columns)
+                   if columns else "DO NOTHING"))
+    else:
+        return None
+    arrays = ", ".join(f"${i}::{t}[]" for i, t in enumerate(types, 1))
+    return f"INSERT INTO {table} ({', '.join(cols)}) SELECT * FROM unnest({arrays}) {action}"
+
+
+def shape_columns(shape: Shape) -> tuple[str, ...]:
+    """The columns a shape's parameters fill, in parameter order (insert and upsert)."""
+    op, _, match, _, columns = shape
+    return columns if op == "insert" else (*match, *columns)
+
+
 def sqlite_time(value: datetime) -> str:
     """SQLite keeps times as fixed-width UTC text, so text order is time order."""
     if value.tzinfo is None:

@@ -9,13 +9,14 @@ from projections.batching import plan
 from projections.catalog import Projection
 from projections.changes import parameters
 from projections.schema import (
+    PG_TYPES,
     Table,
     create_statements,
     drop_statement,
     index_statements,
     physical,
 )
-from projections.sql import statement
+from projections.sql import array_statement, shape_columns, statement
 from projections.tracking import (
     BOOKKEEPING,
     Generation,
@@ -115,13 +116,23 @@ def change_statements(work: Work, dialect: str,
     out: list[Statement] = []
     for group_shape, changes in plan(work.changes, tables):
         table = tables[group_shape[1]]
-        sql = statement(group_shape, physical(table.name, work.target.generation), table.key,
-                        dialect)
+        into = physical(table.name, work.target.generation)
         args = [parameters(c) for c in changes]
+        if dialect == "postgres" and len(args) > 1 and group_shape[0] in ARRAY_SHAPES:
+            kinds = {c.name: PG_TYPES[c.kind] for c in table.columns}
+            types = tuple(kinds[c] for c in shape_columns(group_shape))
+            sql = array_statement(group_shape, into, table.key, types)
+            if sql is not None:
+                out.append((sql, [[list(column) for column in zip(*args, strict=True)]]))
+                continue
+        sql = statement(group_shape, into, table.key, dialect)
         if convert is not None:
             args = [[convert(v) for v in row] for row in args]
         out.append((sql, args))
     return out
+
+
+ARRAY_SHAPES = frozenset({"insert", "upsert"})
 
 
 def advance_args(work: Work, mark: Mark, now: Any) -> tuple[Any, ...]:

@@ -385,8 +385,11 @@ class CommandWriter:
             uow.new_keys = self.app.keys.reserve(hinted)
         self.app.keys.prefetch(subjects)  # the keys not cached yet, in one statement
         collected: ProcessingEvent[UUID] = ProcessingEvent()
-        collected.collect_events(*touched, receipts=receipts, event_times=times,
-                                 new_keys=uow.new_keys)
+        for each in touched:  # as collect_events does, without its isinstance checks against
+            collected.events.extend(each.collect_events())  # runtime Protocols (3% of the
+            collected.aggregates[each.id] = each            # writer's CPU)
+        collected.saved_kwargs.update(receipts=receipts, event_times=times,
+                                      new_keys=uow.new_keys)
         stored = [self.app.mapper.to_stored_event(event) for event in collected.events]
         cache = self.app.repository.cache
         if cache is not None:

@@ -102,3 +102,24 @@ def test_applying_the_plan_gives_what_applying_one_by_one_gives(changes: list[Ch
         planned.apply(group)
 
     assert planned.rows("rows") == one_by_one.rows("rows")
+
+
+def test_many_upserts_of_one_shape_go_to_postgresql_as_one_statement_over_column_arrays() -> None:
+    from projections.catalog import Projection
+    from projections.store import change_statements
+    from projections.tracking import Target, Work
+
+    projection = Projection("rows", 1, (ROWS,), lambda r: [], "test rows")
+    changes: list[Change] = [Upsert("rows", {"k": k}, {"label": f"l{k}", "n": i})
+                             for i, k in enumerate("abc")]
+    work = Work(Target(projection, 4), [], changes)
+
+    [(sql, args)] = change_statements(work, "postgres")
+
+    assert sql == ("INSERT INTO rm_rows_g4 (k, label, n) SELECT * FROM unnest($1::text[], "
+                   "$2::text[], $3::bigint[]) ON CONFLICT (k) DO UPDATE SET "
+                   "label = excluded.label, n = excluded.n")
+    assert args == [[["a", "b", "c"], ["la", "lb", "lc"], [0, 1, 2]]]
+    one = Work(Target(projection, 4), [], changes[:1])
+    assert change_statements(one, "postgres")[0][1] == [["a", "la", 0]]  # one row: plain
+    assert len(change_statements(work, "sqlite")[0][1]) == 3  # SQLite: row by row
