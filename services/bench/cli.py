@@ -30,10 +30,12 @@ def bench(
                                      "for the as-of replay"),
     out_dir: Path = typer.Option(REPO_ROOT / "docs", help="where benchmarks.json/.md go"),
     keep_data: bool = typer.Option(False, help="keep the benchmark databases afterwards"),
-    api_workers: int = typer.Option(2, min=1, max=16, help="`corridor serve --workers` of "
-                                    "the measured API (HTTP processes beside one writer)"),
+    api_workers: int = typer.Option(1, min=1, max=16, help="`corridor serve --workers` of "
+                                    "the measured API (1: one process, the default "
+                                    "deployment); the other shape (2 workers, or one process) "
+                                    "is measured beside it at the target level"),
     repeats: int = typer.Option(3, min=1, max=9, help="runs of the target client level (and "
-                                "its one-process baseline); the median is reported"),
+                                "of the other API shape); the median is reported"),
 ) -> None:
     """Benchmark commands, projection lag, rebuild, replay and memory against the targets.
 

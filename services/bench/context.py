@@ -27,7 +27,7 @@ class BenchConfig:
     lag_clients: int = 32
     out_dir: Path = Path("docs")
     keep_data: bool = False
-    api_workers: int = 2
+    api_workers: int = 1
     repeats: int = 3
     """Runs of the target client level; the median run is reported, all are shown."""
     """HTTP worker processes of the measured `corridor serve` (1: one process does all)."""

@@ -32,10 +32,10 @@ async def run(ctx: BenchContext) -> None:
     server = ctx.servers.ensure_postgres()
     async with fresh_database(server, "commands", keep=config.keep_data) as dsn:
         http = await http_levels(ctx, dsn)
-    if config.api_workers > 1:
-        async with fresh_database(server, "one_process", keep=config.keep_data) as dsn:
-            say(f"baseline: the API as one process, {config.target_clients} clients")
-            http["one_process"] = await one_process_level(ctx, dsn)
+    other = other_shape(config.api_workers)
+    async with fresh_database(server, "other_shape", keep=config.keep_data) as dsn:
+        say(f"baseline: the API as {api_label(other)}, {config.target_clients} clients")
+        http["other_shape"] = await other_shape_level(ctx, dsn, other)
     baselines: dict[str, Any] = {}
     for label, cached in (("plain_cached", True), ("plain_uncached", False)):
         async with fresh_database(server, label, keep=config.keep_data) as dsn:
@@ -47,6 +47,16 @@ async def run(ctx: BenchContext) -> None:
         baselines["raw_single_row"] = await raw_single_row_commits(dsn, config.duration)
     ctx.report.details["commands"] = {"http": http, "baselines": baselines}
     add_figures(ctx, http, baselines)
+
+
+def other_shape(workers: int) -> int:
+    """The API shape measured beside the main one: two workers beside one process, and one
+    process beside any number of workers."""
+    return 2 if workers == 1 else 1
+
+
+def api_label(workers: int) -> str:
+    return "`corridor serve`" if workers == 1 else f"`corridor serve --workers {workers}`"
 
 
 def plural(count: int, noun: str) -> str:
@@ -130,10 +140,10 @@ def runs_text(level: dict[str, Any]) -> str:
         f"{r['commands_per_s']:,.0f}/s (p99 {r['p99_ms']:.1f} ms)" for r in runs))
 
 
-async def one_process_level(ctx: BenchContext, dsn: str) -> dict[str, Any]:
-    """The same load at the target level on `corridor serve` without --workers."""
+async def other_shape_level(ctx: BenchContext, dsn: str, workers: int) -> dict[str, Any]:
+    """The same load at the target level on the API in its other shape."""
     config = ctx.config
-    api = await start_api(ctx.api_env(dsn), workers=1)
+    api = await start_api(ctx.api_env(dsn), workers=workers)
     executor = HttpExecutor(api.port, ctx.issuer)
     try:
         world = World.new(config.target_clients)
@@ -142,7 +152,9 @@ async def one_process_level(ctx: BenchContext, dsn: str) -> dict[str, Any]:
         states = [workload.client(i) for i in range(config.target_clients)]
         level = await _median_level(ctx, api.pid, dsn, executor, workload, states)
         level["api_peak_rss_mb"] = api.peak_rss_mb()
-        ctx.results["api_one_process_rss_mb"] = level["api_peak_rss_mb"]
+        level["workers"] = workers
+        ctx.results["api_other_shape"] = (workers, level["api_peak_rss_mb"],
+                                          api.rss_by_process())
         return level
     finally:
         api.stop()
@@ -186,9 +198,10 @@ def add_figures(ctx: BenchContext, http: dict[str, Any], baselines: dict[str, An
                       f"{uncached['per_s']:,.0f}/s uncached",
                       f"raw asyncpg 1 row/commit x32: {raw['per_s']:,.0f}/s",
                       f"GET /health/live x{floor['clients']}: {floor['commands_per_s']:,.0f}/s"]
-    if http.get("one_process"):
-        rate_baselines.append(f"one API process x{http['one_process']['clients']}: "
-                              f"{http['one_process']['commands_per_s']:,.0f}/s")
+    other = http.get("other_shape")
+    if other:
+        rate_baselines.append(f"{api_label(other['workers'])} x{other['clients']}: "
+                              f"{other['commands_per_s']:,.0f}/s")
     p99_baselines = [f"plain eventsourcing p99 {cached['p99_ms']:.2f} ms (cached)",
                      f"raw asyncpg commit p99 {raw['p99_ms']:.2f} ms"]
     for level in http["levels"]:
@@ -220,13 +233,12 @@ def add_figures(ctx: BenchContext, http: dict[str, Any], baselines: dict[str, An
                       f"p50 {floor['p50_ms']:.2f} ms, p99 {floor['p99_ms']:.2f} ms; the same API "
                       "process answering a route that does no work: what uvicorn + FastAPI "
                       "cost alone"))
-    one = http.get("one_process")
-    if one is not None:
-        report.add(Figure("baseline", f"the API as one process (`corridor serve`), "
-                          f"{plural(one['clients'], 'client')}", one["commands_per_s"],
+    if other is not None:
+        report.add(Figure("baseline", f"the API as {api_label(other['workers'])}, "
+                          f"{plural(other['clients'], 'client')}", other["commands_per_s"],
                           "commands/s", None, [],
-                          f"p50 {one['p50_ms']:.1f} ms, p99 {one['p99_ms']:.1f} ms; "
-                          + "; ".join(t for t in (runs_text(one), diagnosis(one)) if t)))
+                          f"p50 {other['p50_ms']:.1f} ms, p99 {other['p99_ms']:.1f} ms; "
+                          + "; ".join(t for t in (runs_text(other), diagnosis(other)) if t)))
     report.add(Figure("baseline", "raw asyncpg single-row INSERT+COMMIT, 32 connections",
                       raw["per_s"], "rows/s", None, [],
                       f"p50 {raw['p50_ms']:.2f} ms, p99 {raw['p99_ms']:.2f} ms"))
