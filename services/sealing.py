@@ -8,6 +8,7 @@ sealed copy of their personal data unreadable: event store, snapshots, Kafka, ex
 from __future__ import annotations
 
 import base64
+import itertools
 import math
 import os
 import threading
@@ -68,8 +69,10 @@ class KeyRing:
 
     def __init__(self, storage: KeyStorage, master_key: bytes, master_version: int = 1,
                  retired: dict[int, bytes] | None = None, *, reveal_ttl: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 max_cached: int = 50_000) -> None:
         self._storage = storage
+        self._max_cached = max_cached
         self._reveal_ttl, self._clock = reveal_ttl, clock
         self._confirmed: dict[UUID, float] = {}
         """When each cached key was last seen in the store (or made here). Revealing needs a
@@ -150,6 +153,9 @@ class KeyRing:
         self._forget(subject_id)
 
     def _keep(self, subject_id: UUID, key: bytes) -> None:
+        if len(self._cache) >= self._max_cached and subject_id not in self._cache:
+            for oldest in list(itertools.islice(self._cache, self._max_cached // 10 or 1)):
+                self._forget(oldest)  # the first cached go first; a look-up brings one back
         self._cache[subject_id] = key
         self._confirmed[subject_id] = self._clock()
 

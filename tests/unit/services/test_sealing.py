@@ -191,3 +191,15 @@ def test_sealing_uses_a_cached_key_however_old_without_asking_the_store() -> Non
 
     assert keys.key_for(person, create=True) == first
     assert storage.loads == reads_before
+
+
+def test_the_key_cache_stays_bounded_and_a_dropped_key_is_looked_up_again() -> None:
+    storage = MemoryKeys()
+    keys = KeyRing(storage, decode_master_key(new_master_key()), max_cached=10)
+    people = [uuid.uuid4() for _ in range(25)]
+    made = {p: keys.key_for(p, create=True) for p in people}
+
+    assert len(keys._cache) <= 10
+    loads = storage.loads
+    assert keys.key_for(people[0], create=True) == made[people[0]]  # dropped, loaded again
+    assert storage.loads == loads + 1
