@@ -38,3 +38,20 @@ def test_the_installed_command_lists_every_command() -> None:
                          text=True, check=True, timeout=60).stdout
     for command in ("serve", "token", "rebuild", "project", "relay", "audit", "bench", "kafka"):
         assert command in out
+
+
+def test_each_plugin_adds_exactly_the_commands_the_cli_expects_of_it() -> None:
+    import importlib
+
+    import typer
+
+    from services.cli import CORE, PLUGINS
+
+    for module, expected in PLUGINS.items():
+        app = typer.Typer()
+        importlib.import_module(module).register(app)
+        names = {c.name or c.callback.__name__.replace("_", "-")  # type: ignore[union-attr]
+                 for c in app.registered_commands}
+        names |= {g.name for g in app.registered_groups}
+        assert names == set(expected), module
+        assert not names & CORE, module
