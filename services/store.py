@@ -57,7 +57,9 @@ def link(events: Sequence[StoredEvent], heads: dict[Key, Head]) -> list[tuple[St
 class HeadCache:
     """Last (version, hash) per stream, so a busy writer needs no extra read per batch."""
 
-    def __init__(self, maxsize: int = 100_000) -> None:
+    def __init__(self, maxsize: int = 20_000) -> None:
+        """`maxsize` streams, as many as the default aggregate cache: a stream whose head
+        was dropped costs one look-up in the batch that next writes it."""
         self._heads: OrderedDict[Key, Head] = OrderedDict()
         self._maxsize = maxsize
 

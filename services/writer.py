@@ -40,7 +40,9 @@ from services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("corridor.writer")
 
-RECENT_IDS = 100_000
+RECENT_IDS = 20_000
+"""Command ids remembered as committed here (a retry of an older one is caught by the
+receipts' primary key instead); bounded so that a long-running API's memory stays flat."""
 Handler = Callable[[Any, UnitOfWork, Meta], UUID]
 """Runs one command's domain call(s); returns the id of the stream it is about."""
 
