@@ -13,7 +13,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -85,6 +85,8 @@ class KeyRing:
         self._masters = {v: AESGCM(k) for v, k in (retired or {}).items()}
         self._masters[master_version] = self._master
         self._cache: dict[UUID, bytes] = {}
+        self._pending: dict[UUID, bytes] = {}
+        """Keys made by `reserve` whose rows are not stored yet: they seal, never reveal."""
         self._lock = threading.Lock()
 
     def key_for(self, subject_id: UUID, *, create: bool) -> bytes | None:
@@ -93,6 +95,10 @@ class KeyRing:
         cached = self._cache.get(subject_id)
         if cached is not None and (create or self._fresh(subject_id)):
             return cached
+        if create:
+            pending = self._pending.get(subject_id)
+            if pending is not None:
+                return pending
         with self._lock:
             found = self._storage.load_wrapped(subject_id)
             if found is None:
@@ -114,7 +120,7 @@ class KeyRing:
     def prefetch(self, subject_ids: set[UUID]) -> None:
         """Load or create the keys of many subjects in one statement (one batch's worth):
         a new key is offered for every subject not cached and kept where none existed."""
-        missing = [s for s in subject_ids if s not in self._cache]
+        missing = [s for s in subject_ids if s not in self._cache and s not in self._pending]
         if not missing:
             return
         with self._lock:
@@ -133,14 +139,15 @@ class KeyRing:
         rows, which the caller stores in the same transaction as the data they seal: no
         round trip of their own. Had a subject a key after all, or was it erased, that
         insert fails and the transaction stores nothing; the caller then forgets these keys
-        (`forget_cached`) and looks them up instead."""
+        (`forget_cached`) and looks them up instead. The keys seal at once but reveal only
+        once `confirm` says their rows are stored."""
         rows = []
         with self._lock:
             for subject_id in subject_ids:
-                if subject_id in self._cache:
+                if subject_id in self._cache or subject_id in self._pending:
                     continue
                 key = AESGCM.generate_key(bit_length=256)
-                self._keep(subject_id, key)
+                self._pending[subject_id] = key
                 rows.append((subject_id, self._wrap(subject_id, key), self._master_version))
         return rows
 
@@ -149,8 +156,17 @@ class KeyRing:
             self._forget(subject_id)
             return self._storage.delete_wrapped(subject_id)
 
+    def confirm(self, subject_ids: Iterable[UUID]) -> None:
+        """The reserved keys of these subjects are stored now: they may reveal too."""
+        with self._lock:
+            for subject_id in subject_ids:
+                key = self._pending.pop(subject_id, None)
+                if key is not None:
+                    self._keep(subject_id, key)
+
     def forget_cached(self, subject_id: UUID) -> None:
         self._forget(subject_id)
+        self._pending.pop(subject_id, None)
 
     def _keep(self, subject_id: UUID, key: bytes) -> None:
         if len(self._cache) >= self._max_cached and subject_id not in self._cache:
@@ -182,6 +198,7 @@ class KeyRing:
         self._masters[new_version] = new_master
         self._cache.clear()
         self._confirmed.clear()
+        self._pending.clear()
         return count
 
     def _wrap(self, subject_id: UUID, key: bytes) -> bytes:

@@ -410,6 +410,8 @@ class CommandWriter:
         }
         self.batches += 1
         self.commands += len(prepared.executed)
+        if prepared.uow.new_keys:  # stored with the events: they may reveal now
+            self.app.keys.confirm(s for s, _, _ in prepared.uow.new_keys)
         for action in prepared.uow.post_commit:  # before the answers: an erasure is done
             try:                                 # (its key deleted) once it is accepted
                 action()

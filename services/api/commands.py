@@ -72,9 +72,11 @@ class CommandFastPath:
         spec = self.routes.get(scope.get("path", "")) if scope["type"] == "http" else None
         if spec is None or scope["method"] != "POST":
             return await self.app(scope, receive, send)
-        body, more = await _read_body(receive)
+        body, complete = await _read_body(receive)
+        if not complete:  # the client went away mid-body: nothing to run, no one to answer
+            return None
         runtime: Runtime = scope["app"].state.runtime
-        command = _accepted_input(spec, runtime, dict(scope["headers"]), body) if more else None
+        command = _accepted_input(spec, runtime, _first_of_each(scope["headers"]), body)
         if command is None:
             return await self.app(scope, _replay(body, receive), send)
         principal, payload = command
@@ -97,7 +99,7 @@ class CommandFastPath:
 def _accepted_input(spec: CommandSpec, runtime: Runtime, headers: dict[bytes, bytes],
                     body: bytes) -> tuple[Principal, Any] | None:
     """(caller, validated body) of a request the fast path takes, else None."""
-    content_type = headers.get(b"content-type", b"application/json").split(b";")[0].strip()
+    content_type = headers.get(b"content-type", b"").split(b";")[0].strip()
     scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
     if content_type.lower() != b"application/json" or scheme.lower() != b"bearer" or not body:
         return None
@@ -108,6 +110,14 @@ def _accepted_input(spec: CommandSpec, runtime: Runtime, headers: dict[bytes, by
         return principal, spec.body.model_validate_json(body)
     except (NotAuthenticated, ValidationError):
         return None
+
+
+def _first_of_each(headers: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    """Header values by name, the first of repeated ones (as Starlette's `headers.get`)."""
+    first: dict[bytes, bytes] = {}
+    for name, value in headers:
+        first.setdefault(name, value)
+    return first
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:

@@ -77,6 +77,26 @@ class NewSubjectKeysContract:
         assert revealed_name(fresh, second.stream_id) == NAME  # fresh keeps only its key
         assert revealed_name(runtime, first.stream_id) == NAME
 
+    def test_a_reader_meanwhile_sees_a_known_persons_data_not_the_unstored_new_key(
+            self, runtime: Runtime, fresh: Runtime) -> None:
+        person, first_case = uuid4(), uuid4()
+        assert isinstance(send(fresh, opening(fresh, person, first_case)), Accepted)
+        app, seen = runtime.app, []
+        real_insert = app.recorder.insert_events
+
+        def insert_events(stored: object, **kwargs: object) -> object:  # a GET meanwhile
+            if kwargs.get("new_keys"):
+                seen.append(revealed_name(runtime, first_case))
+            return real_insert(stored, **kwargs)
+
+        app.recorder.insert_events = insert_events  # type: ignore[method-assign]
+        runtime.writer.start()
+        second = send(runtime, opening(runtime, person))
+
+        assert isinstance(second, Accepted) and runtime.writer.conflicts == 1
+        assert seen == [NAME]  # the stored key, not the one this batch made and lost with
+        assert revealed_name(runtime, second.stream_id) == NAME
+
     def test_an_erased_person_gets_no_new_data_and_the_rest_of_the_batch_is_stored(
             self, runtime: Runtime, fresh: Runtime) -> None:
         person, case_id = uuid4(), uuid4()

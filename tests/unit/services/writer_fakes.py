@@ -81,6 +81,9 @@ class NoPersonalData:
     def forget_cached(self, subject_id: UUID) -> None:
         raise AssertionError(f"no key was made, so none is forgotten ({subject_id})")
 
+    def confirm(self, subject_ids: Any) -> None:
+        assert not list(subject_ids)
+
 
 class InMemoryApplication(Application[UUID]):
     """An application on one shared in-memory recorder; two of them act like two processes."""
