@@ -236,6 +236,13 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 "FROM unnest(%b::uuid[], %b::bytea[], %b::int[]) AS w(id, wrapped, version) "
                 f"LEFT JOIN {schema}.erased_subjects e ON e.subject_id = w.id",
                 ([k[0] for k in new_keys], [k[1] for k in new_keys], [k[2] for k in new_keys]))
+        erased: Sequence[UUID] = kwargs.get("erased_keys") or ()
+        if erased:  # erasure holds exactly when its event is stored
+            curs.execute(f"DELETE FROM {schema}.data_keys WHERE subject_id = ANY(%b::uuid[])",
+                         (list(erased),))
+            curs.execute(f"INSERT INTO {schema}.erased_subjects (subject_id) "
+                         "SELECT * FROM unnest(%b::uuid[]) ON CONFLICT DO NOTHING",
+                         (list(erased),))
         kwargs["_linked"].extend(linked)
 
     def select_receipts(self, command_ids: list[UUID]) -> list[tuple[UUID, bytes, int | None]]:
@@ -303,6 +310,10 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
                 "INSERT INTO data_keys (subject_id, wrapped, master_version) SELECT ?, CASE "
                 "WHEN EXISTS (SELECT 1 FROM erased_subjects WHERE subject_id = ?) THEN NULL "
                 "ELSE ? END, ?", [(s.hex, s.hex, wrapped, v) for s, wrapped, v in new_keys])
+        erased: Sequence[UUID] = kwargs.get("erased_keys") or ()
+        c.executemany("DELETE FROM data_keys WHERE subject_id = ?", [(s.hex,) for s in erased])
+        c.executemany("INSERT INTO erased_subjects (subject_id) VALUES (?) ON CONFLICT DO "
+                      "NOTHING", [(s.hex,) for s in erased])
         kwargs["_linked"].extend(linked)
         return ids
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -21,13 +20,15 @@ class UnitOfWork:
     def __init__(self, app: CorridorApplication) -> None:
         self.app = app
         self.working: dict[UUID, Aggregate] = {}
-        self.post_commit: list[Callable[[], object]] = []
         self.new_keys: list[tuple[UUID, bytes, int]] = []
         """Data keys made for this batch, stored with its events (see `KeyRing.reserve`)."""
+        self.erased_keys: list[UUID] = []
+        """Subjects whose data keys this batch deletes, in the transaction that stores its
+        events: an erasure holds exactly when it is stored, never one without the other."""
 
-    def after_commit(self, action: Callable[[], object]) -> None:
-        """Run `action` once this batch's events are durably stored (e.g. delete a key)."""
-        self.post_commit.append(action)
+    def erase_key(self, subject_id: UUID) -> None:
+        """Delete the subject's data key (and refuse them a new one) with this batch."""
+        self.erased_keys.append(subject_id)
 
     def get(self, cls: type[A], aggregate_id: UUID) -> A:
         found = self.working.get(aggregate_id)

@@ -391,7 +391,7 @@ class CommandWriter:
             collected.events.extend(each.collect_events())  # runtime Protocols (3% of the
             collected.aggregates[each.id] = each            # writer's CPU)
         collected.saved_kwargs.update(receipts=receipts, event_times=times,
-                                      new_keys=uow.new_keys)
+                                      new_keys=uow.new_keys, erased_keys=uow.erased_keys)
         stored = [self.app.mapper.to_stored_event(event) for event in collected.events]
         cache = self.app.repository.cache
         if cache is not None:
@@ -410,13 +410,11 @@ class CommandWriter:
         }
         self.batches += 1
         self.commands += len(prepared.executed)
+        keys = self.app.keys
         if prepared.uow.new_keys:  # stored with the events: they may reveal now
-            self.app.keys.confirm(s for s, _, _ in prepared.uow.new_keys)
-        for action in prepared.uow.post_commit:  # before the answers: an erasure is done
-            try:                                 # (its key deleted) once it is accepted
-                action()
-            except Exception:
-                log.exception("post-commit action failed")
+            keys.confirm(s for s, _, _ in prepared.uow.new_keys)
+        for subject_id in prepared.uow.erased_keys:  # deleted with the events
+            keys.forget_cached(subject_id)
         for e in prepared.executed:
             outcome = e.outcome
             if isinstance(outcome, Accepted):

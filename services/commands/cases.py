@@ -306,8 +306,7 @@ def erase(body: EraseCase, uow: UnitOfWork, meta: Meta) -> UUID:
     case = uow.get(Case, body.case_id)
     person = case.person_id
     case.erase_personal_data(subject_id=person, meta=meta)
-    keys = uow.app.keys
-    uow.after_commit(lambda: keys.erase(person))
+    uow.erase_key(person)
     return case.id
 
 

@@ -127,9 +127,8 @@ class EraseContact(CommandBody):
 
 @command("resources.erase_personal_data", "/resources/erase-personal-data", {R.ADMIN})
 def erase(body: EraseContact, uow: UnitOfWork, meta: Meta) -> UUID:
-    """Erase a resource contact person's data on request: their key is deleted after commit."""
+    """Erase a resource contact person's data on request: their key is deleted with it."""
     resource = uow.get(Resource, body.resource_id)
     resource.erase_personal_data(subject_id=body.subject_id, meta=meta)
-    keys = uow.app.keys
-    uow.after_commit(lambda: keys.erase(body.subject_id))
+    uow.erase_key(body.subject_id)
     return resource.id

@@ -128,9 +128,8 @@ class EraseVolunteer(CommandBody):
 
 @command("volunteers.erase_personal_data", "/volunteers/erase-personal-data", {R.ADMIN})
 def erase(body: EraseVolunteer, uow: UnitOfWork, meta: Meta) -> UUID:
-    """Erase a volunteer's personal data on request: their key is deleted after commit."""
+    """Erase a volunteer's personal data on request: their key is deleted with it."""
     volunteer = uow.get(Volunteer, body.volunteer_id)
     volunteer.erase_personal_data(meta=meta)
-    keys = uow.app.keys
-    uow.after_commit(lambda: keys.erase(body.volunteer_id))
+    uow.erase_key(body.volunteer_id)
     return volunteer.id

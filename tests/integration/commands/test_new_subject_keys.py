@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from command_runtime import command, paused, postgres_settings, send, sqlite_settings
+from eventsourcing.persistence import OperationalError, PersistenceError
 
 from services.bootstrap import Runtime, build_runtime
 from services.outcomes import Accepted, Outcome, Rejected
@@ -119,6 +120,48 @@ class NewSubjectKeysContract:
         for outcome in outcomes:
             assert revealed_name(fresh, outcome.stream_id) == NAME  # type: ignore[union-attr]
         assert fresh.app.keys.key_for(person, create=False) is None
+        assert runtime.app.keys.key_for(person, create=False) is None
+
+
+    def test_an_erasure_deletes_the_key_in_the_transaction_that_stores_it(
+            self, runtime: Runtime, fresh: Runtime) -> None:
+        person, case_id = uuid4(), uuid4()
+        runtime.writer.start()
+        assert isinstance(send(runtime, opening(runtime, person, case_id)), Accepted)
+        app, real_insert = runtime.app, runtime.app.recorder.insert_events
+        failing = [True]
+
+        def insert_events(stored: object, **kwargs: object) -> object:
+            if kwargs.get("erased_keys") and failing:
+                failing.clear()
+                raise OperationalError("the store went away")
+            return real_insert(stored, **kwargs)
+
+        app.recorder.insert_events = insert_events  # type: ignore[method-assign]
+        erasure = command(runtime, "cases.erase_personal_data", case_id=case_id)
+        with pytest.raises(PersistenceError):
+            send(runtime, erasure)
+
+        assert revealed_name(fresh, case_id) == NAME  # neither the erasure nor the deletion
+        retried = send(runtime, command(runtime, "cases.erase_personal_data",
+                                        command_id=erasure.command_id, case_id=case_id))
+        assert isinstance(retried, Accepted) and not retried.duplicate
+        assert runtime.app.keys.key_for(person, create=False) is None  # both, at once
+        assert runtime.app.keys.key_for(person, create=True) is None  # and no new key
+
+
+    def test_an_accepted_erasure_needs_no_step_after_the_commit(self, runtime: Runtime) -> None:
+        person, case_id = uuid4(), uuid4()
+        runtime.writer.start()
+        assert isinstance(send(runtime, opening(runtime, person, case_id)), Accepted)
+
+        def unreachable(subject_id: UUID) -> bool:
+            raise OperationalError("a separate key deletion failed after the commit")
+
+        runtime.app.keys.erase = unreachable  # type: ignore[method-assign]
+        erased = send(runtime, command(runtime, "cases.erase_personal_data", case_id=case_id))
+
+        assert isinstance(erased, Accepted)
         assert runtime.app.keys.key_for(person, create=False) is None
 
 
