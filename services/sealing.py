@@ -135,12 +135,12 @@ class KeyRing:
             self.key_for(subject_id, create=True)  # lost a race: another process made it
 
     def reserve(self, subject_ids: set[UUID]) -> list[tuple[UUID, bytes, int]]:
-        """New keys for subjects believed to be new, cached at once and answered as wrapped
-        rows, which the caller stores in the same transaction as the data they seal: no
-        round trip of their own. Had a subject a key after all, or was it erased, that
-        insert fails and the transaction stores nothing; the caller then forgets these keys
-        (`forget_cached`) and looks them up instead. The keys seal at once but reveal only
-        once `confirm` says their rows are stored."""
+        """New keys for subjects believed to be new, answered as wrapped rows, which the
+        caller stores in the same transaction as the data they seal: no round trip of their
+        own. They seal at once, and reveal only once `confirm` says their rows are stored.
+        Had a subject a key after all, or was it erased, that insert fails and the
+        transaction stores nothing; the caller then forgets these keys (`forget_cached`) and
+        looks them up instead."""
         rows = []
         with self._lock:
             for subject_id in subject_ids:
@@ -152,6 +152,8 @@ class KeyRing:
         return rows
 
     def erase(self, subject_id: UUID) -> bool:
+        """Delete a subject's key outside any command (tools, tests); a command erases with
+        its own events instead (`UnitOfWork.erase_key`)."""
         with self._lock:
             self._forget(subject_id)
             return self._storage.delete_wrapped(subject_id)
