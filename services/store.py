@@ -57,9 +57,10 @@ def link(events: Sequence[StoredEvent], heads: dict[Key, Head]) -> list[tuple[St
 class HeadCache:
     """Last (version, hash) per stream, so a busy writer needs no extra read per batch."""
 
-    def __init__(self, maxsize: int = 20_000) -> None:
-        """`maxsize` streams, as many as the default aggregate cache: a stream whose head
-        was dropped costs one look-up in the batch that next writes it."""
+    def __init__(self, maxsize: int = 50_000) -> None:
+        """`maxsize` streams (about 16 MB when full). A stream whose head was dropped costs
+        its next batch a look-up, and a round trip of its own inside the insert's pipeline:
+        at 20,000 the bench's 30,000 cases ran 15% slower in A/B runs."""
         self._heads: OrderedDict[Key, Head] = OrderedDict()
         self._maxsize = maxsize
 
