@@ -195,7 +195,6 @@ class Filler:
         if phases is not None:
             phases["load"] = time.perf_counter() - started
 
-
     def _last_to_load(self, name: str) -> bool:
         assert self.arrive is not None
         return self.arrive(name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from typing import Any, Protocol
 
 from projections.batching import plan
@@ -119,9 +120,8 @@ def change_statements(work: Work, dialect: str,
         into = physical(table.name, work.target.generation)
         args = [parameters(c) for c in changes]
         if dialect == "postgres" and len(args) > 1 and group_shape[0] in ARRAY_SHAPES:
-            kinds = {c.name: PG_TYPES[c.kind] for c in table.columns}
-            types = tuple(kinds[c] for c in shape_columns(group_shape))
-            sql = array_statement(group_shape, into, table.key, types)
+            sql = array_statement(group_shape, into, table.key,
+                                  _pg_types(table, shape_columns(group_shape)))
             if sql is not None:
                 out.append((sql, [[list(column) for column in zip(*args, strict=True)]]))
                 continue
@@ -133,6 +133,13 @@ def change_statements(work: Work, dialect: str,
 
 
 ARRAY_SHAPES = frozenset({"insert", "upsert"})
+
+
+@lru_cache(maxsize=1024)
+def _pg_types(table: Table, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The PostgreSQL types of some of a table's columns, in the order given."""
+    kinds = {c.name: PG_TYPES[c.kind] for c in table.columns}
+    return tuple(kinds[c] for c in columns)
 
 
 def advance_args(work: Work, mark: Mark, now: Any) -> tuple[Any, ...]:

@@ -2,10 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 from services.sealing import KeysAfterCreate
+
+NewKey = tuple[UUID, bytes, int]
+"""(subject, wrapped key, master key version)."""
+
+
+def pg_store_new_keys(curs: Any, schema: str, rows: Sequence[NewKey]) -> None:
+    """In the caller's transaction: store keys made for subjects believed new. A key that
+    exists breaks the primary key; an erased subject's turns NULL and breaks NOT NULL:
+    either way the transaction stores nothing."""
+    curs.execute(
+        f"INSERT INTO {schema}.data_keys (subject_id, wrapped, master_version) "
+        "SELECT w.id, CASE WHEN e.subject_id IS NULL THEN w.wrapped END, w.version "
+        "FROM unnest(%b::uuid[], %b::bytea[], %b::int[]) AS w(id, wrapped, version) "
+        f"LEFT JOIN {schema}.erased_subjects e ON e.subject_id = w.id",
+        ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]))
+
+
+def pg_erase_keys(curs: Any, schema: str, subjects: Sequence[UUID]) -> int:
+    """In the caller's transaction: delete the subjects' keys and mark them erased (no key
+    is made for them again); how many keys were deleted."""
+    curs.execute(f"DELETE FROM {schema}.data_keys WHERE subject_id = ANY(%b::uuid[])",
+                 (list(subjects),))
+    deleted = int(curs.rowcount)
+    curs.execute(f"INSERT INTO {schema}.erased_subjects (subject_id) "
+                 "SELECT * FROM unnest(%b::uuid[]) ON CONFLICT DO NOTHING", (list(subjects),))
+    return deleted
+
+
+def sqlite_store_new_keys(c: Any, rows: Sequence[NewKey]) -> None:
+    """As `pg_store_new_keys`, on the embedded store."""
+    c.executemany(
+        "INSERT INTO data_keys (subject_id, wrapped, master_version) SELECT ?, CASE "
+        "WHEN EXISTS (SELECT 1 FROM erased_subjects WHERE subject_id = ?) THEN NULL "
+        "ELSE ? END, ?", [(s.hex, s.hex, wrapped, v) for s, wrapped, v in rows])
+
+
+def sqlite_erase_keys(c: Any, subjects: Sequence[UUID]) -> int:
+    """As `pg_erase_keys`, on the embedded store."""
+    deleted = 0
+    for subject in subjects:
+        c.execute("DELETE FROM data_keys WHERE subject_id = ?", (subject.hex,))
+        deleted += c.sqlite_cursor.rowcount
+        c.execute("INSERT OR IGNORE INTO erased_subjects (subject_id) VALUES (?)",
+                  (subject.hex,))
+    return deleted
 
 
 class PostgresKeyStorage:
@@ -41,11 +87,8 @@ class PostgresKeyStorage:
                          "WHERE subject_id = %s", (wrapped, master_version, subject_id))
 
     def delete_wrapped(self, subject_id: UUID) -> bool:
-        with self._ds.get_connection() as conn, conn.transaction():
-            cur = conn.execute(f"DELETE FROM {self._t} WHERE subject_id = %s", (subject_id,))
-            conn.execute(f"INSERT INTO {self._e} (subject_id) VALUES (%s) "
-                         "ON CONFLICT DO NOTHING", (subject_id,))
-            return bool(cur.rowcount)
+        with self._ds.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            return bool(pg_erase_keys(curs, self._ds.schema, [subject_id]))
 
     def all_wrapped(self) -> list[tuple[UUID, bytes, int]]:
         with self._ds.get_connection() as conn:
@@ -112,11 +155,7 @@ class SQLiteKeyStorage:
 
     def delete_wrapped(self, subject_id: UUID) -> bool:
         with self._ds.transaction(commit=True) as c:
-            c.execute("DELETE FROM data_keys WHERE subject_id = ?", (subject_id.hex,))
-            deleted = bool(c.sqlite_cursor.rowcount)
-            c.execute("INSERT OR IGNORE INTO erased_subjects (subject_id) VALUES (?)",
-                      (subject_id.hex,))
-            return deleted
+            return bool(sqlite_erase_keys(c, [subject_id]))
 
     def all_wrapped(self) -> list[tuple[UUID, bytes, int]]:
         with self._ds.transaction(commit=False) as c:

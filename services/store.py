@@ -21,6 +21,13 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Composed, Identifier
 
+from services.keystore import (
+    pg_erase_keys,
+    pg_store_new_keys,
+    sqlite_erase_keys,
+    sqlite_store_new_keys,
+)
+
 GENESIS = bytes(32)
 Head = tuple[int, bytes]
 Key = UUID | str
@@ -228,22 +235,10 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 f"INSERT INTO {schema}.command_receipts (command_id, outcome) "
                 "SELECT * FROM unnest(%b::uuid[], %b::bytea[])",
                 ([c for c, _ in receipts], [o for _, o in receipts]))
-        new_keys: Sequence[tuple[UUID, bytes, int]] = kwargs.get("new_keys") or ()
-        if new_keys:  # a key that exists breaks the primary key; an erased subject's turns
-            # NULL and breaks NOT NULL: either way the transaction stores nothing
-            curs.execute(
-                f"INSERT INTO {schema}.data_keys (subject_id, wrapped, master_version) "
-                "SELECT w.id, CASE WHEN e.subject_id IS NULL THEN w.wrapped END, w.version "
-                "FROM unnest(%b::uuid[], %b::bytea[], %b::int[]) AS w(id, wrapped, version) "
-                f"LEFT JOIN {schema}.erased_subjects e ON e.subject_id = w.id",
-                ([k[0] for k in new_keys], [k[1] for k in new_keys], [k[2] for k in new_keys]))
-        erased: Sequence[UUID] = kwargs.get("erased_keys") or ()
-        if erased:  # erasure holds exactly when its event is stored
-            curs.execute(f"DELETE FROM {schema}.data_keys WHERE subject_id = ANY(%b::uuid[])",
-                         (list(erased),))
-            curs.execute(f"INSERT INTO {schema}.erased_subjects (subject_id) "
-                         "SELECT * FROM unnest(%b::uuid[]) ON CONFLICT DO NOTHING",
-                         (list(erased),))
+        if kwargs.get("new_keys"):  # keys made for this batch's new people
+            pg_store_new_keys(curs, schema, kwargs["new_keys"])
+        if kwargs.get("erased_keys"):  # erasure holds exactly when its event is stored
+            pg_erase_keys(curs, schema, kwargs["erased_keys"])
         kwargs["_linked"].extend(linked)
 
     def select_receipts(self, command_ids: list[UUID]) -> list[tuple[UUID, bytes, int | None]]:
@@ -305,16 +300,10 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         receipts: Sequence[tuple[UUID, bytes]] = kwargs.get("receipts") or ()
         c.executemany("INSERT INTO command_receipts (command_id, outcome) VALUES (?, ?)",
                       [(cid.hex, outcome) for cid, outcome in receipts])
-        new_keys: Sequence[tuple[UUID, bytes, int]] = kwargs.get("new_keys") or ()
-        if new_keys:  # as on PostgreSQL: an existing or erased subject fails the transaction
-            c.executemany(
-                "INSERT INTO data_keys (subject_id, wrapped, master_version) SELECT ?, CASE "
-                "WHEN EXISTS (SELECT 1 FROM erased_subjects WHERE subject_id = ?) THEN NULL "
-                "ELSE ? END, ?", [(s.hex, s.hex, wrapped, v) for s, wrapped, v in new_keys])
-        erased: Sequence[UUID] = kwargs.get("erased_keys") or ()
-        c.executemany("DELETE FROM data_keys WHERE subject_id = ?", [(s.hex,) for s in erased])
-        c.executemany("INSERT INTO erased_subjects (subject_id) VALUES (?) ON CONFLICT DO "
-                      "NOTHING", [(s.hex,) for s in erased])
+        if kwargs.get("new_keys"):
+            sqlite_store_new_keys(c, kwargs["new_keys"])
+        if kwargs.get("erased_keys"):
+            sqlite_erase_keys(c, kwargs["erased_keys"])
         kwargs["_linked"].extend(linked)
         return ids
 
