@@ -6,7 +6,12 @@ Update (set columns on every row matching some columns; None matches NULL),
 Increment (add to a counter, creating the row), Latest (raise a column to a value unless
 it is already later: "last activity" fed by several streams that may arrive out of order)
 and Delete. Consecutive changes of the
-same shape share one SQL statement, so a writer sends them as one executemany batch.
+same shape share one SQL statement, so a writer sends them together.
+
+Changes are values: a projection builds them and writers only read them. They are not
+frozen dataclasses on purpose: a frozen dataclass's __init__ sets each field through
+object.__setattr__, which made building one 3.7x slower (419 ns against 113 ns for three
+fields), and a rebuild builds four or five per event, millions in all.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 Row = Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Insert:
     """Append a row; a row with the same key already there is kept (idempotent)."""
 
@@ -26,7 +31,7 @@ class Insert:
     values: Row
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Upsert:
     """Insert the row, or overwrite only `values` on the row with this key."""
 
@@ -35,7 +40,7 @@ class Upsert:
     values: Row
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Update:
     """Set `values` on every row whose columns equal `match` (None matches NULL)."""
 
@@ -44,7 +49,7 @@ class Update:
     values: Row
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Increment:
     """Add `delta` to a counter column, creating the row (counter = delta) if missing."""
 
@@ -54,7 +59,7 @@ class Increment:
     delta: int | float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Latest:
     """Set `column` to `value` unless it already holds a larger one, creating the row."""
 
@@ -64,7 +69,7 @@ class Latest:
     value: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Delete:
     """Remove every row whose columns equal `match` (None matches NULL)."""
 

@@ -73,8 +73,12 @@ _STREAM_TEXT: dict[UUID, str] = {}
 
 
 def stream_key(record: EventRecord) -> str:
-    """The record's stream id as text, computed once per stream for every projection."""
-    text = _STREAM_TEXT.get(record.stream_id)
+    """The record's stream id as text. asyncpg's UUIDs (read from PostgreSQL) print in C,
+    faster than a look-up; others are memoised per stream."""
+    stream_id = record.stream_id
+    if type(stream_id) is FastUUID:
+        return str(stream_id)
+    text = _STREAM_TEXT.get(stream_id)
     if text is None:
         if len(_STREAM_TEXT) >= MEMO_LIMIT:
             _STREAM_TEXT.clear()
