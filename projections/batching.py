@@ -19,15 +19,20 @@ Group = tuple[Shape, list[Change]]
 
 
 def row_key(change: Change, key: tuple[str, ...]) -> tuple[Any, ...] | None:
-    """The primary key of the one row a change touches, or None if it may touch several."""
-    if isinstance(change, Insert):
-        return tuple(change.values.get(k) for k in key)
-    if isinstance(change, Update | Delete):
-        match = change.match
-        if set(match) == set(key) and all(v is not None for v in match.values()):
-            return tuple(match[k] for k in key)
-        return None
-    return tuple(change.key.get(k) for k in key)
+    """The primary key of the one row a change touches, or None if it may touch several.
+    (Written for speed: it runs for every change an in-process projection commits, and
+    generator expressions made it a third of the time spent planning the SQL.)"""
+    kind = type(change)
+    if kind is Update or kind is Delete:
+        match = change.match  # type: ignore[union-attr]
+        if match.keys() != set(key):
+            return None
+        row = tuple([match[k] for k in key])
+        return None if None in row else row
+    values = change.values if kind is Insert else change.key  # type: ignore[union-attr]
+    if len(key) == 1:
+        return (values.get(key[0]),)
+    return tuple([values.get(k) for k in key])
 
 
 def _layers(changes: list[Change], key: tuple[str, ...]) -> list[list[Change]]:
