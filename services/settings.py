@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     projections_in_process: bool = True
     reactions_in_process: bool = True
     expiry_tick_seconds: float = Field(default=30.0, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024, description="largest request "
+                                "body the API reads; a larger one is refused with 413 "
+                                "before it is read in full")
     log_json: bool = False
     tune_gc: bool = Field(default=False, description="freeze start-up objects and collect "
                           "less often; `corridor serve` turns it on")

@@ -1,5 +1,6 @@
 """One POST endpoint per registered command, generated from the catalog."""
 
+import enum
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.deps import bearer_token
-from services.api.problems import problem_for, rejected
+from services.api.problems import problem, problem_for, rejected
 from services.auth import Forbidden, NotAuthenticated, Principal
 from services.bootstrap import Runtime
 from services.commands import CATALOG, CommandSpec
@@ -22,6 +23,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     for code, text in [(401, "missing or invalid token"), (403, "the caller lacks the role"),
                        (404, "a named stream does not exist"),
                        (409, "a rule was broken or the expected version did not match"),
+                       (413, "the body is larger than CORRIDOR_MAX_BODY_BYTES"),
                        (422, "invalid input; the body names the field and the rule"),
                        (503, "the store did not take the write; retry with the same id")]
 }
@@ -60,6 +62,8 @@ class CommandFastPath:
     (a bad token, a missing role, an invalid or non-JSON body) goes on to the FastAPI route,
     unchanged, so every error is answered by the one error mapping in problems.py; errors of
     the command itself (rejections, the store or writer failing) are mapped there too.
+    Every command route's body is read here first, and one larger than `max_body_bytes`
+    is refused with 413 before it is read in full.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -72,11 +76,17 @@ class CommandFastPath:
         spec = self.routes.get(scope.get("path", "")) if scope["type"] == "http" else None
         if spec is None or scope["method"] != "POST":
             return await self.app(scope, receive, send)
-        body, complete = await _read_body(receive)
-        if not complete:  # the client went away mid-body: nothing to run, no one to answer
-            return None
         runtime: Runtime = scope["app"].state.runtime
-        command = _accepted_input(spec, runtime, _first_of_each(scope["headers"]), body)
+        limit = runtime.settings.max_body_bytes
+        headers = _first_of_each(scope["headers"])
+        body, state = await _read_body(receive, limit, _declared_length(headers))
+        if state is Body.GONE:  # the client went away mid-body: nothing to run, no one to answer
+            return None
+        if state is Body.TOO_LARGE:
+            return await problem(413, f"the request body is larger than {limit} bytes, the "
+                                      "most this API reads (CORRIDOR_MAX_BODY_BYTES)",
+                                 rule="body_too_large")(scope, receive, send)
+        command = _accepted_input(spec, runtime, headers, body)
         if command is None:
             return await self.app(scope, _replay(body, receive), send)
         principal, payload = command
@@ -120,16 +130,40 @@ def _first_of_each(headers: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
     return first
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, bool]:
-    """The request body, and False if the client went away before sending all of it."""
+class Body(enum.Enum):
+    """How reading a request body ended."""
+
+    READ = "read"
+    GONE = "gone"
+    """The client went away before sending all of it."""
+    TOO_LARGE = "too large"
+    """It declared, or sent, more than the limit; the rest is not read."""
+
+
+def _declared_length(headers: dict[bytes, bytes]) -> int | None:
+    value = headers.get(b"content-length", b"").strip()
+    return int(value) if value.isdigit() else None
+
+
+async def _read_body(receive: Receive, limit: int,
+                     declared: int | None) -> tuple[bytes, Body]:
+    """The request body, read only as far as `limit` bytes: every command route reads its
+    body here first, so no request holds more than that in memory."""
+    if declared is not None and declared > limit:
+        return b"", Body.TOO_LARGE
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return b"".join(chunks), False
-        chunks.append(message.get("body", b""))
+            return b"".join(chunks), Body.GONE
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", Body.TOO_LARGE
+        chunks.append(chunk)
         if not message.get("more_body", False):
-            return b"".join(chunks), True
+            return b"".join(chunks), Body.READ
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -26,9 +26,9 @@ JSON = ("content-type", "application/json")
 
 
 @asynccontextmanager
-async def serving(data_dir: Path, *, fast: bool) -> AsyncIterator[FastAPI]:
+async def serving(data_dir: Path, *, fast: bool, **settings: Any) -> AsyncIterator[FastAPI]:
     app = create_app(Settings(store="sqlite", data_dir=data_dir, kafka_bootstrap=None,
-                              reactions_in_process=False))
+                              reactions_in_process=False, **settings))
     if not fast:
         app.user_middleware = [m for m in app.user_middleware if m.cls is not CommandFastPath]
     async with app.router.lifespan_context(app):
@@ -123,3 +123,84 @@ async def test_a_command_whose_client_went_away_mid_body_is_not_run(tmp_path: Pa
 
         assert status is None  # no one is left to answer
         assert events_in(app) == before
+
+
+async def respond(app: FastAPI, headers: list[tuple[str, str]],
+                  chunks: list[bytes]) -> tuple[int, dict[str, Any], int]:
+    """(status, JSON body, chunks the app never read) for one request."""
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+        for i, c in enumerate(chunks)]
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": PATH, "raw_path": PATH.encode(),
+             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
+             "server": ("test", 80),
+             "headers": [(k.encode(), v.encode()) for k, v in headers]}
+    await asyncio.wait_for(app(scope, receive, send), 20)
+    status = next(int(m["status"]) for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, orjson.loads(body), len(messages)
+
+
+def padded(size: int) -> bytes:
+    """A valid registration body of exactly `size` bytes (spaces are valid JSON)."""
+    body = registration()
+    return body[:-1] + b" " * (size - len(body)) + b"}"
+
+
+LIMIT = 4_096
+
+
+async def test_a_body_over_the_limit_is_refused_without_running_the_command(
+        tmp_path: Path) -> None:
+    async with serving(tmp_path, fast=True, max_body_bytes=LIMIT) as app:
+        admin = app.state.runtime.tokens.issue("admin", ["admin"])
+        body = padded(LIMIT + 1)
+        chunks = [body[i:i + 1_000] for i in range(0, len(body), 1_000)]
+
+        status, problem, unread = await respond(
+            app, [JSON, ("authorization", f"Bearer {admin}")], chunks)
+
+        assert status == 413
+        assert problem["rule"] == "body_too_large" and str(LIMIT) in problem["detail"]
+        assert unread == 0  # the last chunk crossed the limit
+        assert events_in(app) == 0
+
+
+async def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(
+        tmp_path: Path) -> None:
+    async with serving(tmp_path, fast=True, max_body_bytes=LIMIT) as app:
+        admin = app.state.runtime.tokens.issue("admin", ["admin"])
+        body = padded(LIMIT * 2)
+        chunks = [body[:LIMIT], body[LIMIT:]]
+
+        status, problem, unread = await respond(
+            app, [JSON, ("authorization", f"Bearer {admin}"),
+                  ("content-length", str(len(body)))], chunks)
+
+        assert (status, problem["rule"]) == (413, "body_too_large")
+        assert unread == 2
+        assert events_in(app) == 0
+
+
+async def test_a_body_of_exactly_the_limit_is_taken(tmp_path: Path) -> None:
+    async with serving(tmp_path, fast=True, max_body_bytes=LIMIT) as app:
+        admin = app.state.runtime.tokens.issue("admin", ["admin"])
+
+        status, accepted, _ = await respond(
+            app, [JSON, ("authorization", f"Bearer {admin}")], [padded(LIMIT)])
+
+        assert status == 200 and accepted["version"] >= 1
+        assert events_in(app) >= 1
