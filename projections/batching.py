@@ -22,14 +22,13 @@ def row_key(change: Change, key: tuple[str, ...]) -> tuple[Any, ...] | None:
     """The primary key of the one row a change touches, or None if it may touch several.
     (Written for speed: it runs for every change an in-process projection commits, and
     generator expressions made it a third of the time spent planning the SQL.)"""
-    kind = type(change)
-    if kind is Update or kind is Delete:
-        match = change.match  # type: ignore[union-attr]
+    if isinstance(change, (Update, Delete)):
+        match = change.match
         if match.keys() != set(key):
             return None
         row = tuple([match[k] for k in key])
         return None if None in row else row
-    values = change.values if kind is Insert else change.key  # type: ignore[union-attr]
+    values = change.values if isinstance(change, Insert) else change.key
     if len(key) == 1:
         return (values.get(key[0]),)
     return tuple([values.get(k) for k in key])

@@ -35,9 +35,9 @@ async def serving(data_dir: Path, *, fast: bool, **settings: Any) -> AsyncIterat
         yield app
 
 
-async def post(app: FastAPI, headers: list[tuple[str, str]], chunks: list[bytes], *,
-               disconnect: bool = False) -> int | None:
-    """The response status, or None when no response was sent."""
+async def exchange(app: FastAPI, headers: list[tuple[str, str]], chunks: list[bytes], *,
+                   disconnect: bool = False) -> tuple[list[dict[str, Any]], int]:
+    """One request at the ASGI level: (the messages the app sent, chunks it never read)."""
     messages: list[dict[str, Any]] = [
         {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1 or disconnect}
         for i, c in enumerate(chunks)]
@@ -61,6 +61,13 @@ async def post(app: FastAPI, headers: list[tuple[str, str]], chunks: list[bytes]
              "server": ("test", 80),
              "headers": [(k.encode(), v.encode()) for k, v in headers]}
     await asyncio.wait_for(app(scope, receive, send), 20)
+    return sent, len(messages)
+
+
+async def post(app: FastAPI, headers: list[tuple[str, str]], chunks: list[bytes], *,
+               disconnect: bool = False) -> int | None:
+    """The response status, or None when no response was sent."""
+    sent, _ = await exchange(app, headers, chunks, disconnect=disconnect)
     start = next((m for m in sent if m["type"] == "http.response.start"), None)
     return None if start is None else int(start["status"])
 
@@ -128,30 +135,10 @@ async def test_a_command_whose_client_went_away_mid_body_is_not_run(tmp_path: Pa
 async def respond(app: FastAPI, headers: list[tuple[str, str]],
                   chunks: list[bytes]) -> tuple[int, dict[str, Any], int]:
     """(status, JSON body, chunks the app never read) for one request."""
-    messages: list[dict[str, Any]] = [
-        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
-        for i, c in enumerate(chunks)]
-
-    async def receive() -> dict[str, Any]:
-        if messages:
-            return messages.pop(0)
-        await asyncio.sleep(3600)
-        raise AssertionError("unreachable")
-
-    sent: list[dict[str, Any]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "POST", "scheme": "http", "path": PATH, "raw_path": PATH.encode(),
-             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
-             "server": ("test", 80),
-             "headers": [(k.encode(), v.encode()) for k, v in headers]}
-    await asyncio.wait_for(app(scope, receive, send), 20)
+    sent, unread = await exchange(app, headers, chunks)
     status = next(int(m["status"]) for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return status, orjson.loads(body), len(messages)
+    return status, orjson.loads(body), unread
 
 
 def padded(size: int) -> bytes:
