@@ -57,6 +57,14 @@ class CommandIdReused(CoordinationError):
     http_status = 422
 
 
+class StreamExists(Exception):
+    """A command started a stream under an id the store already holds."""
+
+    def __init__(self, stream_ids: list[UUID]) -> None:
+        super().__init__(f"stream {', '.join(map(str, stream_ids))} exists already; a new "
+                         "case, volunteer or resource needs an id of its own")
+
+
 @dataclass
 class Submission:
     """One command waiting for the writer."""
@@ -236,13 +244,11 @@ class CommandWriter:
             if self._settle_inflight(on_top=uow):
                 return self._process(batch)
             self._evict(uow)
-            if not isinstance(error, SubjectErased):
+            if not isinstance(error, SubjectErased | StreamExists):
                 raise
             if len(batch) > 1:  # find the command that holds the erased subject's data
-                return self._one_by_one(batch, looked_up)
-            _settle(batch[0].future, Rejected(
-                command_id=batch[0].command_id, http_status=409, rule="SubjectErased",
-                detail=str(error), extra={"subject_id": str(error.subject_id)}))
+                return self._one_by_one(batch, looked_up)  # or starts an existing stream
+            _settle(batch[0].future, _refused(batch[0], error))
             return None
         if self._settle_inflight(on_top=uow):  # the batch before failed: this one ran on
             return self._process(batch)        # its unsaved state, so it is redone too
@@ -385,6 +391,8 @@ class CommandWriter:
         if not looked_up:  # a redo after a failed insert looks every key up instead
             hinted = set().union(*(e.submission.subjects for e in executed)) & subjects
             uow.new_keys = self.app.keys.reserve(hinted)
+        else:  # the look-ups below store keys at once: none for a command bound to fail
+            self._refuse_existing(uow)
         self.app.keys.prefetch(subjects)  # the keys not cached yet, in one statement
         collected: ProcessingEvent[UUID] = ProcessingEvent()
         for each in touched:  # as collect_events does, without its isinstance checks against
@@ -398,6 +406,14 @@ class CommandWriter:
             for aggregate_id, aggregate in collected.aggregates.items():
                 cache.put(aggregate_id, aggregate)
         return Prepared(uow, executed, collected, stored, looked_up)
+
+    def _refuse_existing(self, uow: UnitOfWork) -> None:
+        """Raise StreamExists if the batch starts a stream the store holds already (only on
+        a redo: the first try lets the insert's unique key find it, at no cost)."""
+        started = [a.id for a in uow.touched() if a.pending_events[0].originator_version == 1]
+        existing = [i for i in started if self.app.recorder.select_events(i, limit=1)]
+        if existing:
+            raise StreamExists(existing)
 
     def _store(self, prepared: Prepared) -> None:
         """The batch's one round trip; then answer its callers (on the commit thread when
@@ -499,6 +515,14 @@ def _split_repeats(batch: list[Submission]) -> tuple[list[Submission],
 def _rejected(s: Submission, error: CoordinationError) -> Rejected:
     return Rejected(command_id=s.command_id, http_status=error.http_status, rule=error.rule,
                     detail=str(error), extra=getattr(error, "extra", {}))
+
+
+def _refused(s: Submission, error: SubjectErased | StreamExists) -> Rejected:
+    if isinstance(error, SubjectErased):
+        return Rejected(command_id=s.command_id, http_status=409, rule="SubjectErased",
+                        detail=str(error), extra={"subject_id": str(error.subject_id)})
+    return Rejected(command_id=s.command_id, http_status=409, rule="AlreadyExists",
+                    detail=str(error))
 
 
 def _reused(s: Submission) -> Rejected:

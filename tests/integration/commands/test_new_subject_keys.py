@@ -165,6 +165,28 @@ class NewSubjectKeysContract:
         assert runtime.app.keys.key_for(person, create=False) is None
 
 
+    def test_a_case_opened_under_an_existing_id_is_refused_and_keeps_no_key_for_its_person(
+            self, runtime: Runtime, fresh: Runtime) -> None:
+        case_id, newcomer = uuid4(), uuid4()
+        assert isinstance(send(fresh, opening(fresh, uuid4(), case_id)), Accepted)
+        others = [uuid4() for _ in range(3)]
+        queued = [opening(runtime, others[0]), opening(runtime, newcomer, case_id),
+                  *(opening(runtime, p) for p in others[1:])]
+        futures = [runtime.writer.submit(s) for s in queued]
+
+        runtime.writer.start()
+
+        outcomes: list[Outcome] = [f.result(timeout=30) for f in futures]
+        refused = outcomes.pop(1)
+        assert isinstance(refused, Rejected)
+        assert (refused.http_status, refused.rule) == (409, "AlreadyExists")
+        assert str(case_id) in refused.detail
+        assert all(isinstance(o, Accepted) for o in outcomes)
+        for person in others:
+            assert fresh.app.keys.key_for(person, create=False) is not None
+        assert fresh.app.keys.key_for(newcomer, create=False) is None  # no orphan key
+
+
 class TestNewSubjectKeysOnSQLite(NewSubjectKeysContract):
     @pytest.fixture
     def settings(self, tmp_path: Path) -> Settings:
