@@ -7,9 +7,9 @@ from typing import Any, Literal
 from uuid import UUID
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from projections.views.common import Reader, id_arg
+from projections.views.common import Moment, Plain, Reader, id_arg
 
 MAX_AUDIT_PAGE = 500
 
@@ -18,12 +18,12 @@ class AuditQuery(BaseModel):
     """Which events: by stream, actor, correlation, type and time window."""
 
     stream_id: UUID | None = None
-    actor: str | None = Field(default=None, min_length=1, max_length=200)
+    actor: Plain | None = Field(default=None, min_length=1, max_length=200)
     correlation_id: UUID | None = None
-    type: str | None = Field(default=None, min_length=1, max_length=100)
-    stream_type: str | None = Field(default=None, min_length=1, max_length=50)
-    since: AwareDatetime | None = Field(default=None, description="from this time (inclusive)")
-    until: AwareDatetime | None = Field(default=None, description="before this time")
+    type: Plain | None = Field(default=None, min_length=1, max_length=100)
+    stream_type: Plain | None = Field(default=None, min_length=1, max_length=50)
+    since: Moment | None = Field(default=None, description="from this time (inclusive)")
+    until: Moment | None = Field(default=None, description="before this time")
     order: Literal["asc", "desc"] = "asc"
     limit: int = Field(default=100, ge=1, le=MAX_AUDIT_PAGE)
     offset: int = Field(default=0, ge=0, le=1_000_000)

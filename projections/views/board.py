@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from projections.views.common import (
     MAX_PAGE,
+    Plain,
     Reader,
     as_id,
     as_time,
@@ -41,7 +42,7 @@ class BoardQuery(BaseModel):
     status: list[Status] = Field(default_factory=list)
     urgency: list[UrgencyLevel] = Field(default_factory=list)
     stage: list[Stage] = Field(default_factory=list)
-    region: str | None = Field(default=None, min_length=1, max_length=200)
+    region: Plain | None = Field(default=None, min_length=1, max_length=200)
     assignee_id: UUID | None = None
     unassigned_only: bool = False
     flagged: bool | None = Field(default=None, description="only cases with (true) or "

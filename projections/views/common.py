@@ -4,10 +4,41 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 from uuid import UUID
 
+from pydantic import AfterValidator, AwareDatetime
+
 MAX_PAGE = 200
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+
+
+def _in_range(moment: datetime) -> datetime:
+    try:
+        inside = EARLIEST <= moment <= LATEST
+    except OverflowError:  # an offset that leaves datetime's own range
+        inside = False
+    if not inside:
+        raise ValueError(f"the time must be between {EARLIEST:%Y-%m-%d} and "
+                         f"{LATEST:%Y-%m-%d} (UTC)")
+    return moment
+
+
+def no_nul(text: str) -> str:
+    """Refuse NUL characters: PostgreSQL text cannot hold them, so a command carrying one
+    would stop every read model that copies the text, and a filter with one fails its query."""
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters (U+0000)")
+    return text
+
+
+Plain = Annotated[str, AfterValidator(no_nul)]
+"""Text without NUL characters (see `no_nul`)."""
+
+Moment = Annotated[AwareDatetime, AfterValidator(_in_range)]
+"""A time with a timezone, within years every computation here can shift it by
+(0001-01-01T00:00:00+14:00 or 9999-12-31T23:59-14:00 overflowed datetime arithmetic: 500)."""
 
 
 class Reader(Protocol):

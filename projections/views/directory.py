@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from projections.views.common import MAX_PAGE, Reader, as_time, seconds_between
+from projections.views.common import MAX_PAGE, Plain, Reader, as_time, seconds_between
 
 Kind = Literal["shelter", "transport", "food_point", "medicine", "route", "border_crossing",
                "contact"]
@@ -19,7 +19,7 @@ class DirectoryQuery(BaseModel):
     """Resources on offer, by kind and region."""
 
     kind: Kind | None = None
-    region: str | None = Field(default=None, min_length=1, max_length=200)
+    region: Plain | None = Field(default=None, min_length=1, max_length=200)
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
     offset: int = Field(default=0, ge=0, le=100_000)
 
@@ -58,7 +58,7 @@ class ExpiringQuery(BaseModel):
 
     within_hours: float = Field(default=2.0, gt=0, le=168)
     kind: Kind | None = None
-    region: str | None = Field(default=None, min_length=1, max_length=200)
+    region: Plain | None = Field(default=None, min_length=1, max_length=200)
     limit: int = Field(default=100, ge=1, le=MAX_PAGE)
     offset: int = Field(default=0, ge=0, le=100_000)
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field
 
 from domain.workload import day_window
-from projections.views.common import MAX_PAGE, Reader, as_id, as_time, id_arg, marks, split
+from projections.views.common import MAX_PAGE, Plain, Reader, as_id, as_time, id_arg, marks, split
 from projections.workload import URGENT
 
 HOUR = timedelta(hours=1)
@@ -29,7 +29,7 @@ class WorkloadQuery(BaseModel):
     on_shift: bool | None = Field(default=None, description="only volunteers on (or off) shift")
     capacity_only: bool = Field(default=False, description="only those who can take a case now")
     overloaded_only: bool = False
-    role: str | None = Field(default=None, min_length=1, max_length=50)
+    role: Plain | None = Field(default=None, min_length=1, max_length=50)
     max_urgent_cases: int = Field(default=3, ge=0, le=100, description="more is overload")
     max_active_cases: int = Field(default=10, ge=1, le=500, description="capacity below this")
     max_hours_per_day: float = Field(default=12.0, gt=0, le=24, description="more is overload")

@@ -88,7 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 tune_collector()
             yield
 
-    api = FastAPI(title="corridor", version="0.1.0", lifespan=lifespan,
+    # No redirect for a trailing slash: Starlette's points at whatever Host the client sent.
+    api = FastAPI(title="corridor", version="0.1.0", lifespan=lifespan, redirect_slashes=False,
                   description="Coordination backend for volunteer evacuation networks: "
                               "commands in, events stored, read models out.")
     problems.install(api)

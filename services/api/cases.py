@@ -95,7 +95,9 @@ def router() -> APIRouter:
 
     @routes.get("/{case_id}", response_model=CaseDetail, summary="One case, need-to-know")
     async def read_case(case_id: UUID, runtime: RuntimeDep, principal: PrincipalDep,
-                        purpose: str = Query("casework", min_length=1, max_length=200),
+                        purpose: str = Query("casework", min_length=1, max_length=200,
+                                             pattern=r"\S", description="why the caller "
+                                             "reads this case (recorded with the view)"),
                         ) -> CaseDetail:
         if not principal.has_any(READERS):
             raise Forbidden("reading cases needs a caseworker, supervisor or auditor role")

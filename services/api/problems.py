@@ -16,7 +16,8 @@ from services.outcomes import Rejected
 
 PROBLEM = "application/problem+json"
 TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-          409: "Conflict", 413: "Too large", 422: "Unprocessable content",
+          405: "Method not allowed", 409: "Conflict", 413: "Too large",
+          422: "Unprocessable content",
           503: "Unavailable", 504: "Timed out"}
 
 
@@ -80,4 +81,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        return problem(error.status_code, str(error.detail))
+        response = problem(error.status_code, str(error.detail))
+        response.headers.update(error.headers or {})  # e.g. the Allow of a 405
+        return response

@@ -18,7 +18,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from domain.base import CoordinationError, InvalidCommand, NotFound
 from projections import metrics
@@ -26,6 +26,7 @@ from projections.config import StoreConfig
 from projections.service import ProjectionService
 from projections.tracking import Touched
 from projections.views import audit, board, directory, workload
+from projections.views.common import Moment
 from services.api.deps import PrincipalDep, RuntimeDep
 from services.auth import CallerRole, Forbidden, Principal
 from services.bootstrap import Runtime
@@ -88,7 +89,7 @@ def consistency(
 ConsistencyDep = Annotated[Consistency, Depends(consistency)]
 
 
-def as_of(now: Annotated[AwareDatetime | None, Query(
+def as_of(now: Annotated[Moment | None, Query(
         description="the moment waits, hours and expiries are computed for (default: now)",
         )] = None) -> datetime:
     return now or clock_now()
@@ -169,7 +170,7 @@ def _board_routes(routes: APIRouter) -> None:
     async def resource_alerts(service: ServiceDep, principal: PrincipalDep,
                               wanted: ConsistencyDep, now: NowDep,
                               limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-                              offset: Annotated[int, Query(ge=0)] = 0,
+                              offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
                               ) -> list[board.ResourceAlert]:
         require(principal, BOARD_READERS, "the board")
         await caught_up(service, "case_board", wanted)

@@ -87,6 +87,8 @@ def router() -> APIRouter:
                       from_version: int = Query(1, ge=1, le=MAX_VERSION),
                       to_version: int | None = Query(None, ge=1, le=MAX_VERSION)) -> History:
         """Each event with the stream's full state right after it."""
+        if to_version is not None and to_version < from_version:
+            raise invalid("to_version", f"is before from_version ({from_version})")
         viewed = await asyncio.to_thread(_queries(runtime).history, stream_id, principal.actor,
                                          purpose, from_version=from_version,
                                          to_version=to_version)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from domain.access import ANCHOR_LOG_ID, AccessLog, AnchorLog, NothingToAnchor, access_log_id
 from domain.base import Meta, NotFound
+from projections.views.common import Moment
 from services.audit.access import RecordAccess
 from services.audit.chain import anchor_digest
 from services.audit.store import StoreReader
@@ -26,7 +27,7 @@ class GrantAuditAccess(CommandBody):
     stream_id: UUID = Field(description="the case (or volunteer, or resource) stream")
     auditor: ShortText = Field(description="the auditor's actor id (their token's subject)")
     purpose: Text
-    until: AwareDatetime | None = Field(default=None, description="when the grant ends")
+    until: Moment | None = Field(default=None, description="when the grant ends")
 
 
 class RevokeAuditAccess(CommandBody):
@@ -76,6 +77,8 @@ def revoke(body: RevokeAuditAccess, uow: UnitOfWork, meta: Meta) -> UUID:
 @command("audit.record_view", "/audit/record-view", AUDITORS)
 def record_view(body: RecordAccess, uow: UnitOfWork, meta: Meta) -> UUID:
     """Record that the caller viewed a history (the audit API and CLI send this)."""
+    if not uow.exists(body.stream_id):
+        raise NotFound(f"no stream with id {body.stream_id}")
     log, new = _access_log(uow, body.stream_id, meta)
     log.record_view(viewer=meta.actor, purpose=body.purpose, view=body.view,
                     subject_ids=body.subject_ids, meta=meta)

@@ -117,7 +117,8 @@ class Replay:
             previous = state
             if progress is not None:
                 progress(len(entries), len(stored))
-        version = entries[-1].version if entries else from_version - 1
+        # No entries: the state before from_version, or the whole stream if it ends earlier.
+        version = entries[-1].version if entries else start.version if start is not None else 0
         return History(stream_id=stream_id, type=kind, version=version,
                        personal_data=disclosure.label, entries=entries)  # type: ignore[arg-type]
 

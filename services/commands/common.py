@@ -4,18 +4,38 @@ from __future__ import annotations
 
 from typing import Annotated
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from domain.base import Meta
 from domain.errors import NotPermitted
 from domain.volunteer import Volunteer
+from projections.views.common import no_nul
 from services.unit_of_work import UnitOfWork
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+                 AfterValidator(no_nul)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                             max_length=200), AfterValidator(no_nul)]
+OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000),
+                         AfterValidator(no_nul)]
 Minutes = Annotated[int, Field(gt=0, le=1440)]
+
+
+def known_time_zone(name: str) -> str:
+    """An IANA time zone name this machine knows (e.g. Europe/Kyiv)."""
+    if name == "UTC":
+        return name
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as "
+                         "Europe/Kyiv or UTC") from None
+    return name
+
+
+TimeZone = Annotated[ShortText, AfterValidator(known_time_zone)]
 
 
 class ActorNotRegistered(NotPermitted):

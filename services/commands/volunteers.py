@@ -10,7 +10,7 @@ from domain.base import Meta
 from domain.roles import Role
 from domain.volunteer import Volunteer
 from services.auth import CallerRole as R
-from services.commands.common import Minutes, OptionalText, ShortText, Text, acting
+from services.commands.common import Minutes, OptionalText, ShortText, Text, TimeZone, acting
 from services.commands.registry import CommandBody, command
 from services.unit_of_work import UnitOfWork
 
@@ -22,7 +22,7 @@ class RegisterVolunteer(CommandBody):
     volunteer_id: UUID
     display_name: ShortText
     languages: list[ShortText] = Field(default_factory=list, max_length=20)
-    time_zone: ShortText = "UTC"
+    time_zone: TimeZone = "UTC"
     roles: list[Role] = Field(default_factory=lambda: [Role.VOLUNTEER], min_length=1)
     contact: OptionalText = ""
 

@@ -1,0 +1,146 @@
+"""Bad input found by probing the running API gets a 4xx problem naming what is wrong, never
+a 500, and a refused command stores nothing: out-of-range times, unbounded offsets, blank
+purposes, NUL characters, unknown time zones, unknown streams, odd methods and paths."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from command_api_driver import INTAKE, Api
+
+from services.settings import Settings
+
+EDGE_TIMES = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1899-12-31T00:00:00Z"]
+
+
+@pytest.fixture
+def settings(sqlite_settings: Settings) -> Settings:
+    return sqlite_settings
+
+
+def problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def get(api: Api, path: str, **params: Any) -> httpx.Response:
+    return api.client.get(path, params=params,
+                          headers={"Authorization": f"Bearer {api.admin_token}"})
+
+
+def stored_events(api: Api) -> int:
+    return len(api.runtime.app.recorder.select_notifications(start=1, limit=1_000_000))
+
+
+@pytest.mark.parametrize("path", ["/board/counts", "/board/resource-alerts",
+                                  "/resources/directory", "/resources/expiring", "/workload"])
+@pytest.mark.parametrize("now", EDGE_TIMES)
+def test_a_moment_outside_the_supported_years_is_refused_naming_now(
+        api: Api, path: str, now: str) -> None:
+    body = problem(get(api, path, now=now), 422)
+
+    assert body["errors"][0]["field"] == "now"
+    assert "between 1900-01-01 and 2999-12-31" in body["detail"]
+
+
+@pytest.mark.parametrize("bound", ["since", "until"])
+def test_an_audit_window_outside_the_supported_years_is_refused(api: Api, bound: str) -> None:
+    body = problem(get(api, "/audit", **{bound: EDGE_TIMES[0]}), 422)
+
+    assert body["errors"][0]["field"] == bound
+
+
+def test_a_huge_offset_of_resource_alerts_is_refused(api: Api) -> None:
+    body = problem(get(api, "/board/resource-alerts", offset=10**23), 422)
+
+    assert body["errors"][0]["field"] == "offset"
+
+
+def test_a_blank_purpose_for_reading_a_case_is_refused(api: Api) -> None:
+    case_id = api.open_case()
+
+    body = problem(get(api, f"/cases/{case_id}", purpose=" \t"), 422)
+
+    assert body["errors"][0]["field"] == "purpose"
+
+
+@pytest.mark.parametrize(("path", "fields"), [
+    ("cases/open", {"case_id": uuid.uuid4(), "person_id": uuid.uuid4(),
+                    "intake": {**INTAKE, "region": "Khar\x00kiv"}}),
+    ("volunteers/register", {"volunteer_id": uuid.uuid4(), "display_name": "\x00"}),
+])
+def test_text_with_a_nul_character_is_refused_and_nothing_is_stored(
+        api: Api, path: str, fields: dict[str, Any]) -> None:
+    before = stored_events(api)
+
+    body = problem(api.send(path, api.admin_token, **fields), 422)
+
+    assert "NUL" in body["detail"]
+    assert stored_events(api) == before
+
+
+@pytest.mark.parametrize("zone", ["../../../etc/passwd", "Mars/Olympus"])
+def test_an_unknown_time_zone_is_refused(api: Api, zone: str) -> None:
+    body = problem(api.send("volunteers/register", api.admin_token, volunteer_id=uuid.uuid4(),
+                            display_name="Ira", time_zone=zone), 422)
+
+    assert body["errors"][0]["field"].endswith("time_zone")
+    assert "unknown time zone" in body["detail"]
+
+
+def test_a_known_time_zone_is_taken(api: Api) -> None:
+    api.accepted("volunteers/register", api.admin_token, volunteer_id=uuid.uuid4(),
+                 display_name="Ira", time_zone="Europe/Kyiv")
+
+
+def test_a_case_opened_under_an_existing_id_says_so(api: Api) -> None:
+    case_id = api.open_case()
+    keys_before = len(api.runtime.app.keys._storage.all_wrapped())
+
+    body = problem(api.send("cases/open", api.admin_token, case_id=case_id,
+                            person_id=uuid.uuid4(), intake=INTAKE), 409)
+
+    assert body["rule"] == "AlreadyExists" and str(case_id) in body["detail"]
+    assert len(api.runtime.app.keys._storage.all_wrapped()) == keys_before
+
+
+def test_recording_a_view_of_an_unknown_stream_is_not_found(api: Api) -> None:
+    before = stored_events(api)
+
+    body = problem(api.send("audit/record-view", api.token("auditor-1", "auditor"),
+                            stream_id=uuid.uuid4(), view="history", purpose="check"), 404)
+
+    assert body["rule"] == "NotFound"
+    assert stored_events(api) == before
+
+
+def test_a_history_window_past_the_end_reports_the_streams_real_version(api: Api) -> None:
+    case_id = api.open_case()
+
+    history = get(api, f"/audit/{case_id}/history", from_version=999)
+    inverted = get(api, f"/audit/{case_id}/history", from_version=5, to_version=2)
+
+    assert history.status_code == 200, history.text
+    assert (history.json()["version"], history.json()["entries"]) == (1, [])
+    assert problem(inverted, 422)["errors"][0]["field"] == "to_version"
+
+
+def test_a_wrong_method_is_a_problem_that_names_the_allowed_one(api: Api) -> None:
+    response = get(api, "/commands/cases/open")
+
+    body = problem(response, 405)
+    assert body["title"] == "Method not allowed"
+    assert response.headers["allow"] == "POST"
+
+
+def test_a_trailing_slash_is_not_redirected(api: Api) -> None:
+    response = api.client.get("/board/", headers={"Host": "evil.example",
+                                                  "Authorization": f"Bearer {api.admin_token}"},
+                              follow_redirects=False)
+
+    problem(response, 404)
