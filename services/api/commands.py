@@ -5,7 +5,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +24,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
                        (404, "a named stream does not exist"),
                        (409, "a rule was broken or the expected version did not match"),
                        (413, "the body is larger than CORRIDOR_MAX_BODY_BYTES"),
+                       (415, "the body is not application/json"),
                        (422, "invalid input; the body names the field and the rule"),
                        (503, "the store did not take the write; retry with the same id")]
 }
@@ -180,6 +181,13 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
+def json_body(request: Request) -> None:
+    """Commands are JSON: another media type is a 415 naming it (not a 422 about the body)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise HTTPException(415, f"the body must be application/json, not {kind or 'untyped'}")
+
+
 def install(api: FastAPI) -> None:
     """Add one route per command straight onto the app (an included router costs a second
     round of route matching on every request), behind the fast path."""
@@ -192,7 +200,8 @@ def install(api: FastAPI) -> None:
             response_model=Accepted, summary=spec.summary, tags=[spec.tag],
             responses=PROBLEM_RESPONSES, openapi_extra=SECURED,
             description=f"Command `{spec.name}`. Roles: {', '.join(sorted(spec.roles))}.",
-            response_class=JSONResponse, operation_id=spec.name.replace(".", "_"))
+            response_class=JSONResponse, operation_id=spec.name.replace(".", "_"),
+            dependencies=[Depends(json_body)])
 
 
 __all__ = ["Accepted", "Rejected", "install"]

@@ -17,6 +17,7 @@ from services.outcomes import Rejected
 PROBLEM = "application/problem+json"
 TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
           405: "Method not allowed", 409: "Conflict", 413: "Too large",
+          415: "Unsupported media type",
           422: "Unprocessable content",
           503: "Unavailable", 504: "Timed out"}
 
@@ -39,8 +40,22 @@ def rejected(outcome: Rejected) -> JSONResponse:
                    **outcome.extra)
 
 
+MAX_ERRORS = 20
+"""Errors listed in one 422 (a body with 50,000 unknown keys made a 4 MB answer)."""
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc if p not in ("body", "query", "path"))
+
+
+def _error(e: Any) -> dict[str, str]:
+    loc, rule = tuple(e.get("loc", ())), e.get("type", "invalid")
+    if rule == "json_invalid":  # its loc ends with the character offset, not a field
+        reason = e.get("ctx", {}).get("error", "")
+        where = f" at character {loc[-1]}" if loc and isinstance(loc[-1], int) else ""
+        return {"field": "body", "rule": rule,
+                "message": f"not valid JSON{where}" + (f" ({reason})" if reason else "")}
+    return {"field": _field(loc), "rule": rule, "message": e.get("msg", "")}
 
 
 def problem_for(error: Exception) -> JSONResponse | None:
@@ -64,11 +79,12 @@ def problem_for(error: Exception) -> JSONResponse | None:
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(tuple(e.get("loc", ()))), "rule": e.get("type", "invalid"),
-                   "message": e.get("msg", "")} for e in error.errors()]
+        found = error.errors()
+        errors = [_error(e) for e in found[:MAX_ERRORS]]
         first = errors[0] if errors else {"field": "", "message": "invalid request"}
+        extra = {"more_errors": len(found) - MAX_ERRORS} if len(found) > MAX_ERRORS else {}
         return problem(422, f"{first['field'] or 'request'}: {first['message']}",
-                       rule="validation", errors=errors)
+                       rule="validation", errors=errors, **extra)
 
     async def mapped(_: Request, error: Exception) -> JSONResponse:
         response = problem_for(error)

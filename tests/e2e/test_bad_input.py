@@ -1,6 +1,7 @@
 """Bad input found by probing the running API gets a 4xx problem naming what is wrong, never
 a 500, and a refused command stores nothing: out-of-range times, unbounded offsets, blank
-purposes, NUL characters, unknown time zones, unknown streams, odd methods and paths."""
+purposes, NUL characters, unknown time zones, unknown streams, odd methods and paths,
+malformed JSON, bodies with thousands of errors, and bodies that are not JSON at all."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from command_api_driver import INTAKE, Api
 
@@ -144,3 +146,42 @@ def test_a_trailing_slash_is_not_redirected(api: Api) -> None:
                               follow_redirects=False)
 
     problem(response, 404)
+
+
+def post_raw(api: Api, path: str, body: bytes, content_type: str | None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {api.admin_token}"}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    return api.client.post(f"/commands/{path}", content=body, headers=headers)
+
+
+@pytest.mark.parametrize(("body", "at"), [(b'{"command_id": "', 15),
+                                          (b'{"command_id":"x",}', 18), (b'{"a":1} xyz', 8)])
+def test_malformed_json_is_named_as_such_with_where_it_breaks(
+        api: Api, body: bytes, at: int) -> None:
+    problem_ = problem(post_raw(api, "audit/anchor", body, "application/json"), 422)
+
+    assert problem_["errors"][0]["field"] == "body"
+    assert problem_["detail"].startswith(f"body: not valid JSON at character {at}")
+
+
+def test_a_body_with_thousands_of_errors_lists_the_first_twenty(api: Api) -> None:
+    body = orjson.dumps({"command_id": str(uuid.uuid4()), **{f"k{i}": 1 for i in range(5_000)}})
+
+    problem_ = problem(post_raw(api, "audit/anchor", body, "application/json"), 422)
+
+    assert len(problem_["errors"]) == 20
+    assert problem_["more_errors"] == 5_000 - 20
+
+
+@pytest.mark.parametrize("content_type", ["text/json", "text/plain", None])
+def test_a_command_that_is_not_json_is_refused_as_unsupported_media(
+        api: Api, content_type: str | None) -> None:
+    body = orjson.dumps({"command_id": str(uuid.uuid4()), "volunteer_id": str(uuid.uuid4()),
+                         "display_name": "Ira"})
+    before = stored_events(api)
+
+    problem_ = problem(post_raw(api, "volunteers/register", body, content_type), 415)
+
+    assert "application/json" in problem_["detail"]
+    assert stored_events(api) == before
