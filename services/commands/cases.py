@@ -215,8 +215,10 @@ class RaiseFlag(CommandBody):
 
 @command("cases.flag", "/cases/flag", CASEWORKERS)
 def flag(body: RaiseFlag, uow: UnitOfWork, meta: Meta) -> UUID:
-    """Raise a flag on a case with a reason."""
+    """Raise a flag on a case with a reason (naming a resource only if it exists)."""
     case = uow.get(Case, body.case_id)
+    if body.resource_id is not None:
+        uow.get(Resource, body.resource_id)  # NotFound (404) for a resource never reported
     case.flag(flag_id=body.flag_id, reason=body.reason, detail=body.detail,
               resource_id=body.resource_id, by=acting(uow, meta), meta=meta)
     return case.id

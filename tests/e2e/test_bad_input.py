@@ -185,3 +185,15 @@ def test_a_command_that_is_not_json_is_refused_as_unsupported_media(
 
     assert "application/json" in problem_["detail"]
     assert stored_events(api) == before
+
+
+def test_a_flag_naming_a_resource_that_does_not_exist_is_not_found(api: Api) -> None:
+    worker = api.register("volunteer", "supervisor")
+    case_id = api.taken_case(worker)
+    before = stored_events(api)
+
+    body = problem(api.send("cases/flag", worker.token, case_id=case_id, flag_id=uuid.uuid4(),
+                            reason="unsafe_resource", resource_id=uuid.uuid4()), 404)
+
+    assert body["rule"] == "NotFound"
+    assert stored_events(api) == before
