@@ -9,13 +9,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from domain.access import AccessLog, access_log_id
 from domain.base import NotFound
 from domain.case import Case
-from services.api.deps import PrincipalDep, RuntimeDep
+from services.api.deps import PrincipalDep, Purpose, RuntimeDep
 from services.auth import CallerRole, Forbidden
 from services.bootstrap import Runtime
 from services.clock import now
@@ -95,9 +95,7 @@ def router() -> APIRouter:
 
     @routes.get("/{case_id}", response_model=CaseDetail, summary="One case, need-to-know")
     async def read_case(case_id: UUID, runtime: RuntimeDep, principal: PrincipalDep,
-                        purpose: str = Query("casework", min_length=1, max_length=200,
-                                             pattern=r"\S", description="why the caller "
-                                             "reads this case (recorded with the view)"),
+                        purpose: Purpose = "casework",
                         ) -> CaseDetail:
         if not principal.has_any(READERS):
             raise Forbidden("reading cases needs a caseworker, supervisor or auditor role")

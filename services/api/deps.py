@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.auth import NotAuthenticated, Principal
@@ -39,3 +39,7 @@ async def get_principal(runtime: RuntimeDep,
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+Purpose = Annotated[str, Query(min_length=1, max_length=200, pattern=r"\S",
+                               description="why you look; recorded in the access log")]
+"""Why a caller reads personal data or an audit view (not blank; goes on the record)."""

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 import services.audit.commands  # noqa: F401  (registers the audit commands)
-from services.api.deps import PrincipalDep, RuntimeDep
+from services.api.deps import PrincipalDep, Purpose, RuntimeDep
 from services.audit.access import ensure_recorded
 from services.audit.export import MEDIA_TYPES, ExportFormat
 from services.audit.models import History, ResourceReport, StateDiff, StreamState, VerifyReport
@@ -40,8 +40,6 @@ def require_auditor(principal: PrincipalDep) -> Principal:
 
 
 AuditorDep = Annotated[Principal, Depends(require_auditor)]
-Purpose = Annotated[str, Query(min_length=1, max_length=200, pattern=r"\S",
-                               description="why you look; recorded in the access log")]
 
 
 def invalid(parameter: str, message: str) -> RequestValidationError:
