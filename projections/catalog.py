@@ -24,9 +24,6 @@ class Projection:
     tables: tuple[Table, ...]
     project: Callable[[EventRecord], list[Change]]
     summary: str
-    shareable: bool = False
-    """Each event's changes depend on that event alone and only add rows to append-only
-    tables: a rebuild may split its events between processes (see projections.parallel)."""
 
     def table(self, name: str) -> Table:
         """The table with this logical name."""
@@ -36,7 +33,7 @@ class Projection:
 CASE_BOARD = Projection("case_board", 1, case_board.TABLES, case_board.project,
                         "open cases, waits, flags and relied-on resources")
 AUDIT_TRAIL = Projection("audit_trail", 1, audit_trail.TABLES, audit_trail.project,
-                         "every event of every stream, in order", shareable=True)
+                         "every event of every stream, in order")
 VOLUNTEER_WORKLOAD = Projection("volunteer_workload", 1, workload.TABLES, workload.project,
                                 "cases, shifts and standing per volunteer")
 RESOURCE_DIRECTORY = Projection("resource_directory", 1, resource_directory.TABLES,

@@ -132,16 +132,22 @@ def _discard(index: dict[Key, set[Key]], value: Key, key: Key) -> None:
             del index[value]
 
 
-class MemoryTables:
-    """All tables of some read models, applying changes like a database would."""
+Keep = Callable[[Increment | Latest], bool]
+"""Whether an Increment or Latest is applied here (a partitioned rebuild sets some aside)."""
 
-    def __init__(self, tables: Iterable[Table]) -> None:
+
+class MemoryTables:
+    """All tables of some read models, applying changes like a database would; with
+    `keep`, only the Increments and Latests it says yes to."""
+
+    def __init__(self, tables: Iterable[Table], keep: Keep | None = None) -> None:
         self.tables = {t.name: MemoryTable(t) for t in tables}
+        self._apply = _APPLY if keep is None else {**_APPLY, **_kept(keep)}
 
     def apply(self, changes: Sequence[Change]) -> None:
-        tables = self.tables
+        tables, apply = self.tables, self._apply
         for change in changes:
-            _APPLY[type(change)](tables[change.table], change)
+            apply[type(change)](tables[change.table], change)
 
     def rows(self, name: str) -> list[dict[str, Any]]:
         """The table's rows, ordered by primary key (for comparisons in tests)."""
@@ -169,6 +175,17 @@ _APPLY: dict[type, Callable[[MemoryTable, Any], None]] = {
     Latest: lambda t, c: t.latest(c.key, c.column, c.value),
     Delete: lambda t, c: t.delete(c.match),
 }
+
+
+def _kept(keep: Keep) -> dict[type, Callable[[MemoryTable, Any], None]]:
+    def increment(table: MemoryTable, change: Increment) -> None:
+        if keep(change):
+            table.increment(change.key, change.column, change.delta)
+
+    def latest(table: MemoryTable, change: Latest) -> None:
+        if keep(change):
+            table.latest(change.key, change.column, change.value)
+    return {Increment: increment, Latest: latest}
 
 
 def _sortable(key: Key) -> tuple[Any, ...]:

@@ -4,7 +4,9 @@
    which the runner keeps current.
 2. Fill: read the store up to its head in large batches, project in memory (one dict
    operation per change, no SQL), stream append-only rows out with COPY as they pile up,
-   and load the rest with COPY at the end, with the position reached.
+   and load the rest with COPY at the end, with the position reached. In several processes
+   (projections.parallel) each takes a share of the streams, and the few changes that
+   cross into another's rows are applied once all have loaded.
 3. Catch up through the ordinary transactional path until the store has nothing newer,
    and in the transaction that applies the last batch, make N+1 live and retire N.
 4. Drop retired generations older than the one just retired (kept for a quick look back).
@@ -23,12 +25,13 @@ import gc
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from projections.catalog import Projection
 from projections.changes import Change, Insert
 from projections.generations import LiveTarget, live_of, next_generation
-from projections.memory import MemoryTables
+from projections.memory import Keep, MemoryTables
+from projections.partition import Partition, Router
 from projections.records import EventRecord
 from projections.runner import EventSource, build_works
 from projections.store import ReadModelStore
@@ -50,7 +53,18 @@ class ParallelFill(Protocol):
     def processes(self) -> int: ...
 
     async def fill(self, targets: Sequence[Target], head: int,
-                   progress: Progress | None) -> int: ...
+                   progress: Progress | None) -> Filled: ...
+
+
+@runtime_checkable
+class PartSource(EventSource, Protocol):
+    """An event source that can hand out one partition's share of the streams."""
+
+    async def read_part(self, after: int, limit: int,
+                        part: Partition) -> tuple[list[EventRecord], int]:
+        """The partition's events among the next `limit` after `after`, and the position
+        of the last event looked at (where the next read starts)."""
+        ...
 
 
 Progress = Callable[[int, int], None]
@@ -79,29 +93,20 @@ class RebuildReport:
         return self.events / self.seconds if self.seconds else 0.0
 
 
-SLICE_BITS = 10
-SLICES = 100
-"""A shared read model's events are dealt out in slices of 1,024 positions, by slice number
-modulo SLICES: cheap to test per event, and every process's share is spread over the store."""
-
-
-@dataclass(frozen=True)
-class Share:
-    """The slices [first, end) of a shared read model's events that one process projects."""
-
-    first: int
-    end: int
-    bits: int = SLICE_BITS
-    """Positions per slice: 2**bits (tests deal small stores out with smaller slices)."""
-
-    def owned(self, records: Sequence[EventRecord]) -> list[EventRecord]:
-        first, end, bits = self.first, self.end, self.bits
-        return [r for r in records if first <= (r.position >> bits) % SLICES < end]
-
-
 Arrive = Callable[[str], bool]
-"""Called by a process that has loaded its share of a shared read model; True for the last
-one, which then indexes the table and records the position for all of them."""
+"""Called by a process that has loaded its streams' rows of a read model; True for the last
+one, which then indexes the tables and records the position for all of them."""
+
+
+@dataclass
+class Filled:
+    """What a fill covered: events projected, and the Increments and Latests to rows of
+    other processes' streams, by read model, to apply once every process has loaded."""
+
+    events: int
+    crossing: dict[str, list[Change]] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds of the fill and of the load (in several processes: the slowest's)."""
 
 
 class Filler:
@@ -110,21 +115,26 @@ class Filler:
     Inserts into append-only tables (the audit trail) skip the memory tables: they are
     collected as they come and copied out in chunks. A rebuild reads each event once, so
     they cannot repeat (and the primary key added after the load would refuse a repeat).
+    With a `partition`, only that share of the streams is projected (projections.partition),
+    and `arrive` tells which process loads a read model last.
     """
 
     def __init__(self, store: ReadModelStore, targets: Sequence[Target],
-                 shares: Mapping[str, Share] | None = None,
+                 partition: Partition | None = None,
                  arrive: Arrive | None = None) -> None:
         self.store, self.targets = store, list(targets)
-        self.shares = dict(shares or {})
-        if self.shares and arrive is None:
-            raise ValueError("a filler with shared read models needs an `arrive` hook")
+        self.shared = partition is not None and partition.count > 1
+        if self.shared and arrive is None:
+            raise ValueError("a filler of one partition of several needs an `arrive` hook")
         self.arrive = arrive
+        self.routers = {} if partition is None else {
+            t.name: Router(t.name, t.projection.tables, partition) for t in self.targets}
         self.loader = store.bulk_loader()
         """Streams append-only rows out while the fill goes on (PostgreSQL ingests them on
         its own core; the fill used to wait for each COPY)."""
         self._loading = True
-        self.memory = {t.name: MemoryTables(t.projection.tables) for t in targets}
+        self.memory = {t.name: MemoryTables(t.projection.tables, _keep(self.routers, t.name))
+                       for t in targets}
         self.appended: dict[str, dict[str, list[Mapping[str, Any]]]] = {
             t.name: {table.name: [] for table in t.projection.tables if table.append_only}
             for t in targets}
@@ -132,22 +142,28 @@ class Filler:
 
     def apply(self, records: Sequence[EventRecord]) -> None:
         for target in self.targets:
-            project, appended = target.projection.project, self.appended[target.name]
-            share = self.shares.get(target.name)
-            mine = records if share is None else share.owned(records)
-            changes = [c for r in mine for c in project(r)]
-            if not appended:  # the common case: nothing to set aside
-                self.memory[target.name].apply(changes)
-                continue
-            keyed: list[Change] = []
-            for change in changes:
-                sink = appended.get(change.table)
-                if sink is not None and type(change) is Insert:
-                    sink.append(change.values)
-                else:
-                    keyed.append(change)
-            self.memory[target.name].apply(keyed)
+            project = target.projection.project
+            self._absorb(target, [c for r in records for c in project(r)])
         self.position = records[-1].position
+
+    def _absorb(self, target: Target, changes: list[Change]) -> None:
+        appended = self.appended[target.name]
+        if not appended:  # the common case: nothing to set aside
+            self.memory[target.name].apply(changes)
+            return
+        keyed: list[Change] = []
+        for change in changes:
+            sink = appended.get(change.table)
+            if sink is not None and type(change) is Insert:
+                sink.append(change.values)
+            else:
+                keyed.append(change)
+        self.memory[target.name].apply(keyed)
+
+    def crossing(self) -> dict[str, list[Change]]:
+        """Changes to rows of other processes' streams, by read model (folded)."""
+        return {name: r.crossing.changes() for name, r in self.routers.items()
+                if len(r.crossing)}
 
     async def flush(self, *, everything: bool) -> None:
         """Copy rows out: append-only tables when big (or all tables at the end)."""
@@ -184,8 +200,8 @@ class Filler:
         # copied (by this process), so both cores work; the largest goes first.
         for target in sorted(self.targets, key=lambda t: -_weight(t)):
             await self._flush(target, everything=True)
-            if target.name in self.shares and not self._last_to_load(target.name):
-                continue  # another process still loads its share, then finishes the table
+            if self.shared and not self._last_to_load(target.name):
+                continue  # another process still loads its rows, then finishes the table
             indexing.append(asyncio.ensure_future(
                 self.store.index_generation(target.projection, target.generation)))
             finished.append(target)
@@ -198,6 +214,11 @@ class Filler:
     def _last_to_load(self, name: str) -> bool:
         assert self.arrive is not None
         return self.arrive(name)
+
+
+def _keep(routers: Mapping[str, Router], name: str) -> Keep | None:
+    router = routers.get(name)
+    return None if router is None else router.here
 
 
 def _weight(target: Target) -> int:
@@ -222,10 +243,11 @@ async def start_generations(store: ReadModelStore,
 async def fill(store: ReadModelStore, source: EventSource, targets: Sequence[Target],
                head: int, progress: Progress | None = None,
                phases: dict[str, float] | None = None, *,
-               shares: Mapping[str, Share] | None = None, arrive: Arrive | None = None) -> int:
-    """Project the store up to `head` into the new generations; returns events covered.
-    With `shares`, only those slices of the shared read models' events are projected."""
-    filler = Filler(store, targets, shares, arrive)
+               partition: Partition | None = None, arrive: Arrive | None = None) -> Filled:
+    """Project the store up to `head` into the new generations. With a `partition`, only
+    its streams' events (the source must then be a `PartSource`)."""
+    filler = Filler(store, targets, partition, arrive)
+    phases = {} if phases is None else phases
     started = time.perf_counter()
     done = 0
     was_enabled = gc.isenabled()
@@ -233,41 +255,56 @@ async def fill(store: ReadModelStore, source: EventSource, targets: Sequence[Tar
     # again and again (quadratic); nothing here makes reference cycles worth collecting.
     gc.disable()
     try:
-        pending = await _prefetch(source, 0, head)
+        pending = await _prefetch(source, 0, head, partition)
         while pending is not None:
-            records = [r for r in await pending if r.position <= head]
-            if not records:
+            batch, scanned = await pending
+            scanned = min(scanned, head)
+            if scanned <= filler.position:
                 break
-            pending = await _prefetch(source, records[-1].position, head)
-            filler.apply(records)
-            done += len(records)
-            await filler.flush(everything=False)
+            pending = await _prefetch(source, scanned, head, partition)
+            records = [r for r in batch if r.position <= head]
+            if records:
+                filler.apply(records)
+                done += len(records)
+                await filler.flush(everything=False)
+            filler.position = scanned
             if progress is not None:
-                progress(done, _total(head, done, filler.position))
-        if phases is not None:
-            phases["fill"] = time.perf_counter() - started
+                progress(done, _total(head, done, scanned, partition))
+        phases["fill"] = time.perf_counter() - started
         await filler.finish(phases)
     finally:
         if was_enabled:
             gc.enable()
         with contextlib.suppress(Exception):  # a failure here is not the one to report
             await filler.close()
-    return done
+    return Filled(done, filler.crossing(), phases)
 
 
-async def _prefetch(source: EventSource, after: int,
-                    head: int) -> asyncio.Task[list[EventRecord]] | None:
+async def _prefetch(source: EventSource, after: int, head: int, partition: Partition | None
+                    ) -> asyncio.Task[tuple[list[EventRecord], int]] | None:
     """Start reading the next batch, so the database sends it while this one is projected."""
     if after >= head:
         return None
-    task = asyncio.ensure_future(source.read(after, FILL_BATCH))
+    task = asyncio.ensure_future(_scan(source, after, partition))
     await asyncio.sleep(0)  # let the task send its query before the CPU-bound work starts
     return task
 
 
-def _total(head: int, done: int, position: int) -> int:
-    """Events to do in all, estimated from ids (gaps in ids make it a slight overestimate)."""
-    return done + max(head - position, 0)
+async def _scan(source: EventSource, after: int,
+                partition: Partition | None) -> tuple[list[EventRecord], int]:
+    if partition is None:
+        records = await source.read(after, FILL_BATCH)
+        return records, records[-1].position if records else after
+    if not isinstance(source, PartSource):
+        raise TypeError(f"{type(source).__name__} cannot read a partition of the streams")
+    return await source.read_part(after, FILL_BATCH, partition)
+
+
+def _total(head: int, done: int, position: int, partition: Partition | None) -> int:
+    """Events to do in all, estimated from ids (gaps in ids make it a slight overestimate;
+    a partition's share is taken as even)."""
+    left = max(head - position, 0)
+    return done + (left if partition is None else left // partition.count)
 
 
 async def copy_kafka_offsets(store: ReadModelStore, targets: Sequence[Target]) -> None:
@@ -337,11 +374,15 @@ async def rebuild(store: ReadModelStore, source: EventSource,
     phases: dict[str, float] = {}
     targets = await start_generations(store, projections)
     head = await source.head()
-    if parallel is not None and parallel.processes > 1 and len(targets) > 1:
-        events = await parallel.fill(targets, head, progress)
+    if parallel is not None and parallel.processes > 1:
+        filled = await parallel.fill(targets, head, progress)
+        await store.commit([Work(t, [], filled.crossing[t.name]) for t in targets
+                            if filled.crossing.get(t.name)])
+        phases.update(filled.phases)
         phases["fill_and_load"] = time.perf_counter() - started
     else:
-        events = await fill(store, source, targets, head, progress, phases)
+        filled = await fill(store, source, targets, head, progress, phases)
+    events = filled.events
     caught_up = time.perf_counter()
     await copy_kafka_offsets(store, targets)
     events += await catch_up_and_switch(store, source, targets, switch=switch)

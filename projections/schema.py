@@ -55,6 +55,12 @@ class Table:
         if missing:
             raise ValueError(f"{self.name}: key columns {missing} are not columns")
 
+    @property
+    def owner(self) -> str:
+        """The column naming the stream a row belongs to: the first key column. A rebuild
+        in several processes splits streams between them by it (projections.partition)."""
+        return self.key[0]
+
     def defaults(self) -> dict[str, Any]:
         """A row of defaults (None where there is none)."""
         return {c.name: c.default for c in self.columns}

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
+from projections.partition import BYTE, Partition
 from projections.records import EventRecord, decode_stored
 from services.settings import Settings
 
@@ -50,6 +51,15 @@ class PostgresEventSource:
         rows = await conn.fetch(PG_SELECT.format(table=self.table), after, limit)
         return [decode_stored(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
+    async def read_part(self, after: int, limit: int,
+                        part: Partition) -> tuple[list[EventRecord], int]:
+        """The partition's events among the next `limit`: the others are not decoded."""
+        conn = await self._connection()
+        rows = await conn.fetch(PG_SELECT.format(table=self.table), after, limit)
+        mine = part.bytes()
+        return ([decode_stored(r[0], r[1], r[2], r[3], r[4]) for r in rows
+                 if (r[1].int & BYTE) in mine], rows[-1][0] if rows else after)
+
     async def head(self) -> int:
         conn = await self._connection()
         return int(await conn.fetchval(f"SELECT MAX(notification_id) FROM {self.table}") or 0)
@@ -79,6 +89,19 @@ class SQLiteEventSource:
 
     async def read(self, after: int, limit: int) -> list[EventRecord]:
         return await asyncio.to_thread(self._read, after, limit)
+
+    def _read_part(self, after: int, limit: int,
+                   part: Partition) -> tuple[list[EventRecord], int]:
+        rows = self._connection().execute(SQLITE_SELECT.format(table=self.table),
+                                          (after, limit)).fetchall()
+        ids = [(r, UUID(r[1])) for r in rows]
+        return ([decode_stored(r[0], i, r[2], r[3], r[4]) for r, i in ids if part.holds(i)],
+                rows[-1][0] if rows else after)
+
+    async def read_part(self, after: int, limit: int,
+                        part: Partition) -> tuple[list[EventRecord], int]:
+        """The partition's events among the next `limit`: the others are not decoded."""
+        return await asyncio.to_thread(self._read_part, after, limit, part)
 
     async def head(self) -> int:
         def top() -> int:
