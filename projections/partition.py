@@ -48,12 +48,9 @@ class Partition:
         if not 0 <= self.index < self.count:
             raise ValueError(f"partition {self.index} of {self.count} does not exist")
 
-    def bytes(self) -> frozenset[int]:
-        """The last bytes of this process's stream ids (for filtering rows in one test)."""
-        return frozenset(b for b in range(BYTE + 1) if b % self.count == self.index)
-
     def holds(self, stream_id: UUID) -> bool:
-        """Whether this process owns the stream (read from the store as a UUID)."""
+        """Whether this process owns the stream (read from the store as a UUID). The
+        PostgreSQL source asks the same in SQL: get_byte(uuid_send(id), 15) % count."""
         return (stream_id.int & BYTE) % self.count == self.index
 
     def holds_text(self, stream_id: str) -> bool:

@@ -15,12 +15,18 @@ from uuid import UUID
 
 import asyncpg
 
-from projections.partition import BYTE, Partition
+from projections.partition import Partition
 from projections.records import EventRecord, decode_stored
 from services.settings import Settings
 
 PG_SELECT = ("SELECT notification_id, originator_id, originator_version, topic, state "
              "FROM {table} WHERE notification_id > $1 ORDER BY notification_id LIMIT $2")
+PG_SELECT_PART = (
+    "SELECT notification_id, originator_id, originator_version, "
+    "CASE WHEN mine THEN topic END, CASE WHEN mine THEN state END FROM {table} "
+    "CROSS JOIN LATERAL (SELECT get_byte(uuid_send(originator_id), 15) % $3 = $4 AS mine) m "
+    "WHERE notification_id > $1 ORDER BY notification_id LIMIT $2")
+"""Another partition's rows come without their topic and state: only their position."""
 SQLITE_SELECT = ("SELECT rowid, originator_id, originator_version, topic, state "
                  "FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?")
 
@@ -55,10 +61,10 @@ class PostgresEventSource:
                         part: Partition) -> tuple[list[EventRecord], int]:
         """The partition's events among the next `limit`: the others are not decoded."""
         conn = await self._connection()
-        rows = await conn.fetch(PG_SELECT.format(table=self.table), after, limit)
-        mine = part.bytes()
+        rows = await conn.fetch(PG_SELECT_PART.format(table=self.table), after, limit,
+                                part.count, part.index)
         return ([decode_stored(r[0], r[1], r[2], r[3], r[4]) for r in rows
-                 if (r[1].int & BYTE) in mine], rows[-1][0] if rows else after)
+                 if r[3] is not None], rows[-1][0] if rows else after)
 
     async def head(self) -> int:
         conn = await self._connection()

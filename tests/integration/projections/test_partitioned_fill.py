@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 from projection_checks import all_records, expected, normalised
 from projection_scenario import Scenario
+from projection_settings import pg_settings
 
 from projections.catalog import PROJECTIONS
 from projections.changes import Increment, Latest
+from projections.config import SourceConfig
 from projections.memory import MemoryTables
 from projections.partition import Crossing, Partition, Router, own_rows_only
+from projections.rebuild import PartSource
 from projections.records import EventRecord
 from projections.sources import SQLiteEventSource
 from services.application import CorridorApplication
@@ -63,19 +66,35 @@ def test_partitions_and_their_crossing_changes_build_what_one_pass_builds(
             assert normalised(table, union.rows(table.name)) == want[table.name], table.name
 
 
-async def test_the_partitions_of_a_store_read_cover_every_event_once(
+async def _shares_cover_every_event_once(source: PartSource, count: int) -> None:
+    everything = [r.position for r in await source.read(0, 100_000)]
+    shares = []
+    for part in (Partition(i, count) for i in range(count)):
+        records, last = await source.read_part(0, 100_000, part)
+        assert last == everything[-1]
+        assert all(part.holds(r.stream_id) for r in records)
+        shares += [r.position for r in records]
+    assert sorted(shares) == everything
+
+
+async def test_the_partitions_of_the_embedded_store_cover_every_event_once(
         sqlite_app: CorridorApplication, tmp_path: Path) -> None:
     Scenario(sqlite_app).full_day(cases=10)
     source = SQLiteEventSource(Settings(store="sqlite", data_dir=tmp_path).sqlite_path)
     try:
-        everything = [r.position for r in await source.read(0, 100_000)]
-        shares = []
-        for part in (Partition(0, 2), Partition(1, 2)):
-            records, last = await source.read_part(0, 100_000, part)
-            assert last == everything[-1]
-            assert all(part.holds(r.stream_id) for r in records)
-            shares += [r.position for r in records]
+        await _shares_cover_every_event_once(source, 2)
     finally:
         await source.close()
 
-    assert sorted(shares) == everything
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("count", [2, 3])
+async def test_postgresql_picks_each_partitions_events_as_partition_holds_them(
+        pg_app: CorridorApplication, fresh_pg_database: str, tmp_path: Path,
+        count: int) -> None:
+    Scenario(pg_app).full_day(cases=10)
+    source = SourceConfig.of(pg_settings(fresh_pg_database, tmp_path)).open()
+    try:
+        await _shares_cover_every_event_once(source, count)
+    finally:
+        await source.close()
