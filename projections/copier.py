@@ -15,12 +15,39 @@ import queue
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import uvloop
 
 PENDING_CHUNKS = 3
+PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+"""Where PostgreSQL's binary timestamps count from."""
+MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(moment: datetime) -> tuple[int]:
+    """A timestamptz in PostgreSQL's binary form: microseconds since PG_EPOCH. asyncpg's
+    own encoder spends about a microsecond per value (a time-zone conversion and a
+    timedelta's fields); a rebuild copies millions. Naive times count as local time, as
+    asyncpg takes them."""
+    if moment.tzinfo is None:
+        moment = moment.astimezone(UTC)
+    return ((moment - PG_EPOCH) // MICROSECOND,)
+
+
+def _moment(micros: tuple[int]) -> datetime:
+    return PG_EPOCH + micros[0] * MICROSECOND
+
+
+async def copy_connection(dsn: str, schema: str) -> asyncpg.Connection:
+    """A connection for COPY only, with the faster timestamp encoder (times it reads back
+    are the same aware UTC datetimes; 'infinity' would not be, so it is kept from reads)."""
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+    await conn.set_type_codec("timestamptz", schema="pg_catalog", encoder=_micros,
+                              decoder=_moment, format="tuple")
+    return conn
 
 
 @dataclass(frozen=True)
@@ -69,7 +96,7 @@ class CopyThread:
             self._drain()
 
     async def _copy_all(self) -> None:
-        conn = await asyncpg.connect(self.dsn, server_settings={"search_path": self.schema})
+        conn = await copy_connection(self.dsn, self.schema)
         try:
             while True:
                 chunk = self._chunks.get()  # this loop has nothing else to do meanwhile

@@ -17,7 +17,7 @@ import asyncpg
 import orjson
 
 from projections.catalog import Projection
-from projections.copier import CopyThread
+from projections.copier import CopyThread, copy_connection
 from projections.schema import Table, physical
 from projections.sql import numbered
 from projections.store import (
@@ -89,6 +89,9 @@ class PostgresStore:
         self._listeners: list[BoardListener] = []
         self._listen_conn: asyncpg.Connection | None = None
         self._listen_lock = asyncio.Lock()
+        self._copy_conn: asyncpg.Connection | None = None
+        """bulk_load's own connection, with the COPY-only timestamp codec (copier.py)."""
+        self._copying = asyncio.Lock()
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -116,6 +119,9 @@ class PostgresStore:
                 await conn.execute(sql)
 
     async def close(self) -> None:
+        if self._copy_conn is not None:
+            await self._copy_conn.close()
+            self._copy_conn = None
         if self._listen_conn is not None:
             await self._listen_conn.close()
             self._listen_conn = None
@@ -191,11 +197,19 @@ class PostgresStore:
     async def bulk_load(self, target: Target, table: Table,
                         rows: Sequence[tuple[Any, ...]]) -> None:
         into = physical(table.name, target.generation)
-        async with self.pool.acquire() as conn, conn.transaction():
-            for start in range(0, len(rows), COPY_CHUNK):
-                await conn.copy_records_to_table(
-                    into, records=rows[start:start + COPY_CHUNK],
-                    columns=list(table.column_names), schema_name=self.schema)
+        async with self._copying:
+            if self._copy_conn is None:
+                self._copy_conn = await copy_connection(self.dsn, self.schema)
+            conn = self._copy_conn
+            async with conn.transaction():
+                await self._copy(conn, into, table, rows)
+
+    async def _copy(self, conn: asyncpg.Connection, into: str, table: Table,
+                    rows: Sequence[tuple[Any, ...]]) -> None:
+        for start in range(0, len(rows), COPY_CHUNK):
+            await conn.copy_records_to_table(
+                into, records=rows[start:start + COPY_CHUNK],
+                columns=list(table.column_names), schema_name=self.schema)
 
     def bulk_loader(self) -> BulkLoader:
         return BackgroundLoader(CopyThread(self.dsn, self.schema))

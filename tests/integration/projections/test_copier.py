@@ -3,10 +3,12 @@ that fails is reported to the rebuild instead of being lost on its thread."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import asyncpg
 import pytest
 
-from projections.copier import CopyThread
+from projections.copier import CopyThread, copy_connection
 
 
 @pytest.fixture
@@ -57,3 +59,32 @@ async def test_after_a_failure_further_rows_are_refused_not_dropped(table: str) 
 
     with pytest.raises(RuntimeError, match="copying rows out failed"):
         await copier.load("copied", ("n", "label"), [(2, "too late")])
+
+
+async def test_times_copied_with_the_fast_encoder_read_back_as_asyncpg_writes_them(
+        fresh_pg_database: str) -> None:
+    kyiv = timezone(timedelta(hours=3))
+    moments = [datetime(2024, 3, 1, 8, 0, 0, 123456, tzinfo=UTC),
+               datetime(2024, 3, 1, 11, 0, 0, 123456, tzinfo=kyiv),
+               datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+               datetime(1970, 1, 1, tzinfo=UTC), datetime(2900, 6, 1, 12, tzinfo=UTC),
+               datetime(2024, 3, 1, 8, 0)]  # naive: local time, as asyncpg takes it
+    plain = await asyncpg.connect(fresh_pg_database)
+    fast = await copy_connection(fresh_pg_database, "public")
+    try:
+        await plain.execute("CREATE TABLE times (n int, at timestamptz)")
+        await plain.copy_records_to_table("times", records=list(enumerate(moments)))
+        await fast.copy_records_to_table(
+            "times", records=[(n + 100, m) for n, m in enumerate(moments)])
+
+        rows = await plain.fetch("SELECT n, at FROM times ORDER BY n")
+        read_by_fast = await fast.fetch("SELECT n, at FROM times ORDER BY n")
+    finally:
+        await fast.close()
+        await plain.close()
+
+    written = {r["n"]: r["at"] for r in rows}
+    assert [written[n + 100] for n in range(len(moments))] == \
+        [written[n] for n in range(len(moments))]
+    assert [written[n] for n in range(5)] == moments[:5]
+    assert [tuple(r) for r in read_by_fast] == [tuple(r) for r in rows]
