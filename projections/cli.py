@@ -57,7 +57,7 @@ def rebuild_command(
     projection: list[str] = typer.Option([], "--projection", "-p", help="read model(s) to "
                                          "rebuild (default: all)"),
     processes: int = typer.Option(1, min=1, max=16, help="fill in this many processes "
-                                  "(PostgreSQL only; each reads and decodes the store)"),
+                                  "(PostgreSQL only; each takes a share of the streams)"),
     switch: bool = typer.Option(True, help="make the new generation live when it caught up"),
     keep_retired: int = typer.Option(1, min=0, help="retired generations to keep"),
 ) -> None:

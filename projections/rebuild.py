@@ -144,7 +144,6 @@ class Filler:
         for target in self.targets:
             project = target.projection.project
             self._absorb(target, [c for r in records for c in project(r)])
-        self.position = records[-1].position
 
     def _absorb(self, target: Target, changes: list[Change]) -> None:
         appended = self.appended[target.name]
