@@ -15,7 +15,7 @@ from domain.resource import Resource
 from domain.vocabulary import CaseOutcome
 from domain.volunteer import Volunteer
 from services.auth import CallerRole as R
-from services.commands.common import OptionalText, ShortText, Text, acting
+from services.commands.common import Flag, OptionalText, ShortText, Text, Whole, acting
 from services.commands.registry import CommandBody, command
 from services.unit_of_work import UnitOfWork
 
@@ -29,18 +29,18 @@ class IntakeAnswers(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    safe_now: bool
+    safe_now: Flag
     region: ShortText = Field(description="oblast / city; readable on the board")
     destination: ShortText
     contact_channel: ShortText = Field(description="e.g. telegram, phone, web")
-    adults: int = Field(default=1, ge=0, le=100)
-    children_ages: list[int] = Field(default_factory=list, max_length=30)
-    pets: int = Field(default=0, ge=0, le=50)
-    mobility_needs: bool = False
-    medical_needs: bool = False
-    needs_medicine: bool = False
-    needs_food: bool = False
-    needs_clothes: bool = False
+    adults: Whole = Field(default=1, ge=0, le=100)
+    children_ages: list[Whole] = Field(default_factory=list, max_length=30)
+    pets: Whole = Field(default=0, ge=0, le=50)
+    mobility_needs: Flag = False
+    medical_needs: Flag = False
+    needs_medicine: Flag = False
+    needs_food: Flag = False
+    needs_clothes: Flag = False
     languages: list[ShortText] = Field(default_factory=list, max_length=20)
     name: OptionalText = ""
     contact_handle: OptionalText = ""

@@ -6,7 +6,7 @@ from typing import Annotated
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, Strict, StringConstraints
 
 from domain.base import Meta
 from domain.errors import NotPermitted
@@ -20,7 +20,11 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
                                              max_length=200), AfterValidator(no_nul)]
 OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000),
                          AfterValidator(no_nul)]
-Minutes = Annotated[int, Field(gt=0, le=1440)]
+Whole = Annotated[int, Strict()]
+"""A JSON integer: true, 1.5 or "3" are refused, not read as 1, 1 or 3."""
+Flag = Annotated[bool, Strict()]
+"""JSON true or false: 1, 0 or "yes" are refused."""
+Minutes = Annotated[Whole, Field(gt=0, le=1440)]
 
 
 def known_time_zone(name: str) -> str:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.base import Meta
 from services.auth import CallerRole
+from services.commands.common import Whole
 from services.unit_of_work import UnitOfWork
 
 
@@ -21,7 +22,7 @@ class CommandBody(BaseModel):
 
     command_id: UUID = Field(description="caller-chosen id; a retry with the same id returns "
                                          "the original outcome and appends nothing")
-    expected_version: int | None = Field(default=None, ge=0, description="optimistic "
+    expected_version: Whole | None = Field(default=None, ge=0, description="optimistic "
                                          "concurrency: reject unless the stream is at this version")
     correlation_id: UUID | None = Field(default=None, description="ties follow-ups together")
 

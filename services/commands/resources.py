@@ -10,7 +10,7 @@ from domain.base import Meta
 from domain.resource import Resource
 from domain.vocabulary import ResourceKind
 from services.auth import CallerRole as R
-from services.commands.common import OptionalText, ShortText, Text, acting
+from services.commands.common import OptionalText, ShortText, Text, Whole, acting
 from services.commands.registry import CommandBody, command
 from services.unit_of_work import UnitOfWork
 
@@ -35,7 +35,7 @@ class ReportResource(CommandBody):
     region: ShortText
     place: OptionalText = ""
     details: OptionalText = ""
-    capacity: int | None = Field(default=None, ge=0, le=1_000_000)
+    capacity: Whole | None = Field(default=None, ge=0, le=1_000_000)
     contact: ContactPerson | None = None
 
 
@@ -101,7 +101,7 @@ _status_command("reopen", "reopen", "Reopen a closed, full or unsafe resource.")
 
 class UpdateOccupancy(CommandBody):
     resource_id: UUID
-    occupancy: int = Field(ge=0, le=1_000_000)
+    occupancy: Whole = Field(ge=0, le=1_000_000)
 
 
 @command("resources.update_occupancy", "/resources/update-occupancy", FIELD_STAFF)

@@ -197,3 +197,33 @@ def test_a_flag_naming_a_resource_that_does_not_exist_is_not_found(api: Api) -> 
 
     assert body["rule"] == "NotFound"
     assert stored_events(api) == before
+
+
+@pytest.mark.parametrize(("intake", "field"), [
+    ({**INTAKE, "adults": True}, "adults"), ({**INTAKE, "pets": 1.5}, "pets"),
+    ({**INTAKE, "adults": "3"}, "adults"), ({**INTAKE, "safe_now": 1}, "safe_now"),
+    ({**INTAKE, "needs_food": "yes"}, "needs_food"),
+    ({**INTAKE, "children_ages": [4, "9"]}, "children_ages")])
+def test_a_number_or_a_yes_no_answer_of_the_wrong_json_type_is_refused_not_coerced(
+        api: Api, intake: dict[str, Any], field: str) -> None:
+    before = stored_events(api)
+
+    body = problem(api.send("cases/open", api.admin_token, case_id=uuid.uuid4(),
+                            person_id=uuid.uuid4(), intake=intake), 422)
+
+    assert field in body["errors"][0]["field"]
+    assert stored_events(api) == before
+
+
+@pytest.mark.parametrize("minutes", [True, 30.0, "30"])
+def test_training_minutes_must_be_a_json_integer(api: Api, minutes: Any) -> None:
+    volunteer_id = uuid.uuid4()
+    api.accepted("volunteers/register", api.admin_token, volunteer_id=volunteer_id,
+                 display_name="Ira")
+
+    body = problem(api.send("volunteers/log-training", api.admin_token,
+                            volunteer_id=volunteer_id, minutes=minutes, topic="triage"), 422)
+
+    assert body["errors"][0]["field"].endswith("minutes")
+    api.accepted("volunteers/log-training", api.admin_token, volunteer_id=volunteer_id,
+                 minutes=30, topic="triage")
