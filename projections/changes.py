@@ -83,6 +83,26 @@ Shape = tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 """(operation, table, match columns, NULL-matched columns, value columns)."""
 
 
+def row_of(change: Change) -> Row:
+    """The columns naming the row(s) a change touches: an Insert's values, an Update's or a
+    Delete's match, the others' key."""
+    if isinstance(change, Insert):
+        return change.values
+    if isinstance(change, Update | Delete):
+        return change.match
+    return change.key
+
+
+def later(held: Any, value: Any) -> Any:
+    """Latest's rule, wherever it is folded in Python: None never replaces a value, and
+    otherwise the larger one stays (`held` itself when it does)."""
+    if value is None:
+        return held
+    if held is None:
+        return value
+    return value if value > held else held
+
+
 def shape(change: Change) -> Shape:
     """What decides the SQL text of a change: equal shapes share one statement."""
     if isinstance(change, Insert):

@@ -10,7 +10,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from projections.changes import Change, Delete, Increment, Insert, Latest, Update, Upsert
+from projections.changes import (
+    Change,
+    Delete,
+    Increment,
+    Insert,
+    Latest,
+    Update,
+    Upsert,
+    later,
+)
 from projections.schema import Table
 
 Key = tuple[Any, ...]
@@ -62,7 +71,7 @@ class MemoryTable:
         row = self.rows.get(key)
         if row is None:
             self._add(key, {**self._defaults, **key_values, column: value})
-        elif value is not None and (row[column] is None or value > row[column]):
+        elif later(row[column], value) is not row[column]:
             self._set(key, row, {column: value})
 
     def update(self, match: Mapping[str, Any], values: Mapping[str, Any]) -> None:

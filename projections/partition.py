@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from projections.changes import Change, Delete, Increment, Insert, Latest, Update
+from projections.changes import Change, Increment, Latest, later, row_of
 from projections.records import EventRecord
 from projections.schema import Table
 from projections.values import stream_key
@@ -58,15 +58,6 @@ class Partition:
         return int(stream_id[-2:], 16) % self.count == self.index
 
 
-def _later(held: object, value: object) -> object:
-    """Latest's rule: None never replaces a value; otherwise the larger one stays."""
-    if value is None:
-        return held
-    if held is None:
-        return value
-    return value if value > held else held  # type: ignore[operator]
-
-
 class Crossing:
     """Increments and Latests to other processes' rows, folded to one per row and column."""
 
@@ -87,7 +78,7 @@ class Crossing:
         elif isinstance(held, Increment) and isinstance(change, Increment):
             held.delta += change.delta
         elif isinstance(held, Latest) and isinstance(change, Latest):
-            held.value = _later(held.value, change.value)
+            held.value = later(held.value, change.value)
 
     def extend(self, changes: Iterable[Change]) -> None:
         for change in changes:
@@ -133,9 +124,7 @@ def own_rows_only(projection_name: str, tables: Iterable[Table], record: EventRe
     for change in changes:
         if isinstance(change, Increment | Latest):
             continue
-        row = change.values if isinstance(change, Insert) else (
-            change.match if isinstance(change, Update | Delete) else change.key)
-        owner = row.get(owners[change.table])
+        owner = row_of(change).get(owners[change.table])
         if owner != own:
             raise CrossStreamChange(
                 f"{projection_name}: {type(change).__name__} on {change.table} from "

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from projections.catalog import Projection
-from projections.changes import Change
+from projections.changes import Change, row_of
 from projections.schema import INT, TEXT, TIME, Column, Table
 
 STORE_SOURCE = "store"
@@ -135,8 +135,7 @@ def touched_by(works: list[Work]) -> Touched:
         if work.target.name != "case_board":
             continue
         for change in work.changes:
-            row = getattr(change, "key", None) or getattr(change, "values", None) or getattr(
-                change, "match", {})
+            row = row_of(change)
             if "case_id" in row:
                 cases.add(str(row["case_id"]))
             elif "resource_id" in row:
