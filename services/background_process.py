@@ -49,10 +49,16 @@ async def run(settings: Settings, socket_path: str | None, *, project: bool) -> 
             app.close()
 
 
-def main() -> None:
-    """`python -m services.background_process [--react SOCKET] [--project]`."""
+def background_main(socket_path: str | None, *, project: bool) -> None:
+    """Project (`project`) and/or react, sending follow-ups to the writer on `socket_path`."""
     import uvloop
 
+    uvloop.run(run(Settings(), socket_path, project=project))
+
+
+def main() -> None:
+    """`python -m services.background_process [--react SOCKET] [--project]`: a background
+    process started by hand."""
     from services.logs import configure
 
     parser = argparse.ArgumentParser(prog="python -m services.background_process")
@@ -63,9 +69,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.react and not args.project:
         parser.error("nothing to do: give --react SOCKET and/or --project")
-    settings = Settings()
-    configure(json=settings.log_json)
-    uvloop.run(run(settings, args.react, project=args.project))
+    configure(json=Settings().log_json)
+    background_main(args.react, project=args.project)
 
 
 if __name__ == "__main__":

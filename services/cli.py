@@ -104,8 +104,9 @@ PLUGINS = {"services.kafka.cli": ("relay", "command-consumer", "kafka"),
            "services.audit.cli": ("audit",), "services.bench.cli": ("bench",),
            "projections.cli": ("rebuild", "project")}
 """Modules that add their own commands with a `register(app)` function, and the commands
-each adds. Only the module a command needs is imported: `corridor serve --workers N`, whose
-process only supervises, stays small (importing every plugin cost it 45 MB)."""
+each adds. Only the module a command needs is imported: `corridor serve --workers N` imports
+only what its forked children run (services.writer_process.PRELOAD), not the audit, Kafka
+and bench commands (45 MB more, copied into every child)."""
 CORE = {"serve", "token", "keygen", "rotate-master-key"}
 
 

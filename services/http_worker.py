@@ -25,13 +25,18 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def main() -> None:
-    """`python -m services.http_worker HOST PORT` (started by `corridor serve --workers`)."""
-    host, port = sys.argv[1], int(sys.argv[2])
+def serve(host: str, port: int) -> None:
+    """Serve the API on `host`:`port` (one of the HTTP workers of `corridor serve
+    --workers N`)."""
     sock = reuse_port_socket(host, port)
     config = uvicorn.Config("services.api.app:create_app", factory=True, log_level="warning",
                             access_log=False, loop="uvloop", http="httptools")
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def main() -> None:
+    """`python -m services.http_worker HOST PORT`: an HTTP worker started by hand."""
+    serve(sys.argv[1], int(sys.argv[2]))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import resource
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +35,37 @@ def pss_mb(pid: int) -> float | None:
     """Proportional set size of a live process now, in MB: each shared page counted as its
     share (what a group of processes holds together without counting shared pages twice)."""
     return _kb_field(Path(f"/proc/{pid}/smaps_rollup"), "Pss:")
+
+
+class PeakPss:
+    """The largest summed PSS of a process and all processes under it, sampled every
+    `interval` seconds on a thread of its own while started (the kernel keeps a peak for
+    RSS, VmHWM, but none for PSS)."""
+
+    def __init__(self, root: int, interval: float = 0.5) -> None:
+        self.root, self.interval = root, interval
+        self.peak: float | None = None
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pss-sampler", daemon=True)
+
+    def start(self) -> PeakPss:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def sample(self) -> None:
+        known = [p for p in map(pss_mb, process_tree(self.root)) if p is not None]
+        if known:
+            self.samples += 1
+            self.peak = max(self.peak or 0.0, sum(known))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
 
 
 def _kb_field(path: Path, name: str) -> float | None:
@@ -84,12 +116,13 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
-ROLES = (("services.writer_process", "writer"), ("services.http_worker", "http_workers"),
-         ("services.background_process", "background"))
+ROLES = (("writer process", "writer"), ("HTTP worker", "http_workers"),
+         ("background process", "background"))
+"""Markers in the process titles `corridor serve --workers N` gives its children."""
 
 
 def role_of(pid: int) -> str:
-    """What a process of the API does, from its command line."""
+    """What a process of the API does, from its command line (its title)."""
     try:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from services.bench.httpclient import Connection, get_request
 from services.bench.processes import Helper
-from services.bench.procstat import peak_rss_mb, process_tree, pss_mb, role_of
+from services.bench.procstat import PeakPss, peak_rss_mb, process_tree, pss_mb, role_of
 
 HOST = "127.0.0.1"
 
@@ -46,6 +46,8 @@ class ApiProcess(Helper):
 
     port: int = 0
     command: list[str] = field(default_factory=list)
+    pss: PeakPss | None = None
+    """Samples the API's summed PSS while it serves (from when it is ready)."""
 
     def peak_rss_mb(self) -> float | None:
         """Peak RSS of the whole API: its process and every process under it (HTTP workers
@@ -63,6 +65,18 @@ class ApiProcess(Helper):
         """The API's processes' proportional set sizes now, summed (shared pages once)."""
         known = [p for p in map(pss_mb, process_tree(self.pid)) if p is not None]
         return sum(known) if known else None
+
+    def peak_pss_mb(self) -> float | None:
+        """The largest summed PSS sampled since the API was ready, and now."""
+        if self.pss is None:
+            return self.pss_mb()
+        self.pss.sample()
+        return self.pss.peak
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.pss is not None:
+            self.pss.stop()
+        super().stop(timeout)
 
 
 async def start_api(env: dict[str, str], *, workers: int = 1,
@@ -85,6 +99,7 @@ async def start_api(env: dict[str, str], *, workers: int = 1,
         if process.poll() is not None:
             raise RuntimeError(f"the API exited ({process.returncode}):\n{api.log_tail()}")
         if await _ready(port):
+            api.pss = PeakPss(process.pid).start()
             return api
         await asyncio.sleep(0.2)
     api.stop()

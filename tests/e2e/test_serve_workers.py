@@ -52,7 +52,7 @@ class Served:
 
     def writer_pid(self) -> int:
         for pid in self.children():
-            if "services.writer_process" in Path(f"/proc/{pid}/cmdline").read_text():
+            if "writer process" in Path(f"/proc/{pid}/cmdline").read_text():
                 return pid
         raise AssertionError("no writer process under `corridor serve`")
 
@@ -223,3 +223,20 @@ async def test_policies_in_the_background_process_flag_cases_through_the_writer(
             flags = detail.json()["flags"]
             await asyncio.sleep(0.2)
     assert [(f["reason"], f["resource_id"]) for f in flags] == [("resource_unsafe", str(bus))]
+
+
+def smaps_mb(pid: int) -> dict[str, int]:
+    lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+    return {line.split(":")[0]: int(line.split()[1]) // 1024 for line in lines}
+
+
+def test_the_children_are_forked_from_the_supervisor_and_share_its_imported_code(
+        served: Served) -> None:
+    titles = sorted(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                    .strip() for pid in served.children())
+    assert titles == ["corridor serve: HTTP worker 1", "corridor serve: HTTP worker 2",
+                      "corridor serve: background process", "corridor serve: writer process"]
+    for pid in served.children():
+        # Anonymous pages written before the fork and not since: only a forked child has
+        # these (a process started afresh shares only files it maps, which stay clean)
+        assert smaps_mb(pid)["Shared_Dirty"] >= 20, smaps_mb(pid)

@@ -90,7 +90,7 @@ async def http_levels(ctx: BenchContext, dsn: str) -> dict[str, Any]:
         say(f"baseline: GET /health/live, {config.target_clients} clients")
         floor = await executor.run_fixed(get_request(HOST, api.port, "/health/live"),
                                          config.target_clients, config.duration, config.warmup)
-        rss, rss_each, pss = api.peak_rss_mb(), api.rss_by_process(), api.pss_mb()
+        rss, rss_each, pss = api.peak_rss_mb(), api.rss_by_process(), api.peak_pss_mb()
     finally:
         api.stop()
     ctx.results["api_rss_mb"] = rss
@@ -152,9 +152,10 @@ async def other_shape_level(ctx: BenchContext, dsn: str, workers: int) -> dict[s
         states = [workload.client(i) for i in range(config.target_clients)]
         level = await _median_level(ctx, api.pid, dsn, executor, workload, states)
         level["api_peak_rss_mb"] = api.peak_rss_mb()
+        level["api_peak_pss_mb"] = api.peak_pss_mb()
         level["workers"] = workers
         ctx.results["api_other_shape"] = (workers, level["api_peak_rss_mb"],
-                                          api.rss_by_process())
+                                          api.rss_by_process(), level["api_peak_pss_mb"])
         return level
     finally:
         api.stop()

@@ -1,5 +1,6 @@
-"""Memory: peak resident set (VmHWM) of the API process and of the projection process,
-measured under the load of the commands and lag sections (the lag run is made if needed)."""
+"""Memory: the API's peak memory (VmHWM of one process, or the summed PSS of the processes
+of `serve --workers N`) and the projection process's peak RSS, measured under the load of
+the commands and lag sections (the lag run is made if needed)."""
 
 from __future__ import annotations
 
@@ -14,23 +15,21 @@ API_RSS_TARGET = Target(250, "at_most")
 async def run(ctx: BenchContext) -> None:
     if "worker_rss_mb" not in ctx.results:
         await lag.run(ctx)  # the load that makes both processes work
-    api_rss = ctx.results.get("api_rss_mb")
     during = ctx.results.get("api_rss_during", "the projection lag run")
     workers = ctx.config.api_workers
-    pss = ctx.results.get("api_pss_mb")
-    baselines = ([f"proportional set size (PSS) of the same processes at the end: {pss:.0f} MB"]
-                 if pss is not None and workers > 1 else [])
-    shape = _shape(workers, ctx.results.get("api_rss_each_mb") or [])
-    ctx.report.add(Figure("memory", "API peak RSS (VmHWM), all its processes", api_rss, "MB",
-                          API_RSS_TARGET, baselines, f"{shape}, after {during}"))
+    value, note = _api_memory(workers, ctx.results.get("api_rss_mb"),
+                              ctx.results.get("api_rss_each_mb") or [],
+                              ctx.results.get("api_pss_mb"))
+    ctx.report.add(Figure("memory", "API peak memory, all its processes", value, "MB",
+                          API_RSS_TARGET, [], f"{note}, during {during}"))
     other = ctx.results.get("api_other_shape")
     if other is not None:
-        other_workers, other_rss, other_each = other
-        ctx.report.add(Figure("memory", f"API peak RSS (VmHWM), as {_label(other_workers)}",
-                              other_rss, "MB", None, [],
-                              f"{_shape(other_workers, other_each)}, after the load at "
-                              f"{ctx.config.target_clients} clients (the commands section's "
-                              "other API shape)"))
+        other_workers, other_rss, other_each, other_pss = other
+        value, note = _api_memory(other_workers, other_rss, other_each, other_pss)
+        ctx.report.add(Figure("memory", f"API peak memory, as {_label(other_workers)}",
+                              value, "MB", None, [],
+                              f"{note}, during the load at {ctx.config.target_clients} "
+                              "clients (the commands section's other API shape)"))
     for label, rss in ctx.results["worker_rss_mb"].items():
         ctx.report.add(Figure("memory", f"{label} peak RSS (VmHWM)", rss, "MB", None, [],
                               f"{ctx.report.details.get('lag', {}).get('path', label)}, "
@@ -41,9 +40,17 @@ def _label(workers: int) -> str:
     return "one process" if workers == 1 else f"--workers {workers}"
 
 
-def _shape(workers: int, each: list[tuple[str, float]]) -> str:
+def _api_memory(workers: int, rss: float | None, each: list[tuple[str, float]],
+                pss: float | None) -> tuple[float | None, str]:
+    """The API's memory figure and what it is. One process: its peak resident set
+    (VmHWM). Several processes forked from one: the peak of their summed proportional set
+    sizes (PSS), because summed resident sets count every page they share (the imported
+    code) once per process; the summed VmHWM is given beside it."""
     if workers == 1 or not each:
-        return "`corridor serve`, one process"
+        return rss, "`corridor serve`, one process: peak RSS (VmHWM)"
     parts = ", ".join(f"{role.replace('_', ' ')} {mb:.0f}" for role, mb in each)
-    return (f"`corridor serve --workers {workers}`: the sum over its {len(each)} processes "
-            f"({parts} MB)")
+    shown, summed = (f"{mb:.0f} MB" if mb is not None else "not measured" for mb in (pss, rss))
+    return pss, (f"`corridor serve --workers {workers}`, {len(each)} processes forked from "
+                 f"one: peak of their summed PSS (sampled every 0.5 s), {shown}; their summed "
+                 f"peak RSS (VmHWM), which counts shared pages once per process: {summed} "
+                 f"({parts} MB)")
