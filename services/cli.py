@@ -13,9 +13,14 @@ app = typer.Typer(help="corridor: coordination backend for volunteer evacuation 
 @app.command()
 def serve(host: str | None = None, port: int | None = None,
           workers: int | None = typer.Option(
-              None, min=1, max=64, help="HTTP worker processes (default CORRIDOR_WORKERS, 1). "
-              "Above 1: N processes parse, authenticate and validate requests and one writer "
-              "process executes every command (PostgreSQL only).")) -> None:
+              None, min=1, max=64, help="HTTP worker processes (default CORRIDOR_WORKERS, 1); "
+              "above 1 implies --writer-process"),
+          writer_process: bool | None = typer.Option(
+              None, "--writer-process/--one-process", help="execute commands in a writer "
+              "process of their own, beside the HTTP worker(s) and a background process for "
+              "projections and policies, so the API uses more than one core (PostgreSQL "
+              "only; default CORRIDOR_WRITER_PROCESS, off: one process does everything)"),
+          ) -> None:
     """Serve the HTTP API (embedded SQLite default unless CORRIDOR_STORE=postgres)."""
     import os
 
@@ -27,17 +32,21 @@ def serve(host: str | None = None, port: int | None = None,
     configure(json=settings.log_json)
     host, port = host or settings.host, port or settings.port
     workers = workers or settings.workers
-    if workers > 1 and settings.store != "postgres":
-        raise typer.BadParameter("more than one worker needs CORRIDOR_STORE=postgres (the "
-                                 "embedded SQLite store serves from one process)",
-                                 param_hint="--workers")
+    split = (settings.writer_process if writer_process is None else writer_process) \
+        or workers > 1
+    if split and settings.store != "postgres":
+        raise typer.BadParameter("a writer process (or more than one worker) needs "
+                                 "CORRIDOR_STORE=postgres (the embedded SQLite store serves "
+                                 "from one process)", param_hint="--writer-process/--workers")
     typer.echo(f"corridor: store={settings.store} "
                f"({settings.sqlite_path if settings.store == 'sqlite' else 'postgres'})"
-               + (f", {workers} HTTP workers and one writer process" if workers > 1 else ""))
+               + (f", {workers} HTTP worker{'s' if workers > 1 else ''} and one writer "
+                  "process; projections and policies in this process" if split
+                  else ", one process"))
     typer.echo(f"corridor: API docs at http://{host}:{port}/docs "
                f"(OpenAPI at http://{host}:{port}/openapi.json)")
     typer.echo("corridor: get an admin token with `corridor token --actor admin --role admin`")
-    if workers == 1:
+    if not split:
         import uvicorn
 
         from services.api.app import create_app
@@ -45,10 +54,9 @@ def serve(host: str | None = None, port: int | None = None,
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
                     access_log=False)
         return
-    from services.writer_process import run_http_workers, serving_with_writer
+    from services.writer_process import serve_with_writer_process
 
-    with serving_with_writer(settings):
-        run_http_workers(host, port, workers)
+    serve_with_writer_process(settings, host, port, workers)
 
 
 @app.command()

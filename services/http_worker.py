@@ -1,4 +1,5 @@
-"""One HTTP worker of `corridor serve --workers N`: uvicorn on its own SO_REUSEPORT socket.
+"""One HTTP worker of `corridor serve --writer-process [--workers N]`: uvicorn on its own
+SO_REUSEPORT socket.
 
 Why not uvicorn's own `--workers`: its processes share one listening socket, and whichever
 is awake first accepts a burst of new connections; measured at 32 clients, all of them often
@@ -11,7 +12,6 @@ no connection waits on a worker that is still starting.
 from __future__ import annotations
 
 import socket
-import sys
 
 import uvicorn
 
@@ -26,18 +26,8 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
 
 
 def serve(host: str, port: int) -> None:
-    """Serve the API on `host`:`port` (one of the HTTP workers of `corridor serve
-    --workers N`)."""
+    """Serve the API on `host`:`port` (an HTTP worker of `corridor serve --writer-process`)."""
     sock = reuse_port_socket(host, port)
     config = uvicorn.Config("services.api.app:create_app", factory=True, log_level="warning",
                             access_log=False, loop="uvloop", http="httptools")
     uvicorn.Server(config).run(sockets=[sock])
-
-
-def main() -> None:
-    """`python -m services.http_worker HOST PORT`: an HTTP worker started by hand."""
-    serve(sys.argv[1], int(sys.argv[2]))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,10 +1,11 @@
-"""The processes behind `corridor serve --workers N`: the writer process (the one process
-that executes commands with its aggregate cache and group commit, runs the Kafka relay when
-configured and anchoring, and answers the HTTP workers on a Unix socket) and a background
-process (services.background_process: projections, woken by the store's NOTIFY, and the
-policies). `serving_with_writer` starts them, waits until the writer answers, and stops
-them after the HTTP workers have stopped (so every command they forwarded gets its answer
-first).
+"""The processes behind `corridor serve --writer-process [--workers N]`: the writer
+process (the one process that executes commands with its aggregate cache and group commit,
+runs the Kafka relay when configured and anchoring, and answers the HTTP workers on a Unix
+socket), the HTTP worker process(es) (services.http_worker), and the supervising process,
+which after forking them runs the background duties itself (services.background_process:
+projections, woken by the store's NOTIFY, and the policies). On SIGTERM the HTTP workers
+stop first (so every command they forwarded gets its answer), then the background duties,
+then the writer.
 
 Every child is forked from the supervisor after it has imported what the children run
 (`preload`): the imported code (about 75 MB per interpreter) is then held once in memory
@@ -12,22 +13,19 @@ and shared by all of them, copy-on-write, instead of once per process. The colle
 frozen before forking so that collections in the children do not write to, and so copy,
 the shared objects' pages.
 """
-
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import importlib
 import logging
 import multiprocessing
 import os
 import signal
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -79,14 +77,6 @@ def writer_main(socket_path: str) -> None:
     import uvloop
 
     uvloop.run(run_writer(Settings(), socket_path))
-
-
-def main() -> None:
-    """`python -m services.writer_process SOCKET`: a writer process started by hand."""
-    from services.logs import configure
-
-    configure(json=Settings().log_json)
-    writer_main(sys.argv[1])
 
 
 def _child(label: str, env: dict[str, str], target: Callable[[], None]) -> None:
@@ -176,59 +166,64 @@ class WriterProcess(Child):
         raise RuntimeError(f"the writer process did not answer within {timeout:.0f}s")
 
 
-def run_http_workers(host: str, port: int, workers: int) -> None:
-    """Run `workers` HTTP worker processes (services.http_worker) until SIGTERM or SIGINT,
-    or until one of them dies; then stop them all (each finishes its open requests)."""
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+def serve_with_writer_process(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Fork the writer process on a private socket (exported to the HTTP workers as
+    CORRIDOR_WRITER_SOCKET) and, once it answers, `workers` HTTP worker processes; then run
+    the background duties here until SIGTERM or SIGINT, or until a child dies; then stop
+    the HTTP workers (each finishes its open requests), the background duties and the
+    writer, in that order."""
     from services.http_worker import serve
 
-    children = [Child(f"HTTP worker {n}", partial(serve, host, port), AFTER_WRITER)
-                for n in range(1, workers + 1)]
-    try:
-        for child in children:
-            child.watch()
-        stop.wait()
-    finally:
-        for child in children:  # all at once, then wait for each
-            child.terminate()
-        for child in children:
-            child.stop()
-
-
-@contextlib.contextmanager
-def serving_with_writer(settings: Settings) -> Iterator[WriterProcess]:
-    """A running writer process on a private socket, exported to the HTTP workers as
-    CORRIDOR_WRITER_SOCKET, and a background process (services.background_process) that
-    follows the store for the projections (unless Kafka workers project) and the policies
-    (their follow-ups go to the writer); all stopped on exit, after the HTTP workers."""
-    children: list[Child] = []
+    for signum in (signal.SIGTERM, signal.SIGINT):  # until the background loop handles them
+        signal.signal(signum, _unwind)
     preload()
     with tempfile.TemporaryDirectory(prefix="corridor-writer-") as directory:
         os.chmod(directory, 0o700)
-        project, react = settings.projections_in_process, settings.reactions_in_process
         socket_path = str(Path(directory) / "writer.sock")
         writer = WriterProcess(socket_path, {"CORRIDOR_PROJECTIONS_IN_PROCESS": "false",
                                              "CORRIDOR_REACTIONS_IN_PROCESS": "false"})
-        children.append(writer)
+        http: list[Child] = []
         try:
             writer.wait_ready()
-            if project or react:
-                from services.background_process import background_main
-
-                children.append(Child("background process", partial(
-                    background_main, socket_path if react else None, project=project),
-                    AFTER_WRITER))
-            os.environ["CORRIDOR_WRITER_SOCKET"] = writer.socket_path
-            for child in children:
+            os.environ["CORRIDOR_WRITER_SOCKET"] = socket_path
+            http = [Child(f"HTTP worker {n}", partial(serve, host, port), AFTER_WRITER)
+                    for n in range(1, workers + 1)]
+            for child in (writer, *http):  # after every fork: no child inherits a thread
                 child.watch()
-            yield writer
+            _run_background(settings, socket_path)
         finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):  # stopping already: in order
+                signal.signal(signum, signal.SIG_IGN)
             os.environ.pop("CORRIDOR_WRITER_SOCKET", None)
-            for child in children:
+            for child in http:  # all at once, then wait for each
+                child.terminate()
+            for child in http:
                 child.stop()
+            writer.stop()
 
 
-if __name__ == "__main__":
-    main()
+def _unwind(signum: int, _frame: object) -> None:
+    """A stop signal before the background loop runs: unwind, stopping the children."""
+    raise SystemExit(0)
+
+
+def _run_background(settings: Settings, socket_path: str) -> None:
+    """The projections (unless Kafka workers project) and the policies (their follow-ups
+    go to the writer), in this process, until SIGTERM or SIGINT."""
+    import uvloop
+    from setproctitle import setproctitle
+
+    from services.background_process import run
+
+    setproctitle(TITLE.format("supervisor, projections and policies"))
+    settings = settings.model_copy(update={"create_tables": False})
+
+    async def until_stopped() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await run(settings, socket_path if settings.reactions_in_process else None,
+                  project=settings.projections_in_process, stop=stop)
+
+    uvloop.run(until_stopped())

@@ -13,6 +13,7 @@ from services.bench.context import BenchConfig
 from services.bench.infra import REPO_ROOT
 from services.bench.report import SECTIONS, rich_table, write
 from services.bench.runner import run
+from services.bench.server import ApiShape
 
 
 def _csv(text: str) -> list[str]:
@@ -30,10 +31,14 @@ def bench(
                                      "for the as-of replay"),
     out_dir: Path = typer.Option(REPO_ROOT / "docs", help="where benchmarks.json/.md go"),
     keep_data: bool = typer.Option(False, help="keep the benchmark databases afterwards"),
-    api_workers: int = typer.Option(1, min=1, max=16, help="`corridor serve --workers` of "
-                                    "the measured API (1: one process, the default "
-                                    "deployment); the other shape (2 workers, or one process) "
-                                    "is measured beside it at the target level"),
+    api_writer_process: bool = typer.Option(
+        True, "--api-writer-process/--api-one-process", help="serve the measured API as "
+        "`corridor serve --writer-process` (HTTP worker and writer processes, projections in "
+        "the supervising process; "
+        "the PostgreSQL deployment) or as one process; the other shape is measured beside it "
+        "at the target level"),
+    api_workers: int = typer.Option(1, min=1, max=16, help="HTTP worker processes of the "
+                                    "measured API (above 1 implies --api-writer-process)"),
     repeats: int = typer.Option(3, min=1, max=9, help="runs of the target client level (and "
                                 "of the other API shape); the median is reported"),
 ) -> None:
@@ -53,7 +58,8 @@ def bench(
         raise typer.BadParameter(f"--clients takes numbers, got {clients!r}") from None
     config = BenchConfig(sections=tuple(sections), clients=levels, duration=duration,
                          rebuild_events=rebuild_events, store_events=store_events,
-                         out_dir=out_dir, keep_data=keep_data, api_workers=api_workers,
+                         out_dir=out_dir, keep_data=keep_data,
+                         api=ApiShape(api_writer_process or api_workers > 1, api_workers),
                          repeats=repeats)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         report, failed = runner.run(run(config))

@@ -11,6 +11,7 @@ from typing import Any
 from services.auth import TokenIssuer
 from services.bench.infra import Servers
 from services.bench.report import Report
+from services.bench.server import ApiShape
 from services.sealing import new_master_key
 
 
@@ -27,10 +28,10 @@ class BenchConfig:
     lag_clients: int = 32
     out_dir: Path = Path("docs")
     keep_data: bool = False
-    api_workers: int = 1
+    api: ApiShape = field(default_factory=ApiShape)
+    """How the measured API is served."""
     repeats: int = 3
     """Runs of the target client level; the median run is reported, all are shown."""
-    """HTTP worker processes of the measured `corridor serve` (1: one process does all)."""
 
     @property
     def target_clients(self) -> int:

@@ -117,8 +117,8 @@ def process_tree(root: int) -> list[int]:
 
 
 ROLES = (("writer process", "writer"), ("HTTP worker", "http_workers"),
-         ("background process", "background"))
-"""Markers in the process titles `corridor serve --workers N` gives its children."""
+         ("supervisor, projections", "supervisor_projections_policies"))
+"""Markers in the process titles `corridor serve --writer-process` gives its processes."""
 
 
 def role_of(pid: int) -> str:

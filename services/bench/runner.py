@@ -49,8 +49,10 @@ def method_notes(ctx: BenchContext) -> list[str]:
     """How the figures were taken, so a reader can judge them."""
     config, pg = ctx.config, ctx.report.environment.get("postgres", {})
     notes = [
-        "Everything ran on this one machine: the API (`corridor serve`: uvicorn with uvloop "
-        "and httptools, reactions in-process as configured), PostgreSQL, Kafka when used, "
+        f"Everything ran on this one machine: the API ({config.api.label}: uvicorn with "
+        "uvloop and httptools; with --writer-process, an HTTP worker process hands every "
+        "command to a writer process forked beside it, and the supervising process keeps the "
+        "read models and runs the policies), PostgreSQL, Kafka when used, "
         "and the load generator share its cores. 'other processes' is CPU that none of "
         "these used (other work on the machine during the measurement).",
         "Load generator: one asyncio (uvloop) process, raw HTTP/1.1 keep-alive, one "

@@ -20,6 +20,37 @@ from services.bench.procstat import PeakPss, peak_rss_mb, process_tree, pss_mb, 
 HOST = "127.0.0.1"
 
 
+@dataclass(frozen=True)
+class ApiShape:
+    """How the API under test is served: as one process (`corridor serve`), or as HTTP
+    worker process(es) beside a writer process, under a supervisor that projects
+    (`corridor serve --writer-process [--workers N]`)."""
+
+    writer_process: bool = True
+    workers: int = 1
+
+    @property
+    def args(self) -> list[str]:
+        if not self.writer_process:
+            return ["--one-process"]
+        return ["--writer-process", *(["--workers", str(self.workers)] if self.workers > 1
+                                      else [])]
+
+    @property
+    def label(self) -> str:
+        return "`corridor serve`" if not self.writer_process else \
+            f"`corridor serve {' '.join(self.args)}`"
+
+    @property
+    def short(self) -> str:
+        return "one process" if not self.writer_process else " ".join(self.args)
+
+    def other(self) -> ApiShape:
+        """The shape measured beside this one: one process beside a writer process, and a
+        writer process with one HTTP worker beside one process."""
+        return ApiShape(writer_process=not self.writer_process)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
@@ -51,7 +82,7 @@ class ApiProcess(Helper):
 
     def peak_rss_mb(self) -> float | None:
         """Peak RSS of the whole API: its process and every process under it (HTTP workers
-        and the writer process of `serve --workers`), summed."""
+        and the writer process of `serve --writer-process`), summed."""
         each = self.rss_by_process()
         return sum(mb for _, mb in each) if each else None
 
@@ -79,14 +110,12 @@ class ApiProcess(Helper):
         super().stop(timeout)
 
 
-async def start_api(env: dict[str, str], *, workers: int = 1,
+async def start_api(env: dict[str, str], shape: ApiShape,
                     timeout: float = 60.0) -> ApiProcess:
-    """Start the API with `env` (CORRIDOR_* settings) and wait until /health/ready says so;
-    with `workers` above 1, as HTTP worker processes beside one writer process."""
+    """Start the API in `shape` with `env` (CORRIDOR_* settings) and wait until
+    /health/ready says so."""
     port = free_port()
-    command = [*corridor_command(), "--host", HOST, "--port", str(port)]
-    if workers > 1:
-        command += ["--workers", str(workers)]
+    command = [*corridor_command(), "--host", HOST, "--port", str(port), *shape.args]
     log_fd, log_name = tempfile.mkstemp(prefix="corridor-bench-api-", suffix=".log")
     full_env = {**os.environ, **env}
     with os.fdopen(log_fd, "wb") as log_file:

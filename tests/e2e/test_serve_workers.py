@@ -1,4 +1,5 @@
-"""`corridor serve --workers 2` as users run it: HTTP worker processes hand every command to
+"""`corridor serve --writer-process` and `--workers 2` as users run them: HTTP worker
+processes hand every command to
 one writer process; idempotency, need-to-know disclosure records, read-your-writes and
 shutdown hold across the processes. Real PostgreSQL, real processes, real sockets."""
 
@@ -37,8 +38,9 @@ def free_port() -> int:
 
 
 class Served:
-    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
-        self.process, self.port, self.log = process, port, log
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path,
+                 workers: int) -> None:
+        self.process, self.port, self.log, self.workers = process, port, log, workers
         self.base = f"http://127.0.0.1:{port}"
         self.tokens = TokenIssuer(SECRET)
 
@@ -57,8 +59,9 @@ class Served:
         raise AssertionError("no writer process under `corridor serve`")
 
 
-@pytest.fixture
-def served(fresh_pg_database: str, tmp_path: Path) -> Iterator[Served]:
+@pytest.fixture(params=[("--writer-process",), ("--workers", "2")], ids=["writer", "workers2"])
+def served(fresh_pg_database: str, tmp_path: Path,
+           request: pytest.FixtureRequest) -> Iterator[Served]:
     port = free_port()
     env = {**os.environ, "CORRIDOR_STORE": "postgres", "CORRIDOR_PG_DSN": fresh_pg_database,
            "CORRIDOR_MASTER_KEY": new_master_key(), "CORRIDOR_AUTH_SECRET": SECRET,
@@ -66,9 +69,10 @@ def served(fresh_pg_database: str, tmp_path: Path) -> Iterator[Served]:
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("corridor")), "serve", "--workers", "2",
+            [str(Path(sys.executable).with_name("corridor")), "serve", *request.param,
              "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Served(process, port, log)
+    server = Served(process, port, log, workers=int(request.param[-1]) if
+                    request.param[0] == "--workers" else 1)
     try:
         wait_ready(server)
         yield server
@@ -172,7 +176,7 @@ def test_the_server_stops_when_its_writer_process_dies(served: Served) -> None:
 
 def test_sigterm_stops_the_workers_and_the_writer(served: Served) -> None:
     children = served.children()
-    assert len(children) >= 3  # two HTTP workers and the writer
+    assert len(children) == served.workers + 1  # HTTP workers and the writer
     served.process.send_signal(signal.SIGTERM)
     assert served.process.wait(60) == 0
     time.sleep(0.5)
@@ -180,7 +184,7 @@ def test_sigterm_stops_the_workers_and_the_writer(served: Served) -> None:
                 and "zombie" not in Path(f"/proc/{p}/status").read_text()]
 
 
-async def test_policies_in_the_background_process_flag_cases_through_the_writer(
+async def test_policies_in_the_supervising_process_flag_cases_through_the_writer(
         served: Served) -> None:
     admin = served.headers("admin", "admin")
 
@@ -234,8 +238,10 @@ def test_the_children_are_forked_from_the_supervisor_and_share_its_imported_code
         served: Served) -> None:
     titles = sorted(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
                     .strip() for pid in served.children())
-    assert titles == ["corridor serve: HTTP worker 1", "corridor serve: HTTP worker 2",
-                      "corridor serve: background process", "corridor serve: writer process"]
+    workers = [f"corridor serve: HTTP worker {n}" for n in range(1, served.workers + 1)]
+    assert titles == [*workers, "corridor serve: writer process"]
+    supervisor = Path(f"/proc/{served.process.pid}/cmdline").read_bytes().decode()
+    assert supervisor.strip("\0") == "corridor serve: supervisor, projections and policies"
     for pid in served.children():
         # Anonymous pages written before the fork and not since: only a forked child has
         # these (a process started afresh shares only files it maps, which stay clean)

@@ -16,7 +16,7 @@ from services.bench.loadgen import HOST, HttpExecutor
 from services.bench.mix import Workload, World
 from services.bench.procstat import CpuMeter
 from services.bench.report import Figure
-from services.bench.server import start_api
+from services.bench.server import ApiShape, start_api
 from services.bench.stats import Target
 from services.bench.verify import check_acks, commits_between, max_position
 
@@ -32,9 +32,9 @@ async def run(ctx: BenchContext) -> None:
     server = ctx.servers.ensure_postgres()
     async with fresh_database(server, "commands", keep=config.keep_data) as dsn:
         http = await http_levels(ctx, dsn)
-    other = other_shape(config.api_workers)
+    other = config.api.other()
     async with fresh_database(server, "other_shape", keep=config.keep_data) as dsn:
-        say(f"baseline: the API as {api_label(other)}, {config.target_clients} clients")
+        say(f"baseline: the API as {other.label}, {config.target_clients} clients")
         http["other_shape"] = await other_shape_level(ctx, dsn, other)
     baselines: dict[str, Any] = {}
     for label, cached in (("plain_cached", True), ("plain_uncached", False)):
@@ -49,16 +49,6 @@ async def run(ctx: BenchContext) -> None:
     add_figures(ctx, http, baselines)
 
 
-def other_shape(workers: int) -> int:
-    """The API shape measured beside the main one: two workers beside one process, and one
-    process beside any number of workers."""
-    return 2 if workers == 1 else 1
-
-
-def api_label(workers: int) -> str:
-    return "`corridor serve`" if workers == 1 else f"`corridor serve --workers {workers}`"
-
-
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
@@ -70,7 +60,7 @@ def say(message: str) -> None:
 async def http_levels(ctx: BenchContext, dsn: str) -> dict[str, Any]:
     """Start the API, create the world, run each client level, check every acknowledgement."""
     config = ctx.config
-    api = await start_api(ctx.api_env(dsn), workers=config.api_workers)
+    api = await start_api(ctx.api_env(dsn), config.api)
     executor = HttpExecutor(api.port, ctx.issuer)
     levels = []
     try:
@@ -140,10 +130,10 @@ def runs_text(level: dict[str, Any]) -> str:
         f"{r['commands_per_s']:,.0f}/s (p99 {r['p99_ms']:.1f} ms)" for r in runs))
 
 
-async def other_shape_level(ctx: BenchContext, dsn: str, workers: int) -> dict[str, Any]:
+async def other_shape_level(ctx: BenchContext, dsn: str, shape: ApiShape) -> dict[str, Any]:
     """The same load at the target level on the API in its other shape."""
     config = ctx.config
-    api = await start_api(ctx.api_env(dsn), workers=workers)
+    api = await start_api(ctx.api_env(dsn), shape)
     executor = HttpExecutor(api.port, ctx.issuer)
     try:
         world = World.new(config.target_clients)
@@ -153,8 +143,8 @@ async def other_shape_level(ctx: BenchContext, dsn: str, workers: int) -> dict[s
         level = await _median_level(ctx, api.pid, dsn, executor, workload, states)
         level["api_peak_rss_mb"] = api.peak_rss_mb()
         level["api_peak_pss_mb"] = api.peak_pss_mb()
-        level["workers"] = workers
-        ctx.results["api_other_shape"] = (workers, level["api_peak_rss_mb"],
+        level["shape"] = shape.label
+        ctx.results["api_other_shape"] = (shape, level["api_peak_rss_mb"],
                                           api.rss_by_process(), level["api_peak_pss_mb"])
         return level
     finally:
@@ -177,7 +167,7 @@ def diagnosis(level: dict[str, Any]) -> str:
                  "this figure is lower than the machine gives when idle")
     elif "api_writer" in cores:
         text += ("; one writer process runs every command in order, one batch per store "
-                 "round trip; HTTP workers and the background process (projections, policies) "
+                 "round trip; HTTP workers and the supervising process (projections, policies) "
                  "run beside it")
     elif cores["api"] >= 0.85:
         text += ("; the API process is CPU-bound on about one core (one Python interpreter: "
@@ -201,7 +191,7 @@ def add_figures(ctx: BenchContext, http: dict[str, Any], baselines: dict[str, An
                       f"GET /health/live x{floor['clients']}: {floor['commands_per_s']:,.0f}/s"]
     other = http.get("other_shape")
     if other:
-        rate_baselines.append(f"{api_label(other['workers'])} x{other['clients']}: "
+        rate_baselines.append(f"{other['shape']} x{other['clients']}: "
                               f"{other['commands_per_s']:,.0f}/s")
     p99_baselines = [f"plain eventsourcing p99 {cached['p99_ms']:.2f} ms (cached)",
                      f"raw asyncpg commit p99 {raw['p99_ms']:.2f} ms"]
@@ -235,7 +225,7 @@ def add_figures(ctx: BenchContext, http: dict[str, Any], baselines: dict[str, An
                       "process answering a route that does no work: what uvicorn + FastAPI "
                       "cost alone"))
     if other is not None:
-        report.add(Figure("baseline", f"the API as {api_label(other['workers'])}, "
+        report.add(Figure("baseline", f"the API as {other['shape']}, "
                           f"{plural(other['clients'], 'client')}", other["commands_per_s"],
                           "commands/s", None, [],
                           f"p50 {other['p50_ms']:.1f} ms, p99 {other['p99_ms']:.1f} ms; "

@@ -107,7 +107,7 @@ async def measure(ctx: BenchContext, dsn: str, helpers: list[Helper],
                   api_settings: dict[str, str]) -> dict[str, Any]:
     config = ctx.config
     board = await live_board(dsn)
-    api = await start_api(ctx.api_env(dsn, **api_settings), workers=config.api_workers)
+    api = await start_api(ctx.api_env(dsn, **api_settings), config.api)
     try:
         executor = HttpExecutor(api.port, ctx.issuer)
         world = World.new(config.lag_clients)

@@ -1,10 +1,14 @@
-"""The `corridor` command imports only the plugin a command needs, so the process of
-`corridor serve --workers N`, which only supervises, stays small; --help still lists all."""
+"""The `corridor` command imports only the plugin a command needs (the supervisor of
+`corridor serve --writer-process` forks its children after importing only what they run);
+--help still lists all."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+
+import pytest
 
 PLUGIN_MODULES = ("services.kafka.cli", "services.audit.cli", "services.bench.cli",
                   "projections.cli")
@@ -55,3 +59,14 @@ def test_each_plugin_adds_exactly_the_commands_the_cli_expects_of_it() -> None:
         names |= {g.name for g in app.registered_groups}
         assert names == set(expected), module
         assert not names & CORE, module
+
+
+@pytest.mark.parametrize("options", [["--writer-process"], ["--workers", "2"]])
+def test_a_writer_process_on_the_embedded_store_is_refused_before_serving(
+        options: list[str]) -> None:
+    env = {**os.environ, "CORRIDOR_STORE": "sqlite"}
+    done = subprocess.run([sys.executable, "-m", "services.cli", "serve", *options],
+                          capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert done.returncode == 2
+    assert "needs CORRIDOR_STORE=postgres" in done.stderr
+    assert "--writer-process" in done.stderr
