@@ -241,6 +241,29 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             pg_erase_keys(curs, schema, kwargs["erased_keys"])
         kwargs["_linked"].extend(linked)
 
+    def select_streams(self, stream_ids: list[UUID], snapshots_table: str,
+                       ) -> list[tuple[bool, StoredEvent]]:
+        """What rebuilds each of these streams, in one round trip: its latest snapshot (if
+        any) and the events after it, as (is a snapshot, stored event), stream by stream,
+        the snapshot first. Streams that do not exist give nothing."""
+        schema, events = self.datastore.schema, self.events_table_name
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                f"WITH snap AS (SELECT DISTINCT ON (originator_id) originator_id, "
+                f"originator_version, topic, state FROM {schema}.{snapshots_table} "
+                "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version DESC) "
+                "SELECT true AS snapshot, originator_id, originator_version, topic, state "
+                "FROM snap UNION ALL SELECT false, e.originator_id, e.originator_version, "
+                f"e.topic, e.state FROM {schema}.{events} e LEFT JOIN snap s "
+                "ON s.originator_id = e.originator_id WHERE e.originator_id = ANY(%s) "
+                "AND e.originator_version > coalesce(s.originator_version, 0) "
+                "ORDER BY originator_id, snapshot DESC, originator_version",
+                (stream_ids, stream_ids)).fetchall()
+        return [(r["snapshot"], StoredEvent(originator_id=r["originator_id"],
+                                            originator_version=r["originator_version"],
+                                            topic=r["topic"], state=bytes(r["state"])))
+                for r in rows]
+
     def select_receipts(self, command_ids: list[UUID]) -> list[tuple[UUID, bytes, int | None]]:
         """(command id, stored outcome, position of the outcome's write) for known ids."""
         schema, events = self.datastore.schema, self.events_table_name

@@ -53,6 +53,7 @@ class IntakeAnswers(BaseModel):
 
 
 class OpenCase(CommandBody):
+    starts = "case_id"
     case_id: UUID
     person_id: UUID = Field(description="the person in need (data subject of the case)")
     intake: IntakeAnswers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,10 +26,31 @@ class CommandBody(BaseModel):
                                          "concurrency: reject unless the stream is at this version")
     correlation_id: UUID | None = Field(default=None, description="ties follow-ups together")
 
+    starts: ClassVar[str | None] = None
+    """The field naming the stream this command starts (there is nothing to read for it)."""
+
     def new_subjects(self) -> set[UUID]:
         """Data subjects this command will likely seal data for, for the first time: their
         keys are looked up (or made) while the command waits for the writer."""
         return set()
+
+    def streams(self) -> set[UUID]:
+        """The existing streams this command names: the writer reads those not cached for
+        a whole batch at once (`CorridorApplication.cache_streams`)."""
+        found: set[UUID] = set()
+        for name in STREAM_FIELDS.intersection(type(self).model_fields).difference(
+                {self.starts}):
+            value = getattr(self, name)
+            if isinstance(value, UUID):
+                found.add(value)
+            elif isinstance(value, list):
+                found.update(v for v in value if isinstance(v, UUID))
+        return found
+
+
+STREAM_FIELDS = frozenset({"case_id", "resource_id", "resource_ids", "volunteer_id",
+                           "psychologist_id", "member_ids", "stream_id"})
+"""Command fields that name a case's, a resource's or a volunteer's stream."""
 
 
 B = TypeVar("B", bound=CommandBody)

@@ -30,6 +30,7 @@ class ContactPerson(BaseModel):
 
 
 class ReportResource(CommandBody):
+    starts = "resource_id"
     resource_id: UUID
     kind: ResourceKind
     region: ShortText

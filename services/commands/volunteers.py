@@ -19,6 +19,7 @@ ANY_VOLUNTEER = {R.VOLUNTEER, R.SUPERVISOR, R.FACT_CHECKER, R.PSYCHOLOGIST}
 
 
 class RegisterVolunteer(CommandBody):
+    starts = "volunteer_id"
     volunteer_id: UUID
     display_name: ShortText
     languages: list[ShortText] = Field(default_factory=list, max_length=20)
