@@ -134,19 +134,18 @@ class CorridorApplication(Application[UUID]):
         A batch of commands whose aggregates were evicted then waits for one read instead
         of two per aggregate (its latest snapshot, then the events after it). Returns how
         many were loaded."""
-        cache = self.repository.cache
+        cache, snapshots = self.repository.cache, self.snapshots
         select = getattr(self.recorder, "select_streams", None)
-        snapshots = getattr(self.snapshots and self.snapshots.recorder, "events_table_name", None)
-        if cache is None or select is None or self.snapshots is None or snapshots is None:
+        table = getattr(snapshots.recorder, "events_table_name", None) if snapshots else None
+        if cache is None or select is None or snapshots is None or table is None:
             return 0
         missing = [i for i in stream_ids if i not in cache.cache]
         if not missing:
             return 0
-        rows = select(missing, snapshots)
         loaded = 0
-        for stream_id, stored in groupby(rows, key=lambda row: row[1].originator_id):
+        for stream_id, stored in groupby(select(missing, table), key=lambda r: r[1].originator_id):
             aggregate = project_aggregate(None, [
-                (self.snapshots.mapper if snapshot else self.mapper).to_domain_event(event)
+                (snapshots.mapper if snapshot else self.mapper).to_domain_event(event)
                 for snapshot, event in stored])
             if aggregate is not None:
                 cache.put(stream_id, aggregate)

@@ -17,9 +17,10 @@ def serve(host: str | None = None, port: int | None = None,
               "above 1 implies --writer-process"),
           writer_process: bool | None = typer.Option(
               None, "--writer-process/--one-process", help="execute commands in a writer "
-              "process of their own, beside the HTTP worker(s) and a background process for "
-              "projections and policies, so the API uses more than one core (PostgreSQL "
-              "only; default CORRIDOR_WRITER_PROCESS, off: one process does everything)"),
+              "process of their own, beside the HTTP worker(s), with projections and "
+              "policies in the supervising process, so the API uses more than one core "
+              "(PostgreSQL only; default CORRIDOR_WRITER_PROCESS, off: one process does "
+              "everything)"),
           ) -> None:
     """Serve the HTTP API (embedded SQLite default unless CORRIDOR_STORE=postgres)."""
     import os
@@ -112,9 +113,9 @@ PLUGINS = {"services.kafka.cli": ("relay", "command-consumer", "kafka"),
            "services.audit.cli": ("audit",), "services.bench.cli": ("bench",),
            "projections.cli": ("rebuild", "project")}
 """Modules that add their own commands with a `register(app)` function, and the commands
-each adds. Only the module a command needs is imported: `corridor serve --workers N` imports
-only what its forked children run (services.writer_process.PRELOAD), not the audit, Kafka
-and bench commands (45 MB more, copied into every child)."""
+each adds. Only the module a command needs is imported: `corridor serve --writer-process`
+imports only what its forked children run (services.writer_process.PRELOAD), not the audit,
+Kafka and bench commands (45 MB more, copied into every child)."""
 CORE = {"serve", "token", "keygen", "rotate-master-key"}
 
 

@@ -13,6 +13,7 @@ and shared by all of them, copy-on-write, instead of once per process. The colle
 frozen before forking so that collections in the children do not write to, and so copy,
 the shared objects' pages.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -103,10 +104,6 @@ class Child:
         self.process.start()
         self.stopping = False
         self._signalled = False
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid
 
     def exited(self) -> bool:
         return self.process.exitcode is not None
