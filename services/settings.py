@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1_024, description="largest request "
                                 "body the API reads; a larger one is refused with 413 "
                                 "before it is read in full")
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600, description="longest "
+                                        "the API waits for a command's body to arrive; a "
+                                        "slower one gets a 408 problem and the connection is "
+                                        "closed (a client trickling bytes holds no worker)")
     log_json: bool = False
     tune_gc: bool = Field(default=False, description="freeze start-up objects and collect "
                           "less often; `corridor serve` turns it on")

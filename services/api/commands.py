@@ -1,5 +1,6 @@
 """One POST endpoint per registered command, generated from the catalog."""
 
+import asyncio
 import enum
 import inspect
 from collections.abc import Awaitable, Callable
@@ -64,7 +65,8 @@ class CommandFastPath:
     unchanged, so every error is answered by the one error mapping in problems.py; errors of
     the command itself (rejections, the store or writer failing) are mapped there too.
     Every command route's body is read here first, and one larger than `max_body_bytes`
-    is refused with 413 before it is read in full.
+    is refused with 413 before it is read in full; one that has not arrived within
+    `body_timeout_seconds` gets a 408 and the connection is closed.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -80,7 +82,16 @@ class CommandFastPath:
         runtime: Runtime = scope["app"].state.runtime
         limit = runtime.settings.max_body_bytes
         headers = _first_of_each(scope["headers"])
-        body, state = await _read_body(receive, limit, _declared_length(headers))
+        wait = runtime.settings.body_timeout_seconds
+        try:
+            async with asyncio.timeout(wait):
+                body, state = await _read_body(receive, limit, _declared_length(headers))
+        except TimeoutError:
+            late = problem(408, f"the request body did not arrive within {wait:g} s "
+                                "(CORRIDOR_BODY_TIMEOUT_SECONDS); nothing was run",
+                           rule="body_timeout")
+            late.headers["connection"] = "close"  # the rest of the body is never read
+            return await late(scope, receive, send)
         if state is Body.GONE:  # the client went away mid-body: nothing to run, no one to answer
             return None
         if state is Body.TOO_LARGE:

@@ -16,7 +16,8 @@ from services.outcomes import Rejected
 
 PROBLEM = "application/problem+json"
 TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-          405: "Method not allowed", 409: "Conflict", 413: "Too large",
+          405: "Method not allowed", 408: "Request timeout", 409: "Conflict",
+          413: "Too large",
           415: "Unsupported media type",
           422: "Unprocessable content",
           503: "Unavailable", 504: "Timed out"}

@@ -36,10 +36,13 @@ async def serving(data_dir: Path, *, fast: bool, **settings: Any) -> AsyncIterat
 
 
 async def exchange(app: FastAPI, headers: list[tuple[str, str]], chunks: list[bytes], *,
-                   disconnect: bool = False) -> tuple[list[dict[str, Any]], int]:
-    """One request at the ASGI level: (the messages the app sent, chunks it never read)."""
+                   disconnect: bool = False, stall: bool = False,
+                   ) -> tuple[list[dict[str, Any]], int]:
+    """One request at the ASGI level: (the messages the app sent, chunks it never read).
+    With `stall`, the client sends `chunks` and then nothing more, nor goes away."""
     messages: list[dict[str, Any]] = [
-        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1 or disconnect}
+        {"type": "http.request", "body": c,
+         "more_body": i < len(chunks) - 1 or disconnect or stall}
         for i, c in enumerate(chunks)]
     if disconnect:
         messages.append({"type": "http.disconnect"})
@@ -191,3 +194,20 @@ async def test_a_body_of_exactly_the_limit_is_taken(tmp_path: Path) -> None:
 
         assert status == 200 and accepted["version"] >= 1
         assert events_in(app) >= 1
+
+
+async def test_a_body_that_stops_arriving_gets_a_408_closing_the_connection(
+        tmp_path: Path) -> None:
+    async with serving(tmp_path / "fast", fast=True, body_timeout_seconds=0.2) as app:
+        admin = app.state.runtime.tokens.issue("admin", ["admin"])
+        before = events_in(app)
+
+        sent, _ = await exchange(app, [JSON, ("authorization", f"Bearer {admin}")],
+                                 [registration()[:9]], stall=True)
+
+        start = next(m for m in sent if m["type"] == "http.response.start")
+        body = orjson.loads(b"".join(m.get("body", b"") for m in sent
+                                     if m["type"] == "http.response.body"))
+        assert start["status"] == 408 and (b"connection", b"close") in start["headers"]
+        assert body["rule"] == "body_timeout" and "0.2 s" in body["detail"]
+        assert events_in(app) == before
