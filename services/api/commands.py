@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,6 +17,7 @@ from services.api.problems import problem, problem_for, rejected
 from services.auth import Forbidden, NotAuthenticated, Principal
 from services.bootstrap import Runtime
 from services.commands import CATALOG, CommandSpec
+from services.commands.common import repeated_key, repeated_key_message
 from services.outcomes import Accepted, Rejected
 
 SECURED: dict[str, Any] = {"security": [{"HTTPBearer": []}]}
@@ -129,9 +131,12 @@ def _accepted_input(spec: CommandSpec, runtime: Runtime, headers: dict[bytes, by
         principal = runtime.tokens.verify(token.strip().decode("latin-1"))
         if not principal.has_any(spec.roles):
             return None
-        return principal, spec.body.model_validate_json(body)
+        payload = spec.body.model_validate_json(body)
     except (NotAuthenticated, ValidationError):
         return None
+    if repeated_key(body) is not None:  # the route refuses it, naming the key
+        return None
+    return principal, payload
 
 
 def _first_of_each(headers: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
@@ -192,11 +197,16 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-def json_body(request: Request) -> None:
-    """Commands are JSON: another media type is a 415 naming it (not a 422 about the body)."""
+async def json_body(request: Request) -> None:
+    """Commands are JSON: another media type is a 415 naming it (not a 422 about the body),
+    and a body naming a key twice in one object is a 422 naming the key."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/json":
         raise HTTPException(415, f"the body must be application/json, not {kind or 'untyped'}")
+    key = repeated_key(await request.body())  # read (and kept) by FastAPI already
+    if key is not None:
+        raise RequestValidationError([{"type": "repeated_key", "loc": ("body",),
+                                       "msg": repeated_key_message(key), "input": None}])
 
 
 def install(api: FastAPI) -> None:

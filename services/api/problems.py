@@ -56,6 +56,8 @@ def _error(e: Any) -> dict[str, str]:
         where = f" at character {loc[-1]}" if loc and isinstance(loc[-1], int) else ""
         return {"field": "body", "rule": rule,
                 "message": f"not valid JSON{where}" + (f" ({reason})" if reason else "")}
+    if rule == "repeated_key":  # about the body's text, not one field of it
+        return {"field": "body", "rule": rule, "message": e.get("msg", "")}
     return {"field": _field(loc), "rule": rule, "message": e.get("msg", "")}
 
 

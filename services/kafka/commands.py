@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from services.auth import NotAuthenticated, Principal, TokenIssuer
 from services.bootstrap import Runtime
 from services.commands import CATALOG, CommandBody, CommandSpec
+from services.commands.common import repeated_key, repeated_key_message
 from services.kafka.clients import bootstrap, reliable_producer, stop_quietly
 from services.kafka.messages import CommandMessage, CommandReply, Outgoing, header
 from services.kafka.positions import pause
@@ -74,6 +75,9 @@ def admit(value: bytes | None, headers: Any, tokens: TokenIssuer,
         message = CommandMessage.model_validate_json(value or b"")
     except ValidationError as error:
         return Refused("unparseable", describe(error))
+    repeated = repeated_key(value or b"")
+    if repeated is not None:
+        return Refused("invalid", repeated_key_message(repeated))
     spec = catalog.get(message.command)
     if spec is None:
         return Refused("unknown-command", f"no command named {message.command!r}")

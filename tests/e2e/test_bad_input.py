@@ -227,3 +227,34 @@ def test_training_minutes_must_be_a_json_integer(api: Api, minutes: Any) -> None
     assert body["errors"][0]["field"].endswith("minutes")
     api.accepted("volunteers/log-training", api.admin_token, volunteer_id=volunteer_id,
                  minutes=30, topic="triage")
+
+
+@pytest.mark.parametrize(("template", "key"), [
+    (b'{"command_id": "%s", "volunteer_id": "%s", "display_name": "Ira", '
+     b'"display_name": "Someone Else"}', "display_name"),
+    (b'{"command_id": "%s", "volunteer_id": "%s", "display_name": "Ira", '
+     b'"languages": ["uk"], "command_id": "ffffffff-ffff-4fff-8fff-ffffffffffff"}',
+     "command_id")])
+def test_a_key_named_twice_in_a_command_is_refused_naming_it(
+        api: Api, template: bytes, key: str) -> None:
+    body = template % (str(uuid.uuid4()).encode(), str(uuid.uuid4()).encode())
+    before = stored_events(api)
+
+    problem_ = problem(post_raw(api, "volunteers/register", body, "application/json"), 422)
+
+    assert problem_["errors"][0] == {"field": "body", "rule": "repeated_key", "message": (
+        f"the key '{key}' appears more than once in one object; send each key once")}
+    assert stored_events(api) == before
+
+
+def test_a_key_named_twice_inside_a_nested_object_is_refused(api: Api) -> None:
+    intake = orjson.dumps(INTAKE)[:-1] + b', "region": "Lviv"}'
+    body = b'{"command_id": "%s", "case_id": "%s", "person_id": "%s", "intake": %s}' % (
+        str(uuid.uuid4()).encode(), str(uuid.uuid4()).encode(), str(uuid.uuid4()).encode(),
+        intake)
+    before = stored_events(api)
+
+    problem_ = problem(post_raw(api, "cases/open", body, "application/json"), 422)
+
+    assert "'region' appears more than once" in problem_["detail"]
+    assert stored_events(api) == before

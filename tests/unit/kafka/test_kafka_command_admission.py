@@ -141,3 +141,18 @@ def test_a_rejection_travels_as_a_rejected_reply() -> None:
                         rule="ParcelLost", detail="gone")
     parsed = CommandReply.model_validate_json(reply(admitted, rejected).value)
     assert parsed.outcome == rejected
+
+
+def test_a_command_naming_a_key_twice_is_refused_naming_the_key() -> None:
+    value = command()[:-2] + b',"label":"another box"}}'
+
+    decision = refused(value, bearer(CallerRole.INTAKE))
+
+    assert decision.error == "invalid"
+    assert "'label' appears more than once" in decision.reason
+
+
+def test_an_envelope_naming_a_key_twice_is_refused() -> None:
+    value = command()[:-1] + b',"command":"parcels.register"}'
+
+    assert "'command' appears more than once" in refused(value, bearer(CallerRole.INTAKE)).reason
