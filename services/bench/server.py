@@ -15,7 +15,7 @@ from pathlib import Path
 
 from services.bench.httpclient import Connection, get_request
 from services.bench.processes import Helper
-from services.bench.procstat import PeakPss, peak_rss_mb, process_tree, pss_mb, role_of
+from services.bench.procstat import PeakPss, peak_rss_mb, process_tree, role_of
 
 HOST = "127.0.0.1"
 
@@ -92,17 +92,11 @@ class ApiProcess(Helper):
         return sorted(((role, mb) for role, mb in found if mb is not None),
                       key=lambda item: -item[1])
 
-    def pss_mb(self) -> float | None:
-        """The API's processes' proportional set sizes now, summed (shared pages once)."""
-        known = [p for p in map(pss_mb, process_tree(self.pid)) if p is not None]
-        return sum(known) if known else None
-
     def peak_pss_mb(self) -> float | None:
         """The largest summed PSS sampled since the API was ready, and now."""
-        if self.pss is None:
-            return self.pss_mb()
-        self.pss.sample()
-        return self.pss.peak
+        sampler = self.pss or PeakPss(self.pid)
+        sampler.sample()
+        return sampler.peak
 
     def stop(self, timeout: float = 30.0) -> None:
         if self.pss is not None:
