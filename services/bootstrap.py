@@ -64,7 +64,10 @@ class Runtime:
         self.app.close()
 
 
-def build_runtime(settings: Settings, *, start_writer: bool = True) -> Runtime:
+def build_runtime(settings: Settings, *, start_writer: bool = True,
+                  writer_loop: asyncio.AbstractEventLoop | None = None) -> Runtime:
+    """The runtime; with `start_writer`, commands run on the writer's own threads, or on
+    `writer_loop`'s thread if given (`CommandWriter.run_on`)."""
     import services.commands.catalog  # noqa: F401  (registers the commands)
 
     app = CorridorApplication(settings, master_key(settings), retired_master_keys(settings))
@@ -72,7 +75,10 @@ def build_runtime(settings: Settings, *, start_writer: bool = True) -> Runtime:
     tokens = TokenIssuer(auth_secret(settings), timedelta(hours=settings.token_ttl_hours))
     runtime = Runtime(settings=settings, app=app, writer=writer, tokens=tokens)
     if start_writer:
-        writer.start()
+        if writer_loop is not None:
+            writer.run_on(writer_loop)
+        else:
+            writer.start()
         if settings.reactions_in_process:
             from services.reactions import LocalFollowUps, Reactions
 

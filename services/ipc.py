@@ -22,6 +22,7 @@ import logging
 import os
 import socket
 import struct
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, cast
@@ -145,6 +146,10 @@ class _WriterConnection(asyncio.Protocol):
         self.reader = FrameReader()
         self.transport: asyncio.Transport | None = None
         self.loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._outbox: list[bytes] = []
+        """Answers written at the end of this loop round, as one write (a batch's answers
+        would otherwise cost a system call each, here and in the HTTP worker)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
@@ -168,9 +173,13 @@ class _WriterConnection(asyncio.Protocol):
                 answer.add_done_callback(self._settle_later(message["id"]))
 
     def _settle_later(self, request_id: int) -> Callable[[Future[Outcome]], None]:
-        """A done-callback (run on the writer's thread) that answers on the event loop."""
+        """A done-callback that answers on the event loop (at once when the writer runs
+        on the loop's own thread, see `CommandWriter.run_on`)."""
         def done(future: Future[Outcome]) -> None:
-            self.loop.call_soon_threadsafe(self._settled, request_id, future)
+            if threading.get_ident() == self._loop_thread:
+                self._settled(request_id, future)
+            else:
+                self.loop.call_soon_threadsafe(self._settled, request_id, future)
         return done
 
     def _settled(self, request_id: int, done: Future[Outcome]) -> None:
@@ -187,8 +196,14 @@ class _WriterConnection(asyncio.Protocol):
                          "detail": f"{type(error).__name__}: {error}"})
 
     def _write(self, message: dict[str, Any]) -> None:
+        if not self._outbox:
+            self.loop.call_soon(self._flush)
+        self._outbox.append(frame(message))
+
+    def _flush(self) -> None:
+        data, self._outbox = b"".join(self._outbox), []
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(frame(message))
+            self.transport.write(data)
 
 
 def _error(message: dict[str, Any], kind: str, detail: str) -> dict[str, Any]:
@@ -312,6 +327,8 @@ class _ClientConnection(asyncio.Protocol):
         self.reader = FrameReader()
         self.transport: asyncio.Transport | None = None
         self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._outbox: list[bytes] = []
+        """Frames sent at the end of this loop round, as one write."""
 
     @property
     def open(self) -> bool:
@@ -329,7 +346,14 @@ class _ClientConnection(asyncio.Protocol):
         if self.transport is None or self.transport.is_closing():
             raise WriterUnavailable("the connection to the writer process is closed; "
                                     "retry with the same command id")
-        self.transport.write(frame(message))
+        if not self._outbox:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outbox.append(frame(message))
+
+    def _flush(self) -> None:
+        data, self._outbox = b"".join(self._outbox), []
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
 
     def data_received(self, data: bytes) -> None:
         try:

@@ -12,16 +12,21 @@ executes and encodes the next batch on top of the state the first one leaves (it
 that round trip for about half of each batch before). Callers are answered only once their
 own batch is committed. If a batch fails in the store, the one executed on top of it is
 thrown away and both are redone on what is really stored.
+
+In the writer process of `corridor serve --writer-process` the same batches run on its
+event loop's thread instead, each committed before the next (`run_on`): with no thread to
+hand over to, no batch waits for a wake-up or for the GIL (see `run_on` for the figures).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
 import queue
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -142,11 +147,35 @@ class CommandWriter:
         """Aggregates read into the cache for a batch before it ran (`_read_ahead`)."""
         self._recent: OrderedDict[UUID, None] = OrderedDict()
         """Command ids this writer committed lately: a retry of one is looked up at once."""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        """Set by `run_on`: commands run on this event loop's thread, not on a thread."""
+        self._pending: deque[Submission] = deque()
+        self._drain_scheduled = False
+        self._inline = threading.RLock()
+        """Held while a batch runs on the loop; `stop` from another thread waits for it."""
+        self._stopped = False
 
     def start(self) -> None:
         self._thread.start()
 
+    def run_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Run commands on `loop`'s own thread, batch after batch, each batch committed
+        before the next runs (instead of `start`). For the writer process, whose event loop
+        does little besides taking commands in (a batch holds it for a few milliseconds).
+
+        Why: on a busy 2-core machine every hand-over between threads costs a wake-up and
+        a wait for the GIL. The pipelined writer hands each batch over three times (event
+        loop to writer thread to commit thread and back); measured at 32 clients, a commit
+        that takes 1.2 ms alone took 3.4 ms that way, and the hand-overs about 2 ms more.
+        Here a command's only waits are the queue and the store's round trip."""
+        self._loop = loop
+
     def stop(self) -> None:
+        if self._loop is not None:  # run what is queued: its callers wait for an answer
+            with self._inline:
+                self._stopped = True
+                self._run_pending(everything=True)
+            return
         if not self._thread.is_alive():  # never started (a read-only or HTTP worker process)
             return
         self._queue.put(None)
@@ -157,16 +186,63 @@ class CommandWriter:
             self._committer.shutdown(wait=True)
 
     def submit(self, submission: Submission) -> Future[Outcome]:
+        if self._loop is not None:
+            return self._submit_on_loop(self._loop, submission)
         self._queue.put(submission)
         return submission.future
 
+    def _submit_on_loop(self, loop: asyncio.AbstractEventLoop,
+                        submission: Submission) -> Future[Outcome]:
+        """Queue for the next batch on the loop (from any thread)."""
+        with self._inline:
+            if self._stopped:
+                _fail(submission.future, RuntimeError("the command writer has stopped"))
+                return submission.future
+            if not self._drain_scheduled:
+                try:
+                    loop.call_soon_threadsafe(self._drain)
+                except RuntimeError:  # the loop is closed: nothing will run this
+                    _fail(submission.future, RuntimeError("the command writer has stopped"))
+                    return submission.future
+                self._drain_scheduled = True
+            self._pending.append(submission)
+        return submission.future
+
+    def _drain(self) -> None:
+        """One batch of what is queued (on the loop's thread); the next is scheduled after
+        the loop has read what arrived meanwhile, so that it joins that batch."""
+        with self._inline:
+            self._drain_scheduled = False
+            self._run_pending(everything=False)
+            if self._pending and self._loop is not None:
+                self._drain_scheduled = True
+                self._loop.call_soon_threadsafe(self._drain)
+
+    def _run_pending(self, *, everything: bool) -> None:
+        while self._pending:
+            batch = [self._pending.popleft()
+                     for _ in range(min(self.max_batch, len(self._pending)))]
+            try:
+                _start(batch)
+                self._process(batch)
+            except Exception as error:  # keep serving; every caller gets an answer
+                log.exception("command batch failed")
+                self._fail_all(batch, error)
+            if not everything:
+                return
+
     def execute_now(self, submissions: Sequence[Submission]) -> list[Outcome]:
         """Run a batch and wait for its outcomes (tests, CLI, benchmarks): on the caller's
-        thread when the writer thread is not running, else through the writer's queue, so
-        only one thread ever executes commands on the cached aggregates."""
+        thread when the writer thread is not running (under `run_on`, while no batch runs
+        on the loop), else through the writer's queue, so only one thread at a time
+        executes commands on the cached aggregates."""
         if self._thread.is_alive():
             for s in submissions:
                 self.submit(s)
+        elif self._loop is not None:  # not on the loop's thread: no batch runs beside it
+            with self._inline:
+                _start(submissions)
+                self._process(list(submissions))
         else:
             _start(submissions)
             self._process(list(submissions))

@@ -1,6 +1,7 @@
 """The processes behind `corridor serve --writer-process [--workers N]`: the writer
 process (the one process that executes commands with its aggregate cache and group commit,
-runs the Kafka relay when configured and anchoring, and answers the HTTP workers on a Unix
+batch after batch on its event loop's thread (`CommandWriter.run_on`), runs the Kafka relay
+when configured and anchoring, and answers the HTTP workers on a Unix
 socket), the HTTP worker process(es) (services.http_worker), and the supervising process,
 which after forking them runs the background duties itself (services.background_process:
 projections, woken by the store's NOTIFY, and the policies). On SIGTERM the HTTP workers
@@ -62,7 +63,8 @@ async def run_writer(settings: Settings, socket_path: str) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
-    runtime = await build(settings.model_copy(update={"writer_socket": None}))
+    runtime = await build(settings.model_copy(update={"writer_socket": None}),
+                          writer_on_loop=True)
     async with started(runtime, startup_hooks()):
         server = WriterServer(runtime)
         await server.start(socket_path)

@@ -57,12 +57,14 @@ def tune_collector() -> None:
     gc.set_threshold(20_000, 20, 50)
 
 
-async def build(settings: Settings) -> Runtime:
+async def build(settings: Settings, *, writer_on_loop: bool = False) -> Runtime:
     """This process's runtime; an HTTP worker (CORRIDOR_WRITER_SOCKET set) starts no
-    writer, reactions or projections of its own and connects to the writer process."""
+    writer, reactions or projections of its own and connects to the writer process. With
+    `writer_on_loop` (the writer process), commands run on this event loop's thread."""
     socket = settings.writer_socket
     if not socket:
-        return await asyncio.to_thread(build_runtime, settings)
+        loop = asyncio.get_running_loop() if writer_on_loop else None
+        return await asyncio.to_thread(build_runtime, settings, writer_loop=loop)
     from services.ipc import RemoteCommands
 
     settings = settings.model_copy(update={"projections_in_process": False,

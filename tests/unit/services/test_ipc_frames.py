@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.ipc import HEADER, MAX_FRAME, FrameError, FrameReader, WriterServer, frame
+from services.ipc import (
+    HEADER,
+    MAX_FRAME,
+    FrameError,
+    FrameReader,
+    WriterServer,
+    _ClientConnection,
+    _WriterConnection,
+    frame,
+)
 
 MESSAGES = st.lists(st.fixed_dictionaries({
     "id": st.integers(min_value=0, max_value=2**40),
@@ -72,3 +83,48 @@ def test_the_writer_refuses_an_unknown_follow_up() -> None:
 
 def test_the_writer_answers_a_ping_without_the_writer() -> None:
     assert WriterServer(NoWriter()).answer_for({"id": 6, "ping": 1}) == {"id": 6, "pong": 1}
+
+
+class RecordingTransport:
+    """Keeps what is written to it, one entry per write call."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def test_answers_given_in_one_loop_round_leave_in_one_write_in_order() -> None:
+    async def scenario() -> RecordingTransport:
+        connection = _WriterConnection(WriterServer(NoWriter()))
+        transport = RecordingTransport()
+        connection.connection_made(transport)  # type: ignore[arg-type]
+        connection.data_received(b"".join(frame({"id": n, "ping": 1}) for n in (1, 2, 3)))
+        assert transport.writes == []  # not yet: at the end of the round
+        await asyncio.sleep(0)
+        return transport
+
+    transport = asyncio.run(scenario())
+
+    assert len(transport.writes) == 1
+    assert FrameReader().feed(transport.writes[0]) == [{"id": n, "pong": 1} for n in (1, 2, 3)]
+
+
+def test_commands_sent_in_one_loop_round_leave_for_the_writer_in_one_write() -> None:
+    async def scenario() -> RecordingTransport:
+        connection = _ClientConnection()
+        transport = RecordingTransport()
+        connection.connection_made(transport)  # type: ignore[arg-type]
+        for n in (7, 8):
+            connection.send({"id": n, "ping": 1})
+        await asyncio.sleep(0)
+        return transport
+
+    transport = asyncio.run(scenario())
+
+    assert len(transport.writes) == 1
+    assert FrameReader().feed(transport.writes[0]) == [{"id": 7, "ping": 1}, {"id": 8, "ping": 1}]
