@@ -51,9 +51,10 @@ def serve(host: str | None = None, port: int | None = None,
         import uvicorn
 
         from services.api.app import create_app
+        from services.api.framing import ProblemHttpToolsProtocol
 
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                    access_log=False)
+                    access_log=False, http=ProblemHttpToolsProtocol)
         return
     from services.writer_process import serve_with_writer_process
 

@@ -15,6 +15,8 @@ import socket
 
 import uvicorn
 
+from services.api.framing import ProblemHttpToolsProtocol
+
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -29,5 +31,5 @@ def serve(host: str, port: int) -> None:
     """Serve the API on `host`:`port` (an HTTP worker of `corridor serve --writer-process`)."""
     sock = reuse_port_socket(host, port)
     config = uvicorn.Config("services.api.app:create_app", factory=True, log_level="warning",
-                            access_log=False, loop="uvloop", http="httptools")
+                            access_log=False, loop="uvloop", http=ProblemHttpToolsProtocol)
     uvicorn.Server(config).run(sockets=[sock])

@@ -8,6 +8,7 @@ import argparse
 import uvicorn
 
 from services.api.app import create_app
+from services.api.framing import ProblemHttpToolsProtocol
 from services.logs import configure
 from services.settings import Settings
 
@@ -20,7 +21,7 @@ def main() -> None:
     settings = Settings()
     configure(json=settings.log_json)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, loop="uvloop",
-                http="httptools", log_level="warning", access_log=False)
+                http=ProblemHttpToolsProtocol, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ shutdown hold across the processes. Real PostgreSQL, real processes, real socket
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -82,14 +83,15 @@ def served(fresh_pg_database: str, tmp_path: Path,
             process.wait(60)
 
 
-def wait_ready(server: Served, timeout: float = 60.0) -> None:
+def wait_ready(server: Served, timeout: float = 60.0, *, writer_process: bool = True) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert server.process.poll() is None, server.log.read_text()
         try:
             reply = httpx.get(f"{server.base}/health/ready", timeout=2)
             if reply.status_code == 200:
-                assert reply.json()["checks"]["writer"] is True
+                assert reply.json()["checks"].get("writer") is (True if writer_process
+                                                                else None)
                 return
         except httpx.HTTPError:
             pass
@@ -246,3 +248,55 @@ def test_the_children_are_forked_from_the_supervisor_and_share_its_imported_code
         # Anonymous pages written before the fork and not since: only a forked child has
         # these (a process started afresh shares only files it maps, which stay clean)
         assert smaps_mb(pid)["Shared_Dirty"] >= 20, smaps_mb(pid)
+
+
+def answer_to_raw(port: int, request: bytes) -> tuple[str, dict[str, str], bytes]:
+    """(status line, headers, body) of the server's answer to `request` sent as is."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):  # the server closes after answering
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status, *lines = head.decode().split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return status, headers, body
+
+
+MALFORMED = [b"\x16\x03\x01 not http at all\r\n\r\n",
+             b"POST /commands/cases/open HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+             b"Content-Length: 9\r\n\r\n{}"]
+
+
+def assert_malformed_answered_as_problem(port: int) -> None:
+    for request in MALFORMED:
+        status, headers, body = answer_to_raw(port, request)
+        assert status.startswith("HTTP/1.1 400"), status
+        assert headers["content-type"] == "application/problem+json"
+        assert headers["connection"] == "close"
+        problem = json.loads(body)
+        assert problem["status"] == 400 and problem["rule"] == "malformed_request"
+        assert problem["detail"].startswith("malformed HTTP request")
+
+
+def test_a_request_that_is_not_http_gets_a_problem_document_not_plain_text(
+        served: Served) -> None:
+    assert_malformed_answered_as_problem(served.port)
+
+
+def test_the_single_process_answers_unparseable_requests_with_a_problem_too(
+        tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "CORRIDOR_STORE": "sqlite", "CORRIDOR_DATA_DIR": str(tmp_path),
+           "CORRIDOR_KAFKA_BOOTSTRAP": "", "CORRIDOR_AUTH_SECRET": SECRET}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("corridor")), "serve", "--port", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_ready(Served(process, port, log, workers=1), writer_process=False)
+        assert_malformed_answered_as_problem(port)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
