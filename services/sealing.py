@@ -134,6 +134,12 @@ class KeyRing:
         for subject_id in set(missing) - found.keys() - created - erased:
             self.key_for(subject_id, create=True)  # lost a race: another process made it
 
+    def known(self, subject_id: UUID) -> bool:
+        """Whether the store holds a key for the subject, or erased theirs (a key `reserve`
+        made and not yet stored does not count)."""
+        return (self._storage.load_wrapped(subject_id) is not None
+                or self._storage.is_erased(subject_id))
+
     def reserve(self, subject_ids: set[UUID]) -> list[tuple[UUID, bytes, int]]:
         """New keys for subjects believed to be new, answered as wrapped rows, which the
         caller stores in the same transaction as the data they seal: no round trip of their

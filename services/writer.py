@@ -70,6 +70,17 @@ class StreamExists(Exception):
                          "case, volunteer or resource needs an id of its own")
 
 
+class IdTaken(StreamExists):
+    """A new stream's id names a data subject already (a case's person), or a new person's
+    id is a stream (a volunteer): one id would stand for both, their personal data would
+    share one key, and erasing one would erase the other's."""
+
+    def __init__(self, ids: list[UUID]) -> None:
+        Exception.__init__(self, f"id {', '.join(map(str, ids))} names someone or something "
+                                 "already; a new case, person, volunteer or resource needs "
+                                 "an id of its own")
+
+
 @dataclass
 class Submission:
     """One command waiting for the writer."""
@@ -279,7 +290,7 @@ class CommandWriter:
         if fresh:
             self._commit(fresh, looked_up=look_up, pipelined=pipelined)
         for s, original in repeats:
-            if s.fingerprint != original.fingerprint:
+            if (s.fingerprint, s.meta.actor) != (original.fingerprint, original.meta.actor):
                 _settle(s.future, _reused(s))
             else:
                 original.future.add_done_callback(_echo_to(s))
@@ -446,7 +457,11 @@ class CommandWriter:
             return Executed(s, stream_id=stream_id)
         except CoordinationError as error:
             if uow.changed_since(before):  # a rule failed after events were triggered
-                log.error("command %s raised after triggering events; redoing alone", s.name)
+                if isinstance(error, VersionConflict):  # the caller's stale view: normal
+                    log.info("command %s expected another version; redoing it alone", s.name)
+                else:  # a handler that checks a rule too late: a bug to fix
+                    log.error("command %s raised after triggering events; redoing alone",
+                              s.name)
                 return Executed(s, error=error)
             return Executed(s, outcome=_rejected(s, error))
         except Exception as error:  # a bug: isolate it to this command alone
@@ -487,7 +502,7 @@ class CommandWriter:
             hinted = set().union(*(e.submission.subjects for e in executed)) & subjects
             uow.new_keys = self.app.keys.reserve(hinted)
         else:  # the look-ups below store keys at once: none for a command bound to fail
-            self._refuse_existing(uow)
+            self._refuse_existing(uow, executed)
         self.app.keys.prefetch(subjects)  # the keys not cached yet, in one statement
         collected: ProcessingEvent[UUID] = ProcessingEvent()
         for each in touched:  # as collect_events does, without its isinstance checks against
@@ -502,13 +517,21 @@ class CommandWriter:
                 cache.put(aggregate_id, aggregate)
         return Prepared(uow, executed, collected, stored, looked_up)
 
-    def _refuse_existing(self, uow: UnitOfWork) -> None:
-        """Raise StreamExists if the batch starts a stream the store holds already (only on
-        a redo: the first try lets the insert's unique key find it, at no cost)."""
+    def _refuse_existing(self, uow: UnitOfWork, executed: list[Executed]) -> None:
+        """Raise StreamExists if the batch starts a stream the store holds already, IdTaken
+        if a stream it starts is a data subject already or a new person it names is a
+        stream. Only on a redo: the first try lets the insert's unique keys find these (a
+        new stream's events, a new subject's key), at no cost."""
         started = [a.id for a in uow.touched() if a.pending_events[0].originator_version == 1]
-        existing = [i for i in started if self.app.recorder.select_events(i, limit=1)]
+        recorder, keys = self.app.recorder, self.app.keys
+        existing = [i for i in started if recorder.select_events(i, limit=1)]
         if existing:
             raise StreamExists(existing)
+        people = set().union(*(e.submission.subjects for e in executed)) - set(started)
+        taken = ([i for i in started if keys.known(i)]
+                 + [i for i in people if recorder.select_events(i, limit=1)])
+        if taken:
+            raise IdTaken(taken)
 
     def _store(self, prepared: Prepared) -> None:
         """The batch's one round trip; then answer its callers (on the commit thread when
@@ -622,7 +645,8 @@ def _refused(s: Submission, error: SubjectErased | StreamExists) -> Rejected:
 
 def _reused(s: Submission) -> Rejected:
     return Rejected(command_id=s.command_id, http_status=422, rule="CommandIdReused",
-                    detail="this command id was already used for a different command")
+                    detail="this command id was already used for a different command or by "
+                           "another sender")
 
 
 def _settle(future: Future[Outcome], outcome: Outcome) -> None:
@@ -652,12 +676,19 @@ def _echo_to(repeat: Submission) -> Callable[[Future[Outcome]], None]:
 def _receipt(s: Submission, outcome: Outcome) -> bytes:
     data = outcome.model_dump(mode="json")
     data["fingerprint"] = s.fingerprint
+    data["actor"] = s.meta.actor
     return orjson.dumps(data)
 
 
 def _replayed(s: Submission, stored: dict[str, Any]) -> Outcome:
+    """The stored outcome, told again to a retry: only to the same sender with the same
+    command. Someone else using the id learns nothing of it (receipts stored before the
+    sender was kept name none, and are told to whoever repeats the command exactly)."""
     fingerprint = stored.pop("fingerprint", None)
+    actor = stored.pop("actor", None)
     if fingerprint is not None and fingerprint != s.fingerprint:
+        return _reused(s)
+    if actor is not None and actor != s.meta.actor:
         return _reused(s)
     stored["duplicate"] = True
     if stored.get("status") == "accepted":

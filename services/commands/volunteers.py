@@ -27,6 +27,11 @@ class RegisterVolunteer(CommandBody):
     roles: list[Role] = Field(default_factory=lambda: [Role.VOLUNTEER], min_length=1)
     contact: OptionalText = ""
 
+    def new_subjects(self) -> set[UUID]:
+        """The volunteer is a new data subject: their key is made with the registration
+        (a key found for this id means it names a case's person already: refused)."""
+        return {self.volunteer_id}
+
 
 @command("volunteers.register", "/volunteers/register", {R.ADMIN, R.SUPERVISOR})
 def register(body: RegisterVolunteer, uow: UnitOfWork, meta: Meta) -> UUID:

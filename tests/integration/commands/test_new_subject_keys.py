@@ -186,6 +186,48 @@ class NewSubjectKeysContract:
         assert fresh.app.keys.key_for(newcomer, create=False) is None  # no orphan key
 
 
+    def test_a_volunteer_registered_under_a_case_persons_id_is_refused(
+            self, runtime: Runtime, fresh: Runtime) -> None:
+        person, case_id = uuid4(), uuid4()
+        assert isinstance(send(fresh, opening(fresh, person, case_id)), Accepted)
+        runtime.writer.start()
+
+        refused = send(runtime, command(runtime, "volunteers.register", volunteer_id=person,
+                                        display_name="Taras", contact="+380 00 000 0000"))
+
+        assert isinstance(refused, Rejected)
+        assert (refused.http_status, refused.rule) == (409, "AlreadyExists")
+        assert str(person) in refused.detail
+        assert not runtime.app.recorder.select_events(person, limit=1)
+        assert revealed_name(fresh, case_id) == NAME  # the person's key is untouched
+
+    def test_a_case_whose_person_id_is_a_volunteer_is_refused_the_rest_stored(
+            self, runtime: Runtime, fresh: Runtime) -> None:
+        volunteer = uuid4()
+        assert isinstance(send(fresh, command(fresh, "volunteers.register",
+                                              volunteer_id=volunteer, display_name="Taras",
+                                              contact="+380 00 000 0000")), Accepted)
+
+        refused, outcomes, _ = amid_good_openings(runtime, opening(runtime, volunteer))
+
+        assert isinstance(refused, Rejected)
+        assert (refused.http_status, refused.rule) == (409, "AlreadyExists")
+        assert str(volunteer) in refused.detail
+        assert all(isinstance(o, Accepted) for o in outcomes)
+        assert fresh.app.readers.get(volunteer).version == 1  # the volunteer as registered
+
+    def test_a_new_volunteers_key_is_stored_with_the_registration(
+            self, runtime: Runtime, fresh: Runtime) -> None:
+        volunteer = uuid4()
+        runtime.writer.start()
+
+        registered = send(runtime, command(runtime, "volunteers.register",
+                                           volunteer_id=volunteer, display_name="Taras"))
+
+        assert isinstance(registered, Accepted) and runtime.writer.conflicts == 0
+        assert fresh.app.keys.key_for(volunteer, create=False) is not None
+
+
 class TestNewSubjectKeysOnSQLite(NewSubjectKeysContract):
     @pytest.fixture
     def settings(self, tmp_path: Path) -> Settings:

@@ -3,8 +3,11 @@ optimistic concurrency, and isolation of a command that fails from the rest of i
 
 from __future__ import annotations
 
+import logging
 from uuid import uuid4
 
+import orjson
+import pytest
 from writer_fakes import (
     AddAmount,
     InMemoryRecorder,
@@ -101,6 +104,50 @@ def test_a_known_command_id_sent_with_another_body_is_refused_as_reused() -> Non
     assert store.recorder.event_count() == events
 
 
+def test_a_known_command_id_sent_by_someone_else_is_refused_and_tells_them_nothing() -> None:
+    store = Store()
+    tally_id = store.started_tally()
+    command_id = uuid4()
+    store.run(store.adding(tally_id, 5, command_id=command_id))
+    events = store.recorder.event_count()
+
+    [other] = store.run(store.adding(tally_id, 5, command_id=command_id, actor="someone-else"))
+
+    assert isinstance(other, Rejected)
+    assert (other.rule, other.http_status) == ("CommandIdReused", 422)
+    assert str(tally_id) not in other.model_dump_json()
+    assert store.recorder.event_count() == events
+
+
+def test_a_command_id_sent_by_two_senders_in_one_batch_runs_only_for_the_first() -> None:
+    store = Store()
+    tally_id = store.started_tally()
+    command_id = uuid4()
+
+    original, other = store.run(
+        store.adding(tally_id, 5, command_id=command_id),
+        store.adding(tally_id, 5, command_id=command_id, actor="someone-else"))
+
+    assert isinstance(original, Accepted)
+    assert rule_of(other) == "CommandIdReused"
+    assert store.stored_tally(tally_id).total == 5
+
+
+def test_a_receipt_stored_before_senders_were_kept_is_still_told_to_a_retry() -> None:
+    store = Store()
+    tally_id = store.started_tally()
+    command_id = uuid4()
+    store.run(store.adding(tally_id, 5, command_id=command_id))
+    receipt = orjson.loads(store.recorder.receipts[command_id])
+    del receipt["actor"]  # as written by the previous version
+    store.recorder.receipts[command_id] = orjson.dumps(receipt)
+
+    [retry] = store.run(store.adding(tally_id, 5, command_id=command_id))
+
+    assert isinstance(retry, Accepted) and retry.duplicate is True
+    assert store.stored_tally(tally_id).total == 5
+
+
 def test_a_rejected_command_is_remembered_and_its_retry_gets_the_same_answer() -> None:
     store = Store()
     tally_id = store.started_tally()
@@ -179,6 +226,33 @@ def test_an_expected_version_mismatch_is_refused_naming_the_current_version() ->
     assert extra_of(refused) == {"current_version": 2}
     assert store.recorder.event_count() == events
     assert store.stored_tally(tally_id).total == 5
+
+
+def test_an_expected_version_mismatch_is_no_error_in_the_log(
+        caplog: pytest.LogCaptureFixture) -> None:
+    store = Store()
+    tally_id = store.started_tally()
+
+    with caplog.at_level(logging.INFO, logger="corridor.writer"):
+        [refused] = store.run(store.adding(tally_id, 7, expected_version=5))
+
+    assert rule_of(refused) == "VersionConflict"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("expected another version" in r.getMessage() for r in caplog.records)
+
+
+def test_a_rule_broken_after_events_were_triggered_is_logged_as_an_error(
+        caplog: pytest.LogCaptureFixture) -> None:
+    store = Store()
+    tally_id = store.started_tally()
+
+    with caplog.at_level(logging.INFO, logger="corridor.writer"):
+        [refused] = store.run(submission(store.handlers.add_then_break_a_rule,
+                                         AddAmount(tally_id=tally_id, amount=1)))
+
+    assert rule_of(refused) == "NothingToAdd"
+    assert "ERROR" in [r.levelname for r in caplog.records]
+    assert store.stored_tally(tally_id).total == 0
 
 
 def test_an_expected_version_mismatch_in_a_batch_refuses_only_that_command() -> None:

@@ -74,6 +74,9 @@ class NoPersonalData:
     def prefetch(self, subject_ids: set[UUID]) -> None:
         assert not subject_ids
 
+    def known(self, subject_id: UUID) -> bool:
+        return False
+
     def reserve(self, subject_ids: set[UUID]) -> list[tuple[UUID, bytes, int]]:
         assert not subject_ids
         return []
@@ -164,10 +167,10 @@ class Handlers:
 
 def submission(handler: Callable[[Any, UnitOfWork, Meta], UUID], body: BaseModel, *,
                command_id: UUID | None = None, expected_version: int | None = None,
-               ) -> Submission:
+               actor: str = "tester") -> Submission:
     """One command as the runtime would hand it to the writer."""
     command_id = command_id or uuid4()
-    meta = Meta(actor="tester", at=T0 + timedelta(seconds=next(_ticks)),
+    meta = Meta(actor=actor, at=T0 + timedelta(seconds=next(_ticks)),
                 command_id=command_id, correlation_id=command_id)
     return Submission(command_id=command_id, name=handler.__name__, payload=body, meta=meta,
                       handler=handler, expected_version=expected_version)
