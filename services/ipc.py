@@ -86,6 +86,30 @@ class FrameReader:
         return messages
 
 
+class _FramedConnection(asyncio.Protocol):
+    """One end of the socket: frames in through `reader`; frames out queued by `_queue`
+    and written together at the end of the loop round (a batch's answers, or the commands
+    of many HTTP requests, would otherwise cost a system call each on both sides)."""
+
+    def __init__(self) -> None:
+        self.reader = FrameReader()
+        self.transport: asyncio.Transport | None = None
+        self._outbox: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+
+    def _queue(self, message: dict[str, Any]) -> None:
+        if not self._outbox:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outbox.append(frame(message))
+
+    def _flush(self) -> None:
+        data, self._outbox = b"".join(self._outbox), []
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+
 # --- the writer process's side --------------------------------------------------------------
 
 
@@ -140,19 +164,12 @@ class WriterServer:
         return future
 
 
-class _WriterConnection(asyncio.Protocol):
+class _WriterConnection(_FramedConnection):
     def __init__(self, server: WriterServer) -> None:
+        super().__init__()
         self.server = server
-        self.reader = FrameReader()
-        self.transport: asyncio.Transport | None = None
         self.loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
-        self._outbox: list[bytes] = []
-        """Answers written at the end of this loop round, as one write (a batch's answers
-        would otherwise cost a system call each, here and in the HTTP worker)."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -168,7 +185,7 @@ class _WriterConnection(asyncio.Protocol):
         for message in messages:
             answer = self.server.answer_for(message)
             if isinstance(answer, dict):
-                self._write(answer)
+                self._queue(answer)
             else:
                 answer.add_done_callback(self._settle_later(message["id"]))
 
@@ -184,26 +201,17 @@ class _WriterConnection(asyncio.Protocol):
 
     def _settled(self, request_id: int, done: Future[Outcome]) -> None:
         if done.cancelled():
-            self._write({"id": request_id, "error": "failed", "detail": "cancelled"})
+            self._queue({"id": request_id, "error": "failed", "detail": "cancelled"})
             return
         error = done.exception()
         if error is None:
-            self._write({"id": request_id, "outcome": done.result().model_dump(mode="json")})
+            self._queue({"id": request_id, "outcome": done.result().model_dump(mode="json")})
         elif isinstance(error, PersistenceError):
-            self._write({"id": request_id, "error": "store", "detail": type(error).__name__})
+            self._queue({"id": request_id, "error": "store", "detail": type(error).__name__})
         else:
-            self._write({"id": request_id, "error": "failed",
+            self._queue({"id": request_id, "error": "failed",
                          "detail": f"{type(error).__name__}: {error}"})
 
-    def _write(self, message: dict[str, Any]) -> None:
-        if not self._outbox:
-            self.loop.call_soon(self._flush)
-        self._outbox.append(frame(message))
-
-    def _flush(self) -> None:
-        data, self._outbox = b"".join(self._outbox), []
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
 
 
 def _error(message: dict[str, Any], kind: str, detail: str) -> dict[str, Any]:
@@ -322,20 +330,14 @@ class RemoteCommands:
             self._connection.close()
 
 
-class _ClientConnection(asyncio.Protocol):
+class _ClientConnection(_FramedConnection):
     def __init__(self) -> None:
-        self.reader = FrameReader()
-        self.transport: asyncio.Transport | None = None
+        super().__init__()
         self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._outbox: list[bytes] = []
-        """Frames sent at the end of this loop round, as one write."""
 
     @property
     def open(self) -> bool:
         return self.transport is not None and not self.transport.is_closing()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
 
     def expect(self, request_id: int) -> asyncio.Future[dict[str, Any]]:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -346,14 +348,7 @@ class _ClientConnection(asyncio.Protocol):
         if self.transport is None or self.transport.is_closing():
             raise WriterUnavailable("the connection to the writer process is closed; "
                                     "retry with the same command id")
-        if not self._outbox:
-            asyncio.get_running_loop().call_soon(self._flush)
-        self._outbox.append(frame(message))
-
-    def _flush(self) -> None:
-        data, self._outbox = b"".join(self._outbox), []
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
+        self._queue(message)
 
     def data_received(self, data: bytes) -> None:
         try:

@@ -65,9 +65,11 @@ class CommandIdReused(CoordinationError):
 class StreamExists(Exception):
     """A command started a stream under an id the store already holds."""
 
-    def __init__(self, stream_ids: list[UUID]) -> None:
-        super().__init__(f"stream {', '.join(map(str, stream_ids))} exists already; a new "
-                         "case, volunteer or resource needs an id of its own")
+    template = ("stream {} exists already; a new case, volunteer or resource needs an id of "
+                "its own")
+
+    def __init__(self, ids: list[UUID]) -> None:
+        super().__init__(self.template.format(", ".join(map(str, ids))))
 
 
 class IdTaken(StreamExists):
@@ -75,10 +77,8 @@ class IdTaken(StreamExists):
     id is a stream (a volunteer): one id would stand for both, their personal data would
     share one key, and erasing one would erase the other's."""
 
-    def __init__(self, ids: list[UUID]) -> None:
-        Exception.__init__(self, f"id {', '.join(map(str, ids))} names someone or something "
-                                 "already; a new case, person, volunteer or resource needs "
-                                 "an id of its own")
+    template = ("id {} names someone or something already; a new case, person, volunteer or "
+                "resource needs an id of its own")
 
 
 @dataclass
@@ -225,7 +225,7 @@ class CommandWriter:
         with self._inline:
             self._drain_scheduled = False
             self._run_pending(everything=False)
-            if self._pending and self._loop is not None:
+            if self._pending and not self._drain_scheduled and self._loop is not None:
                 self._drain_scheduled = True
                 self._loop.call_soon_threadsafe(self._drain)
 
@@ -250,13 +250,10 @@ class CommandWriter:
         if self._thread.is_alive():
             for s in submissions:
                 self.submit(s)
-        elif self._loop is not None:  # not on the loop's thread: no batch runs beside it
+        else:
             with self._inline:
                 _start(submissions)
                 self._process(list(submissions))
-        else:
-            _start(submissions)
-            self._process(list(submissions))
         return [s.future.result() for s in submissions]
 
     def _run(self) -> None:
