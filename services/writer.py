@@ -198,26 +198,28 @@ class CommandWriter:
 
     def submit(self, submission: Submission) -> Future[Outcome]:
         if self._loop is not None:
-            return self._submit_on_loop(self._loop, submission)
+            return self._submit_on_loop(submission)
         self._queue.put(submission)
         return submission.future
 
-    def _submit_on_loop(self, loop: asyncio.AbstractEventLoop,
-                        submission: Submission) -> Future[Outcome]:
+    def _submit_on_loop(self, submission: Submission) -> Future[Outcome]:
         """Queue for the next batch on the loop (from any thread)."""
         with self._inline:
-            if self._stopped:
+            if self._stopped or not self._schedule_drain():  # the loop is closed: nothing
                 _fail(submission.future, RuntimeError("the command writer has stopped"))
-                return submission.future
-            if not self._drain_scheduled:
-                try:
-                    loop.call_soon_threadsafe(self._drain)
-                except RuntimeError:  # the loop is closed: nothing will run this
-                    _fail(submission.future, RuntimeError("the command writer has stopped"))
-                    return submission.future
-                self._drain_scheduled = True
-            self._pending.append(submission)
+            else:                                           # would run it
+                self._pending.append(submission)
         return submission.future
+
+    def _schedule_drain(self) -> bool:
+        """See that a drain is due on the loop; False if the loop is closed."""
+        if not self._drain_scheduled and self._loop is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._drain)
+            except RuntimeError:
+                return False
+            self._drain_scheduled = True
+        return True
 
     def _drain(self) -> None:
         """One batch of what is queued (on the loop's thread); the next is scheduled after
@@ -225,9 +227,8 @@ class CommandWriter:
         with self._inline:
             self._drain_scheduled = False
             self._run_pending(everything=False)
-            if self._pending and not self._drain_scheduled and self._loop is not None:
-                self._drain_scheduled = True
-                self._loop.call_soon_threadsafe(self._drain)
+            if self._pending:
+                self._schedule_drain()
 
     def _run_pending(self, *, everything: bool) -> None:
         while self._pending:

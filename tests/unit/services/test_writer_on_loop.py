@@ -5,7 +5,9 @@ queued when it stops still gets its answer, and nothing is taken after that."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import Any
 from uuid import UUID
@@ -28,10 +30,15 @@ class ThreadNoting:
         return self.store.handlers.add(body, uow, meta)
 
 
-def on_loop(store: Store) -> asyncio.AbstractEventLoop:
+@contextlib.contextmanager
+def on_loop(store: Store) -> Iterator[asyncio.AbstractEventLoop]:
+    """A new event loop the store's writer runs on, closed afterwards."""
     loop = asyncio.new_event_loop()
     store.writer.run_on(loop)
-    return loop
+    try:
+        yield loop
+    finally:
+        loop.close()
 
 
 async def outcomes_of(futures: list[Future[Outcome]]) -> list[Outcome]:
@@ -42,7 +49,6 @@ def test_commands_queued_in_one_loop_round_run_on_the_loop_thread_as_one_batch()
     store = Store()
     tally_id = store.started_tally()
     noting = ThreadNoting(store)
-    loop = on_loop(store)
     batches_before = store.writer.batches
 
     async def send_five() -> list[Outcome]:
@@ -51,11 +57,9 @@ def test_commands_queued_in_one_loop_round_run_on_the_loop_thread_as_one_batch()
                    for n in range(1, 6)]
         return await outcomes_of(futures)
 
-    try:
+    with on_loop(store) as loop:
         outcomes = loop.run_until_complete(send_five())
         loop_thread = threading.get_ident()  # run_until_complete runs the loop right here
-    finally:
-        loop.close()
 
     assert all(isinstance(o, Accepted) for o in outcomes)
     assert noting.threads == {loop_thread}
@@ -67,17 +71,16 @@ def test_a_command_submitted_from_another_thread_runs_on_the_loop() -> None:
     store = Store()
     tally_id = store.started_tally()
     noting = ThreadNoting(store)
-    loop = on_loop(store)
-    runner = threading.Thread(target=loop.run_forever, name="loop")
-    runner.start()
-    try:
-        future = store.writer.submit(submission(noting.add,
-                                                AddAmount(tally_id=tally_id, amount=7)))
-        outcome = answer(future)
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        runner.join(5)
-        loop.close()
+    with on_loop(store) as loop:
+        runner = threading.Thread(target=loop.run_forever, name="loop")
+        runner.start()
+        try:
+            future = store.writer.submit(submission(noting.add,
+                                                    AddAmount(tally_id=tally_id, amount=7)))
+            outcome = answer(future)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            runner.join(5)
 
     assert isinstance(outcome, Accepted)
     assert noting.threads == {runner.ident}
@@ -87,7 +90,6 @@ def test_a_command_submitted_from_another_thread_runs_on_the_loop() -> None:
 def test_commands_arriving_while_a_batch_runs_make_up_the_next_batch() -> None:
     store = Store()
     tally_id = store.started_tally()
-    loop = on_loop(store)
     later: list[Future[Outcome]] = []
 
     def add_and_queue_more(body: AddAmount, uow: UnitOfWork, meta: Any) -> UUID:
@@ -102,10 +104,8 @@ def test_commands_arriving_while_a_batch_runs_make_up_the_next_batch() -> None:
         return outcomes + await outcomes_of(later)
 
     batches_before = store.writer.batches
-    try:
+    with on_loop(store) as loop:
         outcomes = loop.run_until_complete(send())
-    finally:
-        loop.close()
 
     assert [type(o) for o in outcomes] == [Accepted] * 3
     assert [o.version for o in outcomes if isinstance(o, Accepted)] == [2, 3, 4]
@@ -116,7 +116,6 @@ def test_commands_arriving_while_a_batch_runs_make_up_the_next_batch() -> None:
 def test_a_command_that_crashes_fails_alone_and_the_loop_keeps_serving() -> None:
     store = Store()
     tally_id = store.started_tally()
-    loop = on_loop(store)
 
     async def send() -> tuple[list[BaseException | Outcome], Outcome]:
         futures = [store.writer.submit(store.adding(tally_id, 1)),
@@ -128,10 +127,8 @@ def test_a_command_that_crashes_fails_alone_and_the_loop_keeps_serving() -> None
         [after] = await outcomes_of([store.writer.submit(store.adding(tally_id, 5))])
         return [answer(f) for f in futures], after
 
-    try:
+    with on_loop(store) as loop:
         (added, crashed, refused), after = loop.run_until_complete(send())
-    finally:
-        loop.close()
 
     assert isinstance(added, Accepted)
     assert isinstance(crashed, ZeroDivisionError)
@@ -143,15 +140,12 @@ def test_a_command_that_crashes_fails_alone_and_the_loop_keeps_serving() -> None
 def test_stopping_runs_what_is_queued_and_refuses_what_comes_after() -> None:
     store = Store()
     tally_id = store.started_tally()
-    loop = on_loop(store)  # never run: the queued commands wait for the stop
-    try:
+    with on_loop(store):  # never run: the queued commands wait for the stop
         queued = [store.writer.submit(store.adding(tally_id, n)) for n in (1, 2, 3)]
         stopper = threading.Thread(target=store.writer.stop)
         stopper.start()
         stopper.join(5)
         late = store.writer.submit(store.adding(tally_id, 100))
-    finally:
-        loop.close()
 
     assert all(isinstance(answer(f), Accepted) for f in queued)
     refused = answer(late)
@@ -162,8 +156,8 @@ def test_stopping_runs_what_is_queued_and_refuses_what_comes_after() -> None:
 def test_a_command_submitted_after_the_loop_closed_is_answered_not_left_waiting() -> None:
     store = Store()
     tally_id = store.started_tally()
-    loop = on_loop(store)
-    loop.close()
+    with on_loop(store):
+        pass  # closed on leaving
 
     refused = answer(store.writer.submit(store.adding(tally_id, 1)))
 
@@ -175,12 +169,9 @@ def test_execute_now_beside_a_loop_runs_the_batch_at_once_on_the_callers_thread(
     store = Store()
     tally_id = store.started_tally()
     noting = ThreadNoting(store)
-    loop = on_loop(store)
-    try:
+    with on_loop(store):
         outcomes = store.writer.execute_now(
             [submission(noting.add, AddAmount(tally_id=tally_id, amount=4))])
-    finally:
-        loop.close()
 
     assert isinstance(outcomes[0], Accepted)
     assert noting.threads == {threading.get_ident()}
