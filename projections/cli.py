@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 
 import typer
@@ -26,10 +27,14 @@ from projections.config import SourceConfig, StoreConfig
 from projections.parallel import ProcessFill
 from projections.rebuild import RebuildReport, rebuild
 from projections.runner import StoreRunner
+from projections.sources import events_channel
 from projections.worker import GROUP_ID, run_kafka_worker
 from services.settings import Settings
 
 console = Console(stderr=True)
+
+IDLE_POLL_SECONDS = 0.5
+"""How often a runner with no news looks anyway (NOTIFY normally wakes it first)."""
 
 
 class Source(StrEnum):
@@ -125,16 +130,26 @@ async def _project(settings: Settings, source: Source, group_id: str) -> None:
     await follow_store(settings, stop)
 
 
-async def follow_store(settings: Settings, stop: asyncio.Event) -> None:
-    """Run the store runner on its own, reading the store's table directly."""
+async def follow_store(settings: Settings, stop: asyncio.Event, *,
+                       on_news: Sequence[Callable[[], None]] = (),
+                       idle_seconds: float = IDLE_POLL_SECONDS) -> None:
+    """Run the store runner on its own, reading the store's table directly. On PostgreSQL
+    the recorder's NOTIFY wakes it (and calls `on_news`, e.g. the policies) at once; the
+    idle poll is only the fallback for a lost listening connection."""
     store = StoreConfig.of(settings).open()
     events = SourceConfig.of(settings).open()
     await store.start()
-    runner = StoreRunner(store, events, select(None))
+    runner = StoreRunner(store, events, select(None), idle_seconds=idle_seconds)
     listen = getattr(store, "listen", None)
-    table = getattr(events, "table", None)
-    if listen is not None and table:  # PostgreSQL NOTIFYs on every insert: wake at once
-        await listen(table.replace(".", "_"), lambda _payload: runner.nudge())
+    channel = events_channel(settings)
+    wakes = (runner.nudge, *on_news)
+
+    def woken(_payload: str) -> None:
+        for wake in wakes:
+            wake()
+
+    if listen is not None and channel:
+        await listen(channel, woken)
     try:
         await runner.run(stop)
     finally:

@@ -40,6 +40,16 @@ def events_table(settings: Settings) -> str:
     return "stored_events"
 
 
+def events_channel(settings: Settings) -> str | None:
+    """The channel eventsourcing's PostgreSQL recorder NOTIFYs in every insert transaction
+    (its events table's name without the schema); None on SQLite, which notifies no one."""
+    if settings.store != "postgres":
+        return None
+    from services.application import CorridorApplication
+
+    return f"{CorridorApplication.name.lower()}_events"
+
+
 class PostgresEventSource:
     """The notification log read from PostgreSQL with one asyncpg connection."""
 

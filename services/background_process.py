@@ -17,6 +17,7 @@ touches.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from services.settings import Settings
 
@@ -36,9 +37,12 @@ async def run(settings: Settings, socket_path: str | None, *, project: bool,
         reactions = Reactions(app, RemoteFollowUps(socket_path),
                               tick_seconds=settings.expiry_tick_seconds)
         reactions.start()  # its own threads: it polls the store and blocks on the writer
+    on_news = [reactions.nudge] if reactions is not None else []
     try:
         if project:
-            await follow_store(settings, stop)
+            await follow_store(settings, stop, on_news=on_news)
+        elif on_news:
+            await _listen_until(settings, stop, on_news)
         else:
             await stop.wait()
     finally:
@@ -46,3 +50,27 @@ async def run(settings: Settings, socket_path: str | None, *, project: bool,
             await asyncio.to_thread(reactions.stop)
         if app is not None:
             app.close()
+
+
+async def _listen_until(settings: Settings, stop: asyncio.Event,
+                        on_news: list[Callable[[], None]]) -> None:
+    """Wake the policies on the store's NOTIFY when this process projects nothing."""
+    import asyncpg
+
+    from projections.sources import events_channel
+
+    channel = events_channel(settings)
+    if channel is None or not settings.pg_dsn:
+        await stop.wait()
+        return
+    connection = await asyncpg.connect(settings.pg_dsn)
+
+    def woken(*_: object) -> None:
+        for wake in on_news:
+            wake()
+
+    try:
+        await connection.add_listener(channel, woken)
+        await stop.wait()
+    finally:
+        await connection.close()

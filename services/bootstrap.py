@@ -86,5 +86,6 @@ def build_runtime(settings: Settings, *, start_writer: bool = True,
                                   tick_seconds=settings.expiry_tick_seconds)
             reactions.start()
             runtime.extras["reactions"] = reactions
+            writer.after_commit = reactions.nudge  # a recall flags its cases at once
     return runtime
 

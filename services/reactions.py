@@ -214,13 +214,17 @@ class PositionStore:
 
 RELEVANT_TOPICS = _relevant_topics()
 
+GATHER_SECONDS = 0.01
+"""How long woken reactions wait for more commits before they read (bounds the added lag)."""
+
 
 class Reactions:
     """Runs the policies in a background thread of the service process."""
 
     def __init__(self, app: CorridorApplication, sender: FollowUpSender, *,
-                 poll_seconds: float = 0.2, tick_seconds: float = 30.0,
-                 save_every_seconds: float = 1.0) -> None:
+                 poll_seconds: float = 1.0, tick_seconds: float = 30.0,
+                 save_every_seconds: float = 1.0,
+                 gather_seconds: float = GATHER_SECONDS) -> None:
         self.app, self.sender = app, sender
         self.index = PolicyIndex()
         self.positions = PositionStore(app)
@@ -228,6 +232,8 @@ class Reactions:
         self.seen_up_to = 0
         self.poll_seconds, self.tick_seconds = poll_seconds, tick_seconds
         self._stop = threading.Event()
+        self._news = threading.Event()
+        self.gather_seconds = gather_seconds
         self._thread = threading.Thread(target=self._run, name="reactions", daemon=True)
         self._last_tick = 0.0
         self.save_every_seconds = save_every_seconds
@@ -236,8 +242,15 @@ class Reactions:
     def start(self) -> None:
         self._thread.start()
 
+    def nudge(self) -> None:
+        """New events were stored (thread-safe; the writer's commit or the store's NOTIFY):
+        look at once instead of at the next poll. A recall flags its cases this much
+        sooner."""
+        self._news.set()
+
     def stop(self) -> None:
         self._stop.set()
+        self._news.set()
         self._thread.join(timeout=30)
         if self.acted_up_to:
             try:
@@ -301,4 +314,11 @@ class Reactions:
                 read = 0
                 self._stop.wait(1.0)
             if read == 0:
-                self._stop.wait(self.poll_seconds)
+                self._wait_for_news()
+
+    def _wait_for_news(self) -> None:
+        """Until nudged (or the poll interval ends); then a moment more, so that under
+        load one step covers many commits rather than one each."""
+        if self._news.wait(self.poll_seconds) and not self._stop.is_set():
+            self._stop.wait(self.gather_seconds)
+        self._news.clear()
