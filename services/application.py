@@ -120,8 +120,7 @@ class CorridorApplication(Application[UUID]):
         datastore = self.factory.datastore  # type: ignore[attr-defined]
         storage = (PostgresKeyStorage(datastore) if settings.store == "postgres"
                    else SQLiteKeyStorage(datastore))
-        self.keys = KeyRing(storage, master_key, settings.master_key_version, retired_keys,
-                            reveal_ttl=settings.key_reveal_seconds)
+        self.keys = KeyRing(storage, master_key, settings.master_key_version, retired_keys)
         self.sealer = Sealer(self.keys)
         self._personal.sealer = self.sealer
         # Readers (case reads, audits, the expiry tick) never share the writer's cached

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import base64
 import itertools
-import math
 import os
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 from uuid import UUID
@@ -68,17 +66,13 @@ class KeyRing:
     """Data keys per subject: created on first use, cached, wrapped by the master key."""
 
     def __init__(self, storage: KeyStorage, master_key: bytes, master_version: int = 1,
-                 retired: dict[int, bytes] | None = None, *, reveal_ttl: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 max_cached: int = 50_000) -> None:
+                 retired: dict[int, bytes] | None = None, *, max_cached: int = 50_000) -> None:
         self._storage = storage
         self._max_cached = max_cached
-        self._reveal_ttl, self._clock = reveal_ttl, clock
-        self._confirmed: dict[UUID, float] = {}
-        """When each cached key was last seen in the store (or made here). Revealing needs a
-        confirmation younger than `reveal_ttl`: another process may have erased the subject,
-        and erasure must hold everywhere. Sealing uses the cached key however old: data
-        sealed with an erased subject's key is as unreadable as the rest of theirs."""
+        # Revealing asks the store every time whether the subject's key is still there:
+        # another process may have erased the subject a moment ago, and once an erasure is
+        # answered no read anywhere may show the data. Sealing uses the cached key however
+        # old: data sealed with an erased subject's key is as unreadable as the rest.
         self._master = AESGCM(master_key)
         self._master_version = master_version
         # Keys still wrapped by an older master (a rotation in progress) stay readable.
@@ -91,9 +85,9 @@ class KeyRing:
 
     def key_for(self, subject_id: UUID, *, create: bool) -> bytes | None:
         """The subject's key (made if `create` and they have none and were not erased).
-        Not `create` means revealing: a key not confirmed lately is looked up again."""
+        Not `create` means revealing: the store is asked whether the key still exists."""
         cached = self._cache.get(subject_id)
-        if cached is not None and (create or self._fresh(subject_id)):
+        if cached is not None and create:
             return cached
         if create:
             pending = self._pending.get(subject_id)
@@ -113,7 +107,7 @@ class KeyRing:
                         return None
                     key = self._unwrap(subject_id, *found)
             else:
-                key = self._unwrap(subject_id, *found)
+                key = cached if cached is not None else self._unwrap(subject_id, *found)
             self._keep(subject_id, key)
             return key
 
@@ -181,14 +175,9 @@ class KeyRing:
             for oldest in list(itertools.islice(self._cache, self._max_cached // 10 or 1)):
                 self._forget(oldest)  # the first cached go first; a look-up brings one back
         self._cache[subject_id] = key
-        self._confirmed[subject_id] = self._clock()
 
     def _forget(self, subject_id: UUID) -> None:
         self._cache.pop(subject_id, None)
-        self._confirmed.pop(subject_id, None)
-
-    def _fresh(self, subject_id: UUID) -> bool:
-        return self._clock() - self._confirmed.get(subject_id, -math.inf) < self._reveal_ttl
 
     def rotate(self, new_master_key: bytes, new_version: int) -> int:
         """Re-wrap every data key under a new master key; returns how many were re-wrapped."""
@@ -205,7 +194,6 @@ class KeyRing:
         self._master, self._master_version = new_master, new_version
         self._masters[new_version] = new_master
         self._cache.clear()
-        self._confirmed.clear()
         self._pending.clear()
         return count
 
@@ -244,14 +232,32 @@ class Sealer:
         return nonce + AESGCM(key).encrypt(nonce, plaintext, data.subject_id.bytes)
 
     def reveal(self, data: PersonalData) -> Mapping[str, Any] | None:
-        """The plaintext fields, or None when the subject's data was erased."""
+        """The plaintext fields, or None when the subject's data was erased (the store is
+        asked: an erasure by another process holds at once)."""
+        return self._reveal_with(data, lambda subject: self.keys.key_for(subject,
+                                                                          create=False))
+
+    def revealer(self) -> Callable[[PersonalData], Mapping[str, Any] | None]:
+        """`reveal` for one view showing many values (a case's history): the store is asked
+        once per subject for the whole view, not once per value."""
+        keys: dict[UUID, bytes | None] = {}
+
+        def key(subject: UUID) -> bytes | None:
+            if subject not in keys:
+                keys[subject] = self.keys.key_for(subject, create=False)
+            return keys[subject]
+
+        return lambda data: self._reveal_with(data, key)
+
+    def _reveal_with(self, data: PersonalData,
+                     key_of: Callable[[UUID], bytes | None]) -> Mapping[str, Any] | None:
         if data.erased:
             return None
         if data.fields is not None:
             return data.fields
         if not data.sealed:
             return None
-        key = self.keys.key_for(data.subject_id, create=False)
+        key = key_of(data.subject_id)
         if key is None:
             return None
         try:

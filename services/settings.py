@@ -57,10 +57,6 @@ class Settings(BaseSettings):
                                       "10,000 kept the --writer-process API at 219 MB of PSS "
                                       "where 20,000 took 254 MB, at about the same speed")
     snapshot_interval: int = Field(default=50, ge=2)
-    key_reveal_seconds: float = Field(default=5.0, ge=0, description="how long a cached "
-                                      "data key may reveal personal data before the store is "
-                                      "asked again: the longest an erasure made by another "
-                                      "process can go unnoticed here")
     projections_in_process: bool = True
     reactions_in_process: bool = True
     expiry_tick_seconds: float = Field(default=30.0, gt=0)

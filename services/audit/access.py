@@ -60,7 +60,7 @@ class NeedToKnow:
         """Personal data is shown only to a viewer holding a current grant on the stream."""
         log = self.access_log(stream_id)
         permitted = log is not None and log.may_see_personal_data(viewer, at)
-        return Disclosure(permitted, self.app.sealer.reveal, self.is_erased)
+        return Disclosure(permitted, self.app.sealer.revealer(), self.is_erased)
 
     def is_erased(self, subject_id: UUID) -> bool:
         """True once the subject's key is gone (checked without revealing anything)."""

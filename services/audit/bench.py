@@ -164,17 +164,19 @@ def measure_as_of(settings: Settings, events_per_case: int = 1000,
 def _measure(runtime: Runtime, case_id: UUID, first: datetime, last: datetime, queries: int,
              seed: int) -> dict[str, Any]:
     replay = Replay(runtime.app)
-    shown = Disclosure(True, runtime.app.sealer.reveal, lambda _: False)
+    def shown() -> Disclosure:  # one per query, as one per request in the service
+        return Disclosure(True, runtime.app.sealer.revealer(), lambda _: False)
+
     rng = random.Random(seed)
-    top = replay.as_of_version(case_id, 10**9, shown).version
+    top = replay.as_of_version(case_id, 10**9, shown()).version
     span = (last - first).total_seconds()
 
     def by_version() -> object:
-        return replay.as_of_version(case_id, rng.randint(1, top), shown)
+        return replay.as_of_version(case_id, rng.randint(1, top), shown())
 
     def by_time() -> object:
         return replay.as_of_time(case_id, first + timedelta(seconds=rng.uniform(0, span)),
-                                 shown)
+                                 shown())
 
     by_version()  # warm the data key cache, as a running service would have it
     return {"store": runtime.settings.store, "events_in_case": top,

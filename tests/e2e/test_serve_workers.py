@@ -300,3 +300,39 @@ def test_the_single_process_answers_unparseable_requests_with_a_problem_too(
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(60)
+
+
+async def test_once_an_erasure_is_answered_no_worker_reveals_the_data(
+        served: Served) -> None:
+    body = open_case_body()
+    case_id = body["case_id"]
+    supervisor = served.headers(str(uuid.uuid4()), "supervisor")
+    auditor = served.headers("auditor-erasure", "auditor")
+    views = [f"/audit/{case_id}/history", f"/audit/{case_id}/as-of?version=1",
+             *(f"/audit/{case_id}/export?format={f}" for f in ("json", "csv", "html"))]
+
+    async def read_every_view(times: int) -> list[str]:
+        texts = []
+        for _ in range(times):  # a new connection each: with --workers 2 both workers answer
+            async with httpx.AsyncClient(base_url=served.base, timeout=30) as client:
+                for view in views:
+                    reply = await client.get(view, headers=auditor)
+                    assert reply.status_code == 200, reply.text
+                    texts.append(reply.text)
+        return texts
+
+    async with httpx.AsyncClient(base_url=served.base, timeout=30) as client:
+        assert (await client.post("/commands/cases/open", json=body, headers=served.headers(
+            "intake-bot", "intake"))).status_code == 200
+        assert (await client.post("/commands/audit/grant", headers=supervisor, json={
+            "command_id": str(uuid.uuid4()), "stream_id": case_id,
+            "auditor": "auditor-erasure", "purpose": "complaint 9"})).status_code == 200
+    before = await read_every_view(4)  # every worker now holds the person's key
+    async with httpx.AsyncClient(base_url=served.base, timeout=30) as client:
+        erased = await client.post("/commands/cases/erase-personal-data", headers=supervisor,
+                                   json={"command_id": str(uuid.uuid4()), "case_id": case_id})
+        assert erased.status_code == 200, erased.text
+    after = await read_every_view(4)
+
+    assert all(INTAKE["name"] in text for text in before)
+    assert [text for text in after if INTAKE["name"] in text] == []

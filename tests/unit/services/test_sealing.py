@@ -156,37 +156,40 @@ def test_a_reserved_key_forgotten_after_a_failed_insert_is_looked_up_again() -> 
     assert writer.reveal(PersonalData(subject_id=person, sealed=sealed)) == {"name": "O"}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_an_erasure_by_another_process_stops_revealing_here_once_the_key_is_rechecked() -> None:
-    storage, master, clock = MemoryKeys(), new_master_key(), Clock()
+def test_an_erasure_by_another_process_stops_revealing_here_at_once() -> None:
+    storage, master = MemoryKeys(), new_master_key()
     person = uuid.uuid4()
     writer = _sealer(storage, master)
     sealed = PersonalData(subject_id=person, sealed=writer.seal(PersonalData.of(person, n="E")))
-    reader = Sealer(KeyRing(storage, decode_master_key(master), reveal_ttl=5.0, clock=clock))
+    reader = _sealer(storage, master)
     assert reader.reveal(sealed) == {"n": "E"}  # its key is now cached by the reader
 
     writer.keys.erase(person)  # in another process
-    clock.now = 4.9
-    assert reader.reveal(sealed) == {"n": "E"}  # confirmed 4.9 s ago: within the window
-    clock.now = 5.0
 
     assert reader.reveal(sealed) is None
     assert reader.keys.key_for(person, create=False) is None
 
 
+def test_one_view_asks_the_store_once_per_subject_and_sees_an_erasure_in_the_next() -> None:
+    storage, master = MemoryKeys(), new_master_key()
+    person = uuid.uuid4()
+    writer = _sealer(storage, master)
+    notes = [PersonalData(subject_id=person, sealed=writer.seal(PersonalData.of(person, n=i)))
+             for i in range(5)]
+    reader = _sealer(storage, master)
+    view, loads = reader.revealer(), storage.loads
+
+    assert [view(n) for n in notes] == [{"n": i} for i in range(5)]
+    assert storage.loads == loads + 1
+    writer.keys.erase(person)
+    assert [reader.revealer()(n) for n in notes] == [None] * 5
+
+
 def test_sealing_uses_a_cached_key_however_old_without_asking_the_store() -> None:
-    storage, clock = MemoryKeys(), Clock()
-    keys = KeyRing(storage, decode_master_key(new_master_key()), reveal_ttl=5.0, clock=clock)
+    storage = MemoryKeys()
+    keys = KeyRing(storage, decode_master_key(new_master_key()))
     person = uuid.uuid4()
     first = keys.key_for(person, create=True)
-    clock.now = 3600.0
     reads_before = storage.loads
 
     assert keys.key_for(person, create=True) == first
