@@ -41,8 +41,13 @@ def bench(
                                     "measured API (above 1 implies --api-writer-process)"),
     repeats: int = typer.Option(3, min=1, max=9, help="runs of the target client level (and "
                                 "of the other API shape); the median is reported"),
+    flag_trials: int = typer.Option(30, min=1, max=1000, help="recall-to-flag trials per "
+                                    "deployment, idle and again under load (flags section)"),
+    flag_clients: int = typer.Option(8, min=1, max=256, help="clients of the command load "
+                                     "under which the recall-to-flag trials run"),
 ) -> None:
-    """Benchmark commands, projection lag, rebuild, replay and memory against the targets.
+    """Benchmark commands, projection lag, recall-to-flag, rebuild, replay and memory against
+    the targets.
 
     Prints the table and writes benchmarks.json and benchmarks.md. Uses the servers in
     CORRIDOR_BENCH_PG_DSN / CORRIDOR_BENCH_KAFKA_BOOTSTRAP, else throwaway ones
@@ -60,7 +65,8 @@ def bench(
                          rebuild_events=rebuild_events, store_events=store_events,
                          out_dir=out_dir, keep_data=keep_data,
                          api=ApiShape(api_writer_process or api_workers > 1, api_workers),
-                         repeats=repeats)
+                         repeats=repeats, flag_trials=flag_trials,
+                         flag_clients=flag_clients)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         report, failed = runner.run(run(config))
     console = Console(width=200)

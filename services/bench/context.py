@@ -26,6 +26,10 @@ class BenchConfig:
     rebuild_events: int = 1_000_000
     store_events: int = 1_000_000
     lag_clients: int = 32
+    flag_trials: int = 30
+    """Recall-to-flag trials per deployment, idle and again under load."""
+    flag_clients: int = 8
+    """Clients of the background command load during the recall-to-flag trials."""
     out_dir: Path = Path("docs")
     keep_data: bool = False
     api: ApiShape = field(default_factory=ApiShape)

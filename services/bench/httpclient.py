@@ -29,8 +29,9 @@ def post_request(prefix: bytes, body: bytes) -> bytes:
     return b"%s%d\r\n\r\n%s" % (prefix, len(body), body)
 
 
-def get_request(host: str, port: int, path: str) -> bytes:
-    return f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode("ascii")
+def get_request(host: str, port: int, path: str, token: str | None = None) -> bytes:
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    return f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{auth}\r\n".encode("ascii")
 
 
 def parse_head(head: bytes) -> tuple[int, int | None, bool, bool]:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from services.bench.stats import Target, format_ratio, format_value
 
-SECTIONS = ("commands", "lag", "rebuild", "replay", "memory")
+SECTIONS = ("commands", "lag", "flags", "rebuild", "replay", "memory")
 
 
 @dataclass

@@ -26,7 +26,8 @@ def _parameters(config: BenchConfig) -> dict[str, object]:
     return {"sections": ",".join(config.sections), "clients": ",".join(map(str, config.clients)),
             "duration_s": config.duration, "warmup_s": config.warmup,
             "rebuild_events": config.rebuild_events, "store_events": config.store_events,
-            "lag_clients": config.lag_clients}
+            "lag_clients": config.lag_clients, "flag_trials": config.flag_trials,
+            "flag_clients": config.flag_clients}
 
 
 async def run(config: BenchConfig) -> tuple[Report, list[str]]:
