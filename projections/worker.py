@@ -14,12 +14,19 @@ StreamVersions drops, per stream, a copy that overtook a lost message (the relay
 again, in order, after the lost one). The worker reads aiokafka directly rather than
 through EventConsumer.batch: it needs each record's partition and offset, which an
 EventBatch does not keep.
+
+A read model's store position from Kafka is the least of its partitions' (see
+projections.generations.store_positions). A partition that receives nothing would hold it at
+0 for ever, so `min_position` reads would never answer: every 0.1 s the worker reads the
+relay's acknowledged position, then the partitions' end offsets, and moves each partition it
+has consumed to its end up to that position (caught_up_works).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +43,7 @@ from projections.tracking import STORE_SOURCE, Mark, PositionConflict, Target, W
 from services.kafka.clients import bootstrap
 from services.kafka.consumer import StreamVersions, UnreadableEvent
 from services.kafka.messages import decode_event
+from services.kafka.positions import RelayProgress
 from services.kafka.topics import Topics
 from services.settings import Settings
 
@@ -43,6 +51,14 @@ log = logging.getLogger("corridor.projections.kafka")
 
 GROUP_ID = "corridor-projections"
 NO_OFFSET = -1
+PROGRESS_SECONDS = 0.1
+"""How often a worker moves the positions of partitions it has consumed to their end."""
+
+
+def relay_progress(settings: Settings) -> RelayProgress:
+    """The events relay's acknowledged position, in the event store of `settings`."""
+    return RelayProgress(settings.store, pg_dsn=settings.pg_dsn, schema=settings.pg_schema,
+                         sqlite_path=settings.sqlite_path)
 
 
 @dataclass(frozen=True)
@@ -96,6 +112,29 @@ def kafka_works(targets: Sequence[KafkaTarget], incoming: Sequence[Incoming],
     return works
 
 
+def caught_up_works(targets: Sequence[KafkaTarget], caught_up: dict[int, int], relayed: int,
+                    topic: str) -> list[Work]:
+    """Moves, with no changes, the store position of every partition a target has consumed
+    to its end (`caught_up`: partition -> end offset, read after `relayed`) up to `relayed`:
+    every event the relay had Kafka acknowledge by then is in that partition's past, so all
+    of those keyed to it are applied. A partition that receives nothing, or only old
+    streams, would otherwise hold a read model's position back for ever."""
+    works = []
+    for kt in targets:
+        marks = []
+        for part, end in sorted(caught_up.items()):
+            offset, applied = kt.parts.get(part, (NO_OFFSET, 0))
+            if applied >= relayed:
+                continue
+            if offset >= end:
+                marks.append(Mark(offset, offset, relayed, topic, part))
+            elif offset == NO_OFFSET and end == 0:  # an empty partition, never consumed
+                marks.append(Mark(NO_OFFSET, 0, relayed, topic, part))
+        if marks:
+            works.append(Work(kt.target, marks, []))
+    return works
+
+
 async def kafka_targets(store: ReadModelStore, projections: Sequence[Projection],
                         topic: str) -> list[KafkaTarget]:
     """Live generations with their store floors and partition positions."""
@@ -130,10 +169,14 @@ class KafkaWorker:
 
     def __init__(self, store: ReadModelStore, settings: Settings,
                  projections: Sequence[Projection] = PROJECTIONS, *, group_id: str = GROUP_ID,
-                 batch_size: int = 1000) -> None:
+                 batch_size: int = 1000, progress: RelayProgress | None = None,
+                 progress_seconds: float = PROGRESS_SECONDS) -> None:
         self.store, self.projections = store, tuple(projections)
         self.topic = Topics.of(settings).events
         self.batch_size = batch_size
+        self.progress = progress or relay_progress(settings)
+        self.progress_seconds = progress_seconds
+        self._progress_at = 0.0
         self.versions = StreamVersions()
         self.applied = 0
         self._targets: tuple[tuple[str, int], ...] = ()
@@ -177,6 +220,31 @@ class KafkaWorker:
         self.applied += len(admitted)
         return len(incoming)
 
+    async def catch_up_positions(self) -> int:
+        """Move the store position of the partitions consumed to their end up to what the
+        relay has had acknowledged (see caught_up_works); how many partitions moved."""
+        relayed = await self.progress.read()  # before the end offsets: see caught_up_works
+        assigned = self.consumer.assignment()
+        targets = await kafka_targets(self.store, self.projections, self.topic)
+        behind = {tp for tp in assigned if any(
+            kt.parts.get(tp.partition, (NO_OFFSET, 0))[1] < relayed for kt in targets)}
+        if not behind or tuple((t.target.name, t.target.generation)
+                               for t in targets) != self._targets:
+            return 0
+        ends = await self.consumer.end_offsets(list(behind))
+        caught_up = {tp.partition: end for tp, end in ends.items()
+                     if await self.consumer.position(tp) >= end}
+        works = caught_up_works(targets, caught_up, relayed, self.topic)
+        if works:
+            await self.store.commit(works, touched=touched_by(works))
+        return sum(len(w.marks) for w in works)
+
+    async def _maybe_catch_up_positions(self) -> None:
+        now = time.monotonic()
+        if now - self._progress_at >= self.progress_seconds:
+            self._progress_at = now
+            await self.catch_up_positions()
+
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set."""
         self.consumer.subscribe([self.topic], listener=_Rebalance(self))
@@ -186,6 +254,7 @@ class KafkaWorker:
             while not stop.is_set():
                 try:
                     await self.step()
+                    await self._maybe_catch_up_positions()
                     backoff = 0.1
                 except UnreadableEvent:
                     raise  # a message this code cannot read: stop rather than skip it
@@ -200,6 +269,7 @@ class KafkaWorker:
                     await self.seek_stored(self.consumer.assignment())
         finally:
             await self.consumer.stop()
+            await self.progress.close()
 
 
 async def run_kafka_worker(settings: Settings, *, stop: asyncio.Event | None = None,

@@ -217,3 +217,54 @@ def postgres_position(datastore: Any, name: str) -> int:
         row = conn.execute(f'SELECT position FROM "{datastore.schema}".{TABLE} WHERE name = %s',
                            (name,)).fetchone()
     return int(row["position"]) if row else 0
+
+
+class RelayProgress:
+    """How far the events relay has had Kafka acknowledge the store (its stored position),
+    read by consumers: every event up to it is on the topic, in its partition. A projection
+    worker that has consumed a partition to its end, as it stood after this was read, has
+    applied every one of those events keyed to that partition (the worker's position)."""
+
+    def __init__(self, store: str, *, pg_dsn: str | None = None, schema: str = "public",
+                 sqlite_path: Path | None = None, name: str = "events") -> None:
+        self._store, self._dsn, self._schema = store, pg_dsn, schema
+        self._sqlite_path, self._name = sqlite_path, name
+        self._conn: Any = None
+
+    async def read(self) -> int:
+        """The stored position (0 before the relay first ran)."""
+        if self._store == "postgres":
+            return await self._read_postgres()
+        return await asyncio.to_thread(self._read_sqlite)
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def _read_postgres(self) -> int:
+        import asyncpg
+
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await asyncpg.connect(self._dsn)
+        try:
+            found = await self._conn.fetchval(
+                f'SELECT position FROM "{self._schema}".{TABLE} WHERE name = $1', self._name)
+        except asyncpg.UndefinedTableError:
+            return 0
+        return int(found or 0)
+
+    def _read_sqlite(self) -> int:
+        import sqlite3
+
+        if self._sqlite_path is None or not self._sqlite_path.exists():
+            return 0
+        with contextlib.closing(sqlite3.connect(f"file:{self._sqlite_path}?mode=ro",
+                                                uri=True, timeout=5)) as conn:
+            try:
+                row = conn.execute(f"SELECT position FROM {TABLE} WHERE name = ?",
+                                   (self._name,)).fetchone()
+            except sqlite3.OperationalError:  # no table yet: the relay never ran
+                return 0
+        return int(row[0]) if row else 0

@@ -10,7 +10,7 @@ from projections.catalog import AUDIT_TRAIL, CASE_BOARD
 from projections.generations import LiveTarget, store_positions
 from projections.runner import build_works
 from projections.tracking import Generation, Position, Target
-from projections.worker import Incoming, KafkaTarget, kafka_works
+from projections.worker import Incoming, KafkaTarget, caught_up_works, kafka_works
 
 TOPIC = "corridor.events"
 
@@ -83,3 +83,24 @@ def test_an_unknown_stream_type_is_only_audited() -> None:
                                                 view="v")
 
     assert CASE_BOARD.project(record) == [] and len(AUDIT_TRAIL.project(record)) == 1
+
+
+def test_partitions_consumed_to_their_end_move_up_to_what_the_relay_had_acknowledged() -> None:
+    target = KafkaTarget(Target(CASE_BOARD, 1), floor=0, parts={
+        0: (8, 40),           # consumed to its end (8): moves to 90
+        1: (3, 60),           # its end is 5: events up to 90 may still be coming
+        2: (-1, 0),           # empty and never consumed: moves, taking offset 0
+        3: (4, 95)})          # already past what the relay acknowledged: left alone
+
+    (work,) = caught_up_works([target], {0: 8, 1: 5, 2: 0, 3: 4}, relayed=90, topic=TOPIC)
+
+    assert sorted((m.part, m.expected, m.position, m.store_position) for m in work.marks) == [
+        (0, 8, 8, 90), (2, -1, 0, 90)]
+    assert work.changes == []
+
+
+def test_nothing_moves_while_no_partition_is_consumed_to_its_end() -> None:
+    target = KafkaTarget(Target(CASE_BOARD, 1), floor=0, parts={0: (3, 10), 1: (-1, 0)})
+
+    assert caught_up_works([target], {}, relayed=50, topic=TOPIC) == []
+    assert caught_up_works([target], {1: 7}, relayed=50, topic=TOPIC) == []
