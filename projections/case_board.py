@@ -4,7 +4,9 @@ Rows hold ids, counts and readable survey answers only; names, contacts, exact p
 health details and notes stay sealed in the event store. Waits are computed at query
 time from the stored timestamps. The board keeps its own small copy of each resource's
 condition, so "cases relying on a resource that changed" is a join, whatever order
-case and resource events arrive in.
+case and resource events arrive in. `stage` is the aggregate's journey stage; `last_step`
+(and `last_step_at`) is the last movement or transport arranged, so a case with a ride
+arranged no longer looks untouched; advice counts as contact, not as a step.
 """
 
 from __future__ import annotations
@@ -12,15 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from domain.journey import STAGE_AFTER_EVENT
 from projections.changes import Change, Delete, Increment, Insert, Upsert
 from projections.records import EventRecord
 from projections.schema import BOOL, ID, INT, TEXT, TIME, Column, Table
 from projections.values import id_of, ids_of, stream_key, time_of
 
 URGENCY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-STAGE_AFTER = {"Departed": "en_route", "CheckpointReached": "en_route",
-               "BorderCrossed": "en_route", "Stuck": "stuck", "Returned": "returned",
-               "ArrivedSafe": "arrived", "CannotLeave": "cannot_leave"}
+STAGE_AFTER = {event: stage.value for event, stage in STAGE_AFTER_EVENT.items()}
+"""The stage after each movement event: the domain's own table, so the board never disagrees."""
 CONTACT_EVENTS = frozenset({"AdviceGiven", "TransportArranged", "FollowUpRecorded",
                             *STAGE_AFTER})
 """Events that mean a volunteer was in touch with the person (they reset 'since contact')."""
@@ -92,14 +94,20 @@ def _released(record: EventRecord) -> list[Change]:
     return [_row(record, status="unassigned", assignee_id=None, assigned_at=None)]
 
 
-def _relied_on(record: EventRecord) -> list[Change]:
+def _relied_on(record: EventRecord, **values: Any) -> list[Change]:
     case_id = stream_key(record)
     # Insert keeps the first `since` when a later step names the same resource again.
     uses: list[Change] = [
         Insert("case_resources", {"case_id": case_id, "resource_id": r,
                                   "since": record.occurred_at, "via": record.type})
         for r in ids_of(record.data.get("resource_ids"))]
-    return [_row(record, last_contact_at=record.occurred_at), *uses]
+    return [_row(record, last_contact_at=record.occurred_at, **values), *uses]
+
+
+def _transport_arranged(record: EventRecord) -> list[Change]:
+    # A step of the journey that moves no one: the stage stays the aggregate's ("waiting"
+    # until they set off), and the board says what was done last and when.
+    return _relied_on(record, last_step=record.type, last_step_at=record.occurred_at)
 
 
 def _moved(record: EventRecord) -> list[Change]:
@@ -165,7 +173,8 @@ def _note(record: EventRecord) -> list[Change]:
 
 CASE_HANDLERS: dict[str, Callable[[EventRecord], list[Change]]] = {
     "CaseOpened": _opened, "CaseTaken": _assigned, "CaseAssigned": _assigned,
-    "CaseReleased": _released, "AdviceGiven": _relied_on, "TransportArranged": _relied_on,
+    "CaseReleased": _released, "AdviceGiven": _relied_on,
+    "TransportArranged": _transport_arranged,
     **dict.fromkeys(STAGE_AFTER, _moved),
     "NoteAdded": _note, "FollowUpRecorded": lambda r: [_row(r, last_contact_at=r.occurred_at)],
     "CaseFlagged": _flagged, "FlagCleared": _flag_cleared,

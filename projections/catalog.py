@@ -30,7 +30,7 @@ class Projection:
         return next(t for t in self.tables if t.name == name)
 
 
-CASE_BOARD = Projection("case_board", 1, case_board.TABLES, case_board.project,
+CASE_BOARD = Projection("case_board", 2, case_board.TABLES, case_board.project,
                         "open cases, waits, flags and relied-on resources")
 AUDIT_TRAIL = Projection("audit_trail", 1, audit_trail.TABLES, audit_trail.project,
                          "every event of every stream, in order")

@@ -6,8 +6,10 @@ from datetime import timedelta
 from uuid import uuid4
 
 import orjson
+import pytest
 from projection_events import T0, Stream, apply, only, opened
 
+from domain.journey import EVENT_OF, Step, stage_after
 from projections.case_board import project
 from projections.catalog import CASE_BOARD
 from projections.changes import Delete, Increment, Insert, Upsert
@@ -68,6 +70,42 @@ def test_journey_steps_move_the_stage_and_count_borders() -> None:
 
     assert (row["stage"], row["last_step"], row["borders_crossed"]) == ("stuck", "Stuck", 1)
     assert row["last_contact_at"] == row["last_step_at"] == T0 + timedelta(minutes=3)
+
+
+def test_arranged_transport_is_the_last_step_while_the_person_still_waits() -> None:
+    case, bus = Stream("case"), str(uuid4())
+    records = [opened(case), case.event("AdviceGiven", text="pack", resource_ids=[], at_minute=5),
+               case.event("TransportArranged", description="bus", resource_ids=[bus],
+                          at_minute=10)]
+
+    row = only(apply(CASE_BOARD, records).rows("case_board"))
+
+    assert (row["stage"], row["last_step"]) == ("waiting", "TransportArranged")
+    assert row["last_step_at"] == row["last_contact_at"] == T0 + timedelta(minutes=10)
+    departed = case.event("Departed", at_minute=30)
+    row = only(apply(CASE_BOARD, [*records, departed]).rows("case_board"))
+    assert (row["stage"], row["last_step"]) == ("en_route", "Departed")
+
+
+def test_advice_is_contact_but_not_a_step() -> None:
+    case = Stream("case")
+    records = [opened(case), case.event("Departed", at_minute=1),
+               case.event("AdviceGiven", text="stay put", resource_ids=[], at_minute=7)]
+
+    row = only(apply(CASE_BOARD, records).rows("case_board"))
+
+    assert (row["last_step"], row["last_step_at"]) == ("Departed", T0 + timedelta(minutes=1))
+    assert row["last_contact_at"] == T0 + timedelta(minutes=7)
+
+
+@pytest.mark.parametrize("step", list(Step))
+def test_the_board_stage_after_a_step_is_the_aggregates(step: Step) -> None:
+    case = Stream("case")
+    records = [opened(case), case.event(EVENT_OF[step], at_minute=1)]
+
+    row = only(apply(CASE_BOARD, records).rows("case_board"))
+
+    assert (row["stage"], row["last_step"]) == (stage_after(step).value, EVENT_OF[step])
 
 
 def test_flags_are_listed_and_counted_until_cleared() -> None:
