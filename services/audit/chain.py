@@ -99,6 +99,19 @@ class ChainChecker:
         self.events_checked += 1
         return recomputed
 
+    def resume(self, stream: UUID, version: int, recorded: bytes | None,
+               position: int | None, *, stored: bool = True) -> None:
+        """Check a window of a stream from `version + 1` on, linking its first event to the
+        hash recorded for `version` (hashes recomputed from then on are relative to it)."""
+        if not stored:
+            self._break("missing", stream, version, None, f"version {version}", None,
+                        f"version {version}, the event before the first one checked, is "
+                        "missing (deleted or never stored)")
+        elif recorded is None:
+            self._break("unchained", stream, version, position, None, None,
+                        "the event before the first one checked has no row in event_chain")
+        self._heads[stream] = _Head(version, recorded, recorded or BROKEN)
+
     def _previous(self, stream: UUID, version: int, head: _Head | None,
                   position: int | None) -> tuple[bytes | None, bytes]:
         """(recorded previous hash for the local check, recomputed previous hash)."""
@@ -110,6 +123,8 @@ class ChainChecker:
                         f"version {version}", f"versions {last + 1}..{version - 1} of the "
                         "stream are missing (deleted or never stored)")
             return None, BROKEN
+        if head.recorded is None and head.recomputed == BROKEN:
+            return None, BROKEN  # a window resumed after an unknown hash: no local check
         return (head.recorded if head.recorded is not None else head.recomputed,
                 head.recomputed)
 

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from services.audit.models import VerifyReport
+from services.audit.models import ChainCheck, VerifyReport
 
 T = TypeVar("T")
 audit = typer.Typer(help="Replay, verify and export the history; anchor the hash chain.",
@@ -121,6 +121,15 @@ def replay(stream_id: UUID, actor: str | None = ACTOR, purpose: str = PURPOSE,
                       e.type, e.meta.actor if e.meta else "",
                       "\n".join(describe(c) for c in e.changes))
     out.print(table)
+    _print_chain(history.chain)
+
+
+def _print_chain(chain: ChainCheck) -> None:
+    if chain.intact:
+        out.print(f"[green]chain intact[/green] over the {chain.events_checked} events shown")
+    for broken in chain.breaks:
+        out.print(f"[red]chain BROKEN[/red] at version {broken.version} position "
+                  f"{broken.position} ({broken.kind}): {broken.detail}")
 
 
 @audit.command("as-of")

@@ -23,7 +23,8 @@ ExportFormat = Literal["json", "csv", "html"]
 MEDIA_TYPES: dict[str, str] = {"json": "application/json", "csv": "text/csv; charset=utf-8",
                                "html": "text/html; charset=utf-8"}
 CSV_COLUMNS = ("version", "position", "recorded_at", "type", "actor", "at", "command_id",
-               "correlation_id", "changes", "data", "chain_hash")
+               "correlation_id", "changes", "data", "chain_hash", "chain")
+INTACT = "intact"
 
 
 class ExportInfo(BaseModel):
@@ -48,7 +49,15 @@ def export_json(history: History, info: ExportInfo) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2)
 
 
-def _row(entry: HistoryEntry) -> dict[str, Any]:
+def _verdicts(history: History) -> dict[int, str]:
+    """Each broken version's verdict ("altered: ..."); versions not named are intact."""
+    said: dict[int, list[str]] = {}
+    for broken in history.chain.breaks:
+        said.setdefault(broken.version, []).append(f"{broken.kind}: {broken.detail}")
+    return {version: "; ".join(texts) for version, texts in said.items()}
+
+
+def _row(entry: HistoryEntry, verdict: str = INTACT) -> dict[str, Any]:
     meta = entry.meta
     return {
         "version": entry.version, "position": entry.position,
@@ -58,17 +67,23 @@ def _row(entry: HistoryEntry) -> dict[str, Any]:
         "command_id": str(meta.command_id) if meta else "",
         "correlation_id": str(meta.correlation_id) if meta else "",
         "changes": "; ".join(describe(c) for c in entry.changes),
-        "data": canonical(entry.data), "chain_hash": entry.chain_hash or "",
+        "data": canonical(entry.data), "chain_hash": entry.chain_hash or "", "chain": verdict,
     }
 
 
 def export_csv(history: History) -> str:
-    """One row per event: when, what, who, the fields it changed, its data and chain hash."""
+    """One row per event: when, what, who, the fields it changed, its data, chain hash and
+    whether it matches the chain; a chain break at no returned event (a deleted one) gets a
+    row of its own."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n",
+                            restval="")
     writer.writeheader()
+    verdicts = _verdicts(history)
     for entry in history.entries:
-        writer.writerow(_row(entry))
+        writer.writerow(_row(entry, verdicts.pop(entry.version, INTACT)))
+    for version, verdict in sorted(verdicts.items()):
+        writer.writerow({"version": version, "chain": verdict})
     return out.getvalue()
 
 
@@ -91,7 +106,8 @@ def export_html(history: History, info: ExportInfo) -> str:
     verdict = (f'<span class="ok">intact: {chain.events_checked} events match their hash '
                "chain</span>" if chain.ok else
                f'<span class="broken">BROKEN: {escape(_break_text(chain))}</span>')
-    rows = "\n".join(_html_row(e) for e in history.entries)
+    verdicts = _verdicts(history)
+    rows = "\n".join(_html_row(e, verdicts.get(e.version)) for e in history.entries)
     final = history.entries[-1].state if history.entries else {}
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -117,7 +133,7 @@ def export_html(history: History, info: ExportInfo) -> str:
 """
 
 
-def _html_row(entry: HistoryEntry) -> str:
+def _html_row(entry: HistoryEntry, broken: str | None) -> str:
     row = _row(entry)
     said = "\n".join(f"{k}: {v if isinstance(v, str) else canonical(v)}"
                      for k, v in entry.data.items())
@@ -126,7 +142,11 @@ def _html_row(entry: HistoryEntry) -> str:
     return (f"<tr><td>{entry.version}</td><td>{escape(row['recorded_at'])}</td>"
             f"<td>{escape(entry.type)}</td><td>{escape(row['actor'])}</td>"
             f'<td class="changes">{escape(said)}</td><td class="changes">{escape(changes)}</td>'
-            f"<td><code>{escape(hash_)}</code></td></tr>")
+            f"<td><code>{escape(hash_)}</code>{_broken_mark(broken)}</td></tr>")
+
+
+def _broken_mark(verdict: str | None) -> str:
+    return "" if verdict is None else f'<br><span class="broken">BROKEN: {escape(verdict)}</span>'
 
 
 def _break_text(chain: VerifyReport) -> str:

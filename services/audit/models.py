@@ -54,6 +54,9 @@ class History(BaseModel):
     version: int
     personal_data: PersonalDataShown
     entries: list[HistoryEntry]
+    chain: ChainCheck = Field(description="whether the returned events match the stream's "
+                                          "hash chain (each event's bytes and its link to "
+                                          "the event before it)")
 
 
 class StreamState(BaseModel):
@@ -70,6 +73,9 @@ class StreamState(BaseModel):
     modified_on: datetime | None = None
     personal_data: PersonalDataShown
     state: dict[str, Any] | None
+    chain: ChainCheck = Field(description="whether the events the state is made of "
+                                          "(versions 1 to `version`) match the stream's "
+                                          "hash chain")
 
 
 class EventSummary(BaseModel):
@@ -129,6 +135,18 @@ class ChainBreak(BaseModel):
     expected: str | None
     found: str | None
     detail: str
+
+
+class ChainCheck(BaseModel):
+    """Whether some events of one stream still match its hash chain, and where not."""
+
+    intact: bool = Field(description="false when any checked event was altered, lacks its "
+                                     "chain row, or is missing")
+    events_checked: int
+    first_break: ChainBreak | None = Field(description="the earliest break: its event's "
+                                                       "version and position, and why")
+    breaks: list[ChainBreak]
+    breaks_truncated: bool = False
 
 
 class AnchorCheck(BaseModel):

@@ -3,7 +3,7 @@ and which resources it relied on as they stood then."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -14,8 +14,10 @@ from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
 
 from domain.base import CoordinationError, InvalidCommand, NotFound
 from services.application import CorridorApplication
+from services.audit.chain import ChainRow
 from services.audit.diff import diff_states
 from services.audit.models import (
+    ChainCheck,
     EventSummary,
     History,
     HistoryEntry,
@@ -35,7 +37,8 @@ from services.audit.render import (
     to_json,
     uuids_in,
 )
-from services.audit.store import StoreReader
+from services.audit.store import EventIndex, StoreReader
+from services.audit.verify import check_events
 
 Moment = int | datetime
 """A version of the stream, or a time (the stream as recorded at or before it)."""
@@ -102,7 +105,8 @@ class Replay:
         start = self._aggregate_at(stream_id, from_version - 1) if from_version > 1 else None
         previous = state_json(start, disclosure) if start is not None else None
         stored = self.app.recorder.select_events(stream_id, gt=from_version - 1, lte=to_version)
-        index = self.reader.stream_index(stream_id, gt=from_version - 1, lte=to_version)
+        # from_version - 1 too: the first event's link to the one before it is checked
+        index = self.reader.stream_index(stream_id, gt=from_version - 2, lte=to_version)
         entries: list[HistoryEntry] = []
         for domain_event, aggregate in self._fold(stored, start):
             state = state_json(aggregate, disclosure)
@@ -120,7 +124,28 @@ class Replay:
         # No entries: the state before from_version, or the whole stream if it ends earlier.
         version = entries[-1].version if entries else start.version if start is not None else 0
         return History(stream_id=stream_id, type=kind, version=version,
-                       personal_data=disclosure.label, entries=entries)  # type: ignore[arg-type]
+                       personal_data=disclosure.label,  # type: ignore[arg-type]
+                       entries=entries, chain=self._window_chain(
+                           stream_id, stored, index, from_version, to_version))
+
+    def _window_chain(self, stream_id: UUID, stored: Sequence[StoredEvent],
+                      index: dict[int, EventIndex], from_version: int,
+                      to_version: int | None) -> ChainCheck:
+        """The chain over the events a history returns (not the whole stream: that is
+        `verify`), and chain rows in the window whose event was deleted."""
+        rows = [ChainRow(spot.position if spot else None, event, spot.hash if spot else None)
+                for event in stored
+                for spot in [index.get(event.originator_version)]]
+        orphans = self.reader.stream_orphans(stream_id, gt=from_version - 1, lte=to_version)
+        return check_events(stream_id, rows, orphans, from_version=from_version,
+                            before=index.get(from_version - 1))
+
+    def _chain_upto(self, stream_id: UUID, version: int) -> ChainCheck:
+        """The chain over the events a state as of `version` is made of."""
+        if version == 0:
+            return check_events(stream_id, [], {})
+        return check_events(stream_id, self.reader.stream_rows(stream_id, lte=version),
+                            self.reader.stream_orphans(stream_id, lte=version))
 
     def _fold(self, stored: Iterable[StoredEvent], aggregate: Any) -> Iterable[tuple[Any, Any]]:
         for item in stored:
@@ -176,14 +201,15 @@ class Replay:
             requested_at=requested_at, recorded_at=recorded_at,
             created_on=aggregate.created_on, modified_on=aggregate.modified_on,
             personal_data=disclosure.label,  # type: ignore[arg-type]
-            state=state_json(aggregate, disclosure))
+            state=state_json(aggregate, disclosure),
+            chain=self._chain_upto(stream_id, aggregate.version))
 
     def _before_start(self, stream_id: UUID, disclosure: Disclosure,
                       **requested: Any) -> StreamState:
         kind = self.require(stream_id)
         return StreamState(stream_id=stream_id, type=kind, exists=False, version=0,
                            personal_data=disclosure.label,  # type: ignore[arg-type]
-                           state=None, **requested)
+                           state=None, chain=self._chain_upto(stream_id, 0), **requested)
 
     def _aggregate_at(self, stream_id: UUID, version: int) -> Any:
         try:

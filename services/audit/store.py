@@ -145,10 +145,29 @@ class StoreReader:
 
     # --- one stream ------------------------------------------------------------------------
 
-    def stream_rows(self, stream_id: UUID) -> list[ChainRow]:
-        """A stream's stored events in version order, with positions and chain rows."""
-        sql = self._join() + "WHERE e.originator_id = ? ORDER BY e.originator_version"
-        return [self._chain_row(r) for r in self._rows(sql, [self._id(stream_id)])]
+    def stream_rows(self, stream_id: UUID, lte: int | None = None) -> list[ChainRow]:
+        """A stream's stored events (up to a version) in version order, with positions and
+        chain rows."""
+        sql, params = self._join() + "WHERE e.originator_id = ? ", [self._id(stream_id)]
+        if lte is not None:
+            sql, params = sql + "AND e.originator_version <= ? ", [*params, lte]
+        return [self._chain_row(r)
+                for r in self._rows(sql + "ORDER BY e.originator_version", params)]
+
+    def stream_orphans(self, stream_id: UUID, gt: int = 0,
+                       lte: int | None = None) -> dict[int, bytes]:
+        """A stream's chain rows (in a window of versions) whose event is not in the store:
+        one statement, so an event appended meanwhile is not taken for a deleted one."""
+        sql = (f"SELECT c.originator_version, c.hash FROM {self._chain} c "
+               f"LEFT JOIN {self._events} e ON e.originator_id = c.originator_id "
+               "AND e.originator_version = c.originator_version "
+               "WHERE c.originator_id = ? AND c.originator_version > ? "
+               "AND e.originator_id IS NULL ")
+        params: list[Any] = [self._id(stream_id), gt]
+        if lte is not None:
+            sql, params = sql + "AND c.originator_version <= ? ", [*params, lte]
+        return {int(self._get(r, 0, "originator_version")): bytes(self._get(r, 1, "hash"))
+                for r in self._rows(sql + "ORDER BY c.originator_version", params)}
 
     def stream_chain(self, stream_id: UUID) -> dict[int, bytes]:
         """Every chain row recorded for a stream: version -> hash."""

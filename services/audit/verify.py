@@ -5,7 +5,7 @@ snapshots match the events they summarise."""
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -13,10 +13,10 @@ from uuid import UUID
 from domain.access import ANCHOR_LOG_ID
 from domain.base import NotFound
 from services.application import CorridorApplication
-from services.audit.chain import AnchorDigest, ChainChecker
-from services.audit.models import AnchorCheck, SnapshotCheck, VerifyReport
+from services.audit.chain import AnchorDigest, ChainChecker, ChainRow
+from services.audit.models import AnchorCheck, ChainCheck, SnapshotCheck, VerifyReport
 from services.audit.render import SealedForm, canonical, event_type, to_json
-from services.audit.store import StoreReader
+from services.audit.store import EventIndex, StoreReader
 
 Progress = Callable[[int, int], None]
 """Called with (positions done, positions in all) as the check goes."""
@@ -47,6 +47,25 @@ def verify_stream(app: CorridorApplication, stream_id: UUID, *, snapshots: bool 
     checked, mismatches = check_snapshots(app, stream_id) if snapshots else (0, [])
     return _report("stream", checker, [], checked, mismatches, stream_id=stream_id,
                    last_position=max((r.position or 0 for r in rows), default=None))
+
+
+def check_events(stream_id: UUID, rows: Sequence[ChainRow], orphans: Mapping[int, bytes], *,
+                 from_version: int = 1, before: EventIndex | None = None,
+                 max_breaks: int = 100) -> ChainCheck:
+    """The chain over consecutive events of one stream from `from_version` on: each event's
+    bytes, its link to the one before (`before` indexes version `from_version - 1`; None
+    when that event is not stored), and the window's chain rows whose event is gone."""
+    checker = ChainChecker(max_breaks)
+    if from_version > 1:
+        checker.resume(stream_id, from_version - 1, before.hash if before else None,
+                       before.position if before else None, stored=before is not None)
+    for row in rows:
+        checker.check(row)
+    for version, recorded in sorted(orphans.items()):
+        checker.orphan(stream_id, version, recorded)
+    return ChainCheck(intact=not checker.breaks, events_checked=checker.events_checked,
+                      first_break=checker.first_break, breaks=checker.breaks,
+                      breaks_truncated=checker.truncated)
 
 
 def verify_store(app: CorridorApplication, *, batch: int = 2_000, snapshots: bool = False,

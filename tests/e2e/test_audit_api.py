@@ -225,11 +225,25 @@ class AuditApiContract:
         _overwrite(api, case.id, 3, altered)
 
         report = self.get(api, "/audit/verify", auditor).json()
+        history = self.get(api, f"/audit/{case.id}/history", auditor).json()
+        as_of = self.get(api, f"/audit/{case.id}/as-of", auditor, version=3).json()
 
         assert not report["ok"]
         first = report["first_break"]
         assert (first["stream_id"], first["version"], first["kind"]) == (
             str(case.id), 3, "altered")
+        for answer in (history, as_of):
+            assert not answer["chain"]["intact"]
+            assert answer["chain"]["first_break"] == first
+
+    def test_history_and_as_of_say_an_untouched_chain_is_intact(
+            self, api: Api, case: Case, auditor: str) -> None:
+        history = self.get(api, f"/audit/{case.id}/history", auditor, from_version=2).json()
+        as_of = self.get(api, f"/audit/{case.id}/as-of", auditor, version=2).json()
+
+        assert (history["chain"]["intact"], history["chain"]["events_checked"]) == (True, 2)
+        assert (as_of["chain"]["intact"], as_of["chain"]["events_checked"]) == (True, 2)
+        assert history["chain"]["breaks"] == as_of["chain"]["breaks"] == []
 
 
 def _overwrite(api: Api, stream_id: UUID, version: int, state: bytes) -> None:

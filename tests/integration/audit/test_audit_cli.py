@@ -110,6 +110,16 @@ class CliContract:
         assert one.exit_code == 1
         assert orjson.loads(one.stdout)["first_break"]["version"] == 3
 
+    def test_replay_says_where_the_chain_is_broken(self, runtime: Runtime,
+                                                   story: Story) -> None:
+        intact = self.cli("replay", story.case_id)
+        change_one_byte(runtime, story.case_id, 3, b"stay put", b"stay out")
+        broken = self.cli("replay", story.case_id)
+
+        assert "chain intact over the 5 events shown" in intact.stdout
+        assert "chain BROKEN at version 3" in broken.stdout.replace("\n", " ")
+        assert "(altered)" in broken.stdout
+
     def test_export_writes_each_format(self, story: Story, tmp_path: Path) -> None:
         for fmt in ("json", "csv", "html"):
             target = tmp_path / f"case.{fmt}"

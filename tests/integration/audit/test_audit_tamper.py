@@ -3,6 +3,8 @@ anchors catch even a rewritten chain; deletions and doctored snapshots are found
 
 from __future__ import annotations
 
+import csv
+import io
 from uuid import uuid4
 
 import pytest
@@ -78,6 +80,75 @@ class TamperContract:
             assert recorded is not None and first.expected == recorded.hex()
             assert first.found != first.expected
             assert len(report.breaks) == 1  # the events after it still link to it
+
+    def test_history_of_an_untouched_stream_says_its_chain_is_intact(
+            self, runtime: Runtime, story: Story) -> None:
+        history = queries(runtime).history(story.case_id, "auditor-1", "review").result
+
+        assert (history.chain.intact, history.chain.events_checked) == (True, 5)
+        assert (history.chain.first_break, history.chain.breaks) == (None, [])
+
+    def test_history_of_a_tampered_stream_says_broken_naming_the_event(
+            self, runtime: Runtime, story: Story) -> None:
+        recorded = StoreReader(runtime.app).stream_index(story.case_id)[ADVICE].hash
+        change_one_byte(runtime, story.case_id, ADVICE, b"stay put", b"stay out")
+
+        history = queries(runtime).history(story.case_id, "auditor-1", "review").result
+
+        assert history.entries[ADVICE - 1].data["text"] != "stay put, wait for the convoy"
+        first = history.chain.first_break
+        assert not history.chain.intact and first is not None
+        assert (first.kind, first.stream_id, first.version) == ("altered", story.case_id, ADVICE)
+        assert first.position == position_of(runtime, story, ADVICE)
+        assert recorded is not None and first.expected == recorded.hex()
+        assert [b.version for b in history.chain.breaks] == [ADVICE]
+
+    def test_a_history_window_checks_the_events_it_returns_and_their_link(
+            self, runtime: Runtime, story: Story) -> None:
+        change_one_byte(runtime, story.case_id, ADVICE, b"stay put", b"stay out")
+        history = queries(runtime).history
+
+        after = history(story.case_id, "auditor-1", "review", from_version=ADVICE + 1).result
+        at = history(story.case_id, "auditor-1", "review", from_version=ADVICE,
+                     to_version=ADVICE).result
+
+        assert (after.chain.intact, after.chain.events_checked) == (True, 2)
+        assert (at.chain.intact, at.chain.events_checked) == (False, 1)
+        assert [(b.kind, b.version) for b in at.chain.breaks] == [("altered", ADVICE)]
+
+    def test_history_says_when_its_last_event_was_deleted(
+            self, runtime: Runtime, story: Story) -> None:
+        execute_sql(runtime, "DELETE FROM {events} WHERE originator_id = ? AND "
+                    "originator_version = 5", (stream_key(runtime, story.case_id),))
+
+        history = queries(runtime).history(story.case_id, "auditor-1", "review").result
+
+        assert [e.version for e in history.entries] == [1, 2, 3, 4]
+        assert not history.chain.intact
+        assert [(b.kind, b.version) for b in history.chain.breaks] == [("orphaned", 5)]
+
+    def test_as_of_says_whether_the_events_its_state_is_made_of_are_intact(
+            self, runtime: Runtime, story: Story) -> None:
+        change_one_byte(runtime, story.case_id, ADVICE, b"stay put", b"stay out")
+        as_of = queries(runtime).as_of
+
+        before = as_of(story.case_id, "auditor-1", "review", version=ADVICE - 1).result
+        since = as_of(story.case_id, "auditor-1", "review", at=story.times["noted"]).result
+
+        assert (before.chain.intact, before.chain.events_checked) == (True, ADVICE - 1)
+        assert since.version == 4 and not since.chain.intact
+        first = since.chain.first_break
+        assert first is not None and (first.kind, first.version) == ("altered", ADVICE)
+
+    def test_a_csv_export_of_a_tampered_stream_names_the_broken_event(
+            self, runtime: Runtime, story: Story) -> None:
+        change_one_byte(runtime, story.case_id, ADVICE, b"stay put", b"stay out")
+
+        document = queries(runtime).export(story.case_id, "auditor-1", "review", "csv").result
+        rows = list(csv.DictReader(io.StringIO(document.decode())))
+
+        assert [r["chain"].split(":")[0] for r in rows] == [
+            "intact", "intact", "altered", "intact", "intact"]
 
     def test_an_anchor_is_recorded_and_checked_against_the_recomputed_range(
             self, runtime: Runtime, story: Story) -> None:

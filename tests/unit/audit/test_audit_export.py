@@ -11,7 +11,14 @@ import orjson
 
 from services.audit.diff import diff_states
 from services.audit.export import CSV_COLUMNS, ExportInfo, export_csv, export_html, render
-from services.audit.models import ChainBreak, EventMeta, History, HistoryEntry, VerifyReport
+from services.audit.models import (
+    ChainBreak,
+    ChainCheck,
+    EventMeta,
+    History,
+    HistoryEntry,
+    VerifyReport,
+)
 from services.audit.render import ERASED, REDACTED
 
 CASE = UUID(int=1)
@@ -33,7 +40,9 @@ def history() -> History:
     taken = {**opened, "status": "assigned", "notes": [REDACTED]}
     return History(stream_id=CASE, type="Case", version=2, personal_data="redacted",
                    entries=[entry(1, None, opened, "CaseOpened"),
-                            entry(2, opened, taken, "CaseTaken")])
+                            entry(2, opened, taken, "CaseTaken")],
+                   chain=ChainCheck(intact=True, events_checked=2, first_break=None,
+                                    breaks=[]))
 
 
 def chain(ok: bool = True) -> VerifyReport:
@@ -83,3 +92,29 @@ def test_the_printable_report_says_where_the_chain_broke() -> None:
     page = export_html(history(), info(ok=False))
 
     assert "BROKEN: altered event 2 (position 12); expected aa, found bb" in page
+
+
+def broken_history() -> History:
+    """Event 2 altered, and a chain row left for a deleted event 3."""
+    altered = ChainBreak(kind="altered", stream_id=CASE, version=2, position=12,
+                         expected="aa", found="bb", detail="changed")
+    orphaned = ChainBreak(kind="orphaned", stream_id=CASE, version=3, position=None,
+                          expected="cc", found=None, detail="event gone")
+    return history().model_copy(update={"chain": ChainCheck(
+        intact=False, events_checked=2, first_break=altered, breaks=[altered, orphaned])})
+
+
+def test_csv_says_which_event_breaks_the_chain_and_gives_a_deleted_one_a_row() -> None:
+    rows = list(csv.DictReader(io.StringIO(export_csv(broken_history()))))
+
+    assert [(r["version"], r["type"], r["chain"]) for r in rows] == [
+        ("1", "CaseOpened", "intact"), ("2", "CaseTaken", "altered: changed"),
+        ("3", "", "orphaned: event gone")]
+
+
+def test_the_printable_report_marks_the_broken_event_in_its_row() -> None:
+    page = export_html(broken_history(), info(ok=False))
+
+    rows = page[page.index("<tbody>"):page.index("</tbody>")].split("<tr>")[1:]
+    assert [r.count('<span class="broken">BROKEN: altered: changed</span>') for r in rows] == [
+        0, 1]
