@@ -23,16 +23,21 @@ WEEK = timedelta(days=7)
 Span = tuple[datetime, datetime]
 
 
-class WorkloadQuery(BaseModel):
+class VolunteerLimits(BaseModel):
+    """The limits that define overload and capacity (the list and one volunteer alike)."""
+
+    max_urgent_cases: int = Field(default=3, ge=0, le=100, description="more is overload")
+    max_active_cases: int = Field(default=10, ge=1, le=500, description="capacity below this")
+    max_hours_per_day: float = Field(default=12.0, gt=0, le=24, description="more is overload")
+
+
+class WorkloadQuery(VolunteerLimits):
     """Who to list, and the limits that define overload and capacity."""
 
     on_shift: bool | None = Field(default=None, description="only volunteers on (or off) shift")
     capacity_only: bool = Field(default=False, description="only those who can take a case now")
     overloaded_only: bool = False
     role: Plain | None = Field(default=None, min_length=1, max_length=50)
-    max_urgent_cases: int = Field(default=3, ge=0, le=100, description="more is overload")
-    max_active_cases: int = Field(default=10, ge=1, le=500, description="capacity below this")
-    max_hours_per_day: float = Field(default=12.0, gt=0, le=24, description="more is overload")
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
     offset: int = Field(default=0, ge=0, le=100_000)
 
@@ -110,6 +115,14 @@ async def workload(reader: Reader, q: WorkloadQuery, now: datetime, *,
                                str(v.volunteer_id)))
     return WorkloadPage(now=now, total=len(chosen), limit=q.limit, offset=q.offset,
                         volunteers=chosen[q.offset:q.offset + q.limit])
+
+
+async def volunteer_load(reader: Reader, volunteer_id: UUID, limits: VolunteerLimits,
+                         now: datetime, *, fresh: bool = False) -> VolunteerLoad | None:
+    """One registered volunteer's load under the given limits (None: not registered)."""
+    q = WorkloadQuery(**limits.model_dump())
+    page = await workload(reader, q, now, volunteer_id=volunteer_id, fresh=fresh)
+    return page.volunteers[0] if page.volunteers else None
 
 
 async def _volunteers(reader: Reader, table: str,

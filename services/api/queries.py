@@ -211,15 +211,16 @@ def _workload_routes(routes: APIRouter) -> None:
 
     @routes.get("/workload/{volunteer_id}", response_model=workload.VolunteerLoad,
                 summary="One volunteer's workload")
-    async def one_volunteer(volunteer_id: UUID, service: ServiceDep, principal: PrincipalDep,
+    async def one_volunteer(volunteer_id: UUID,
+                            limits: Annotated[workload.VolunteerLimits, Query()],
+                            service: ServiceDep, principal: PrincipalDep,
                             wanted: ConsistencyDep, now: NowDep) -> workload.VolunteerLoad:
         require(principal, BOARD_READERS, "the workload view")
         fresh = await caught_up(service, "volunteer_workload", wanted)
-        page = await workload.workload(service, workload.WorkloadQuery(), now,
-                                       volunteer_id=volunteer_id, fresh=fresh)
-        if not page.volunteers:
+        load = await workload.volunteer_load(service, volunteer_id, limits, now, fresh=fresh)
+        if load is None:
             raise NotFound(f"no registered volunteer {volunteer_id}")
-        return page.volunteers[0]
+        return load
 
 
 def _directory_routes(routes: APIRouter) -> None:

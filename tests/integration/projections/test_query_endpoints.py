@@ -10,10 +10,11 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -293,6 +294,38 @@ async def test_workload_counts_cases_and_shows_capacity(network: Network) -> Non
     assert (mine["active_cases"], mine["urgent_cases"], mine["cleared"]) == (1, 1, True)
     assert mine["last_activity_at"] is not None
     assert [v["volunteer_id"] for v in capable["volunteers"]] == [network.checker]
+
+
+async def test_one_volunteers_workload_honours_the_limits_the_list_takes(
+        network: Network) -> None:
+    started = now()
+    shift = await network.send("volunteers.start_shift", network.helper,
+                               {CallerRole.VOLUNTEER})
+    at = _same_day_in_kyiv(started, started + timedelta(minutes=10))
+    supervisor = network.token("sup", CallerRole.SUPERVISOR)
+    asked = {"now": at.isoformat(), "min_position": shift.position, "wait_ms": 10_000,
+             "max_hours_per_day": 0.05}
+
+    mine = (await network.get(f"/workload/{network.helper}", supervisor, **asked)).json()
+    listed = (await network.get("/workload", supervisor, on_shift=True, **asked)).json()
+    usual = (await network.get(f"/workload/{network.helper}", supervisor,
+                               **{**asked, "max_hours_per_day": 12})).json()
+    refused = await network.get(f"/workload/{network.helper}", supervisor, max_hours_per_day=0)
+
+    assert mine["hours_on_shift_today"] > 0.05
+    assert (mine["long_day"], mine["overloaded"], mine["has_capacity"]) == (True, True, False)
+    assert listed["volunteers"] == [mine]
+    assert (usual["long_day"], usual["has_capacity"]) == (False, True)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "max_hours_per_day"
+
+
+def _same_day_in_kyiv(started: datetime, at: datetime) -> datetime:
+    """`at`, moved past midnight if a day began since `started` (hours today restart)."""
+    kyiv = ZoneInfo("Europe/Kyiv")
+    if at.astimezone(kyiv).date() != started.astimezone(kyiv).date():
+        return at + timedelta(minutes=20)
+    return at
 
 
 async def test_bad_filters_are_422_problems_naming_the_field(network: Network) -> None:
