@@ -19,6 +19,7 @@ from domain.errors import (
     CaseNotTaken,
     FlagAlreadyRaised,
     FlagNotRaised,
+    FlagsStillRaised,
     NoSupportGroup,
     NotCaseAssignee,
     NothingToErase,
@@ -267,13 +268,23 @@ class Case(CoordinationAggregate):
     # --- closing ---------------------------------------------------------------------------
 
     def close(self, *, outcome: CaseOutcome, by: Volunteer, meta: Meta) -> None:
-        """Close with an outcome; 'evacuated' needs an arrival, 'stays' excludes one."""
+        """Close with an outcome; 'evacuated' needs an arrival, 'stays' excludes one.
+
+        'evacuated' and 'stays' say the person is safe (arrived, or kept safe where they
+        are), so they need every raised flag cleared first (FlagsStillRaised): a recalled
+        shelter or bus is checked, with a reason, not closed over. 'lost_contact' and
+        'referred_elsewhere' claim nothing the network can still check: their flags stay
+        raised on the closed case and are there again if it is reopened.
+        """
         self._ensure_may_work(by)
         outcome = CaseOutcome(outcome)
         arrived = self.stage is JourneyStage.ARRIVED
         if ((outcome is CaseOutcome.EVACUATED and not arrived)
                 or (outcome is CaseOutcome.STAYS and arrived)):
             raise OutcomeContradictsJourney(f"'{outcome.value}' at stage '{self._stage}'")
+        if outcome in (CaseOutcome.EVACUATED, CaseOutcome.STAYS) and self.flags:
+            raise FlagsStillRaised(self.id, outcome.value,
+                                   [(f["flag_id"], f["reason"]) for f in self.flags])
         self._record_closed(outcome=outcome.value, meta=meta)
 
     def reopen(self, *, reason: str, by: Volunteer, meta: Meta) -> None:

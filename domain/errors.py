@@ -120,6 +120,20 @@ class FlagNotRaised(CoordinationError):
     """No raised flag has this id."""
 
 
+class FlagsStillRaised(CoordinationError):
+    """A case closes as evacuated or stays only once each raised flag is checked and cleared:
+    those outcomes say the person is safe, a raised flag says something they rely on may not be.
+    """
+
+    def __init__(self, case_id: UUID, outcome: str, flags: list[tuple[UUID, str]]) -> None:
+        raised = ", ".join(f"{flag_id} ({reason})" for flag_id, reason in flags)
+        super().__init__(f"case {case_id} cannot close as '{outcome}' while flags are raised: "
+                         f"{raised}; check each and clear it (clear-flag) first")
+        self.flag_ids = [flag_id for flag_id, _ in flags]
+        self.extra: dict[str, object] = {"outcome": outcome, "flags": [
+            {"flag_id": str(flag_id), "reason": reason} for flag_id, reason in flags]}
+
+
 class SupportGroupAlreadyFormed(CoordinationError):
     """The case already has a support group."""
 

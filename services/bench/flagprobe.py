@@ -76,9 +76,10 @@ class Timings:
         return len(self.latencies) + self.never
 
     def as_json(self) -> dict[str, Any]:
-        """p50/p95/p99/max in ms (nearest rank; None without trials), counts. A trial that
-        never showed counts as the timeout, a lower bound of its latency, so it cannot make
-        a percentile look better than it was."""
+        """p50/p95/p99/max in ms (nearest rank; None without trials), counts, and each shown
+        trial's latency in order (a cluster near a poll interval shows a missed wake-up). A
+        trial that never showed counts as the timeout, a lower bound of its latency, so it
+        cannot make a percentile look better than it was."""
         every = [*self.latencies, *[VISIBLE_TIMEOUT] * self.never]
 
         def ms(fraction: float) -> float | None:
@@ -86,7 +87,7 @@ class Timings:
 
         return {"trials": self.trials, "samples": len(self.latencies), "never_shown": self.never,
                 "p50_ms": ms(0.50), "p95_ms": ms(0.95), "p99_ms": ms(0.99), "max_ms": ms(1.0),
-                "polls": self.polls}
+                "polls": self.polls, "each_ms": [round(s * 1000, 1) for s in self.latencies]}
 
 
 def describe(figures: dict[str, Any]) -> str:

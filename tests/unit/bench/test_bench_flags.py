@@ -65,6 +65,7 @@ def test_trial_percentiles_are_nearest_rank_in_milliseconds() -> None:
         (50.0, 95.0, 99.0, 100.0)
     assert figures["trials"] == figures["samples"] == 100
     assert figures["never_shown"] == 0 and figures["polls"] == 200
+    assert figures["each_ms"][:3] == [1.0, 2.0, 3.0]
 
 
 def test_a_trial_that_never_showed_counts_as_the_timeout_not_as_nothing() -> None:

@@ -152,6 +152,8 @@ class CaseWorld:
         assert case.psychologist_id not in case.support_member_ids
         if case.outcome is CaseOutcome.EVACUATED:
             assert case.stage is JourneyStage.ARRIVED
+        if case.outcome in (CaseOutcome.EVACUATED, CaseOutcome.STAYS):
+            assert case.flags == [], "closed as safe over a raised flag"
 
     def check_history(self) -> None:
         closed, stage = False, JourneyStage.WAITING
