@@ -124,6 +124,9 @@ class StoreRunner:
         await ensure_live(self.store, self.projections)
         backoff = 0.1
         while not stop.is_set():
+            # Cleared before reading, not after: a nudge for a commit that lands while this
+            # step reads must start the next step, not be lost to a whole idle poll.
+            self._wake.clear()
             try:
                 covered = await self.step()
                 self.last_error, backoff = None, 0.1
@@ -140,7 +143,6 @@ class StoreRunner:
                 await self._idle(stop)
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        self._wake.clear()
         waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
         try:
             await asyncio.wait(waits, timeout=self.idle_seconds,
