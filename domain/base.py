@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -43,6 +43,11 @@ class PersonalData:
     fields: Mapping[str, Any] | None = None
     sealed: bytes | None = field(default=None, repr=False)
     erased: bool = False
+    legacy: bool = False
+    """Plaintext an old event stored before its fields were sealed, read back by an upcast.
+    The upcast knows only the event's stream, so `subject_id` names the stream until the
+    aggregate (`belonging_to`) or the reader says whose it is. It is shown only while that
+    subject's key exists, and sealed like any other value wherever it is stored again."""
 
     @classmethod
     def of(cls, subject_id: UUID, **fields: Any) -> PersonalData:
@@ -51,6 +56,17 @@ class PersonalData:
     @classmethod
     def erased_for(cls, subject_id: UUID) -> PersonalData:
         return cls(subject_id=subject_id, erased=True)
+
+    @classmethod
+    def from_legacy(cls, stream_id: UUID, **fields: Any) -> PersonalData:
+        """Old plaintext fields of an event of `stream_id` (see `legacy`)."""
+        return cls(subject_id=stream_id, fields=dict(fields), legacy=True)
+
+    def belonging_to(self, subject_id: UUID) -> PersonalData:
+        """This value with its subject named, if it is legacy plaintext (else unchanged)."""
+        if not self.legacy or self.subject_id == subject_id:
+            return self
+        return replace(self, subject_id=subject_id)
 
     def __repr__(self) -> str:  # never print personal values into logs or tracebacks
         state = "erased" if self.erased else ("sealed" if self.fields is None else "plain")

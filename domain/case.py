@@ -30,14 +30,52 @@ from domain.errors import (
 )
 from domain.intake import Intake, assess_urgency
 from domain.journey import JourneyStage, Step, ensure_step_allowed, stage_after
+from domain.policies import RecallReason
 from domain.resource import Resource
 from domain.roles import Role, is_policy_actor
 from domain.vocabulary import CaseOutcome, CaseStatus, Urgency
 from domain.volunteer import Volunteer
 
+FLAG_VOCABULARY = frozenset(r.value for r in RecallReason)
+"""Flag reasons that are machine vocabulary (the recall policy's): readable on the board."""
+TYPED_FLAG_REASON = "caseworker_concern"
+"""The board's reason for a flag whose reason a person typed; the typed text is sealed."""
+
+
+def flag_reason(reason: str) -> tuple[str, dict[str, str]]:
+    """(the reason kept readable, the typed reason to seal, if any)."""
+    if reason in FLAG_VOCABULARY:
+        return reason, {}
+    return TYPED_FLAG_REASON, {"reason": reason}
+
+
+def _legacy_text(*names: str) -> Any:
+    """The upcast to the version that seals these free-text fields as `personal`. The old
+    version stored them in plaintext; at read time there is no key to seal them with, so
+    they are wrapped as legacy plaintext (see PersonalData.legacy), never re-sealed in place."""
+
+    def upcast(state: dict[str, Any]) -> None:
+        fields = {name: state.pop(name, "") for name in names}
+        state["personal"] = PersonalData.from_legacy(state["originator_id"], **fields)
+
+    return staticmethod(upcast)
+
 
 class Case(CoordinationAggregate):
     """A request for help and everything done about it; personal details stay sealed."""
+
+    class_version = 2
+    """Snapshots: version 2 keeps the journal and seals the flags' texts."""
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A version 1 snapshot has no journal (its texts stay in the events) and flags with
+        plaintext reasons and details: those become legacy plaintext of the person."""
+        state["journal"] = []
+        for flag in state["flags"]:
+            flag["reason"], typed = flag_reason(flag["reason"])
+            flag["personal"] = PersonalData.from_legacy(
+                state["person_id"], **typed, detail=flag.pop("detail", ""))
 
     @classmethod
     def open(cls, *, case_id: UUID, person_id: UUID, intake: Intake, meta: Meta) -> Case:
@@ -74,6 +112,9 @@ class Case(CoordinationAggregate):
         self.arrived_at: datetime | None = None
         self.resource_ids: list[UUID] = []
         self.flags: list[dict[str, Any]] = []
+        self.journal: list[dict[str, Any]] = []
+        """Free text recorded with each step (advice, places, reasons), sealed: one entry
+        per event, {"event", "at", "personal"}."""
         self.notes: list[PersonalData] = []
         self.follow_ups: list[PersonalData] = []
         self.psychologist_id: UUID | None = None
@@ -147,7 +188,8 @@ class Case(CoordinationAggregate):
         if self.assignee_id is None:
             raise CaseNotTaken(f"case {self.id} has no assignee")
         self._ensure_may_work_or_policy(by, meta)
-        self._record_released(volunteer_id=self.assignee_id, reason=reason, meta=meta)
+        self._record_released(volunteer_id=self.assignee_id, personal=self._said(reason=reason),
+                              meta=meta)
 
     # --- journey ---------------------------------------------------------------------------
 
@@ -158,7 +200,7 @@ class Case(CoordinationAggregate):
         if not text.strip():
             raise InvalidCommand("advice needs a text")
         ids = _usable_ids(resources, meta.at)
-        self._record_advice(text=text, resource_ids=ids, meta=meta)
+        self._record_advice(personal=self._said(text=text), resource_ids=ids, meta=meta)
 
     def arrange_transport(self, *, resources: Sequence[Resource], description: str,
                           by: Volunteer, meta: Meta) -> None:
@@ -169,7 +211,8 @@ class Case(CoordinationAggregate):
         if not resources:
             raise InvalidCommand("transport relies on at least one resource")
         ids = _usable_ids(resources, meta.at)
-        self._record_transport(description=description, resource_ids=ids, meta=meta)
+        self._record_transport(personal=self._said(description=description), resource_ids=ids,
+                               meta=meta)
 
     def record_departure(self, *, by: Volunteer, meta: Meta) -> None:
         """The person set off (again)."""
@@ -179,32 +222,32 @@ class Case(CoordinationAggregate):
     def record_checkpoint(self, *, checkpoint: str, by: Volunteer, meta: Meta) -> None:
         """The person reached a checkpoint on the way."""
         self._ensure_step(Step.CHECKPOINT_REACHED, by)
-        self._record_checkpoint(checkpoint=checkpoint, meta=meta)
+        self._record_checkpoint(personal=self._said(checkpoint=checkpoint), meta=meta)
 
     def record_stuck(self, *, place: str, reason: str, by: Volunteer, meta: Meta) -> None:
         """The person is stuck on the way (place is readable, e.g. a town or checkpoint)."""
         self._ensure_step(Step.STUCK, by)
-        self._record_stuck(place=place, reason=reason, meta=meta)
+        self._record_stuck(personal=self._said(place=place, reason=reason), meta=meta)
 
     def record_return(self, *, reason: str, by: Volunteer, meta: Meta) -> None:
         """The person turned back."""
         self._ensure_step(Step.RETURNED, by)
-        self._record_returned(reason=reason, meta=meta)
+        self._record_returned(personal=self._said(reason=reason), meta=meta)
 
     def record_border_crossing(self, *, crossing: str, by: Volunteer, meta: Meta) -> None:
         """The person crossed a border (crossing is its readable name)."""
         self._ensure_step(Step.BORDER_CROSSED, by)
-        self._record_border_crossed(crossing=crossing, meta=meta)
+        self._record_border_crossed(personal=self._said(crossing=crossing), meta=meta)
 
     def record_arrival(self, *, place: str, by: Volunteer, meta: Meta) -> None:
         """The person arrived somewhere safe."""
         self._ensure_step(Step.ARRIVED_SAFE, by)
-        self._record_arrived(place=place, meta=meta)
+        self._record_arrived(personal=self._said(place=place), meta=meta)
 
     def record_cannot_leave(self, *, reason: str, by: Volunteer, meta: Meta) -> None:
         """The person cannot leave; the case now keeps them safe where they are."""
         self._ensure_step(Step.CANNOT_LEAVE, by)
-        self._record_cannot_leave(reason=reason, meta=meta)
+        self._record_cannot_leave(personal=self._said(reason=reason), meta=meta)
 
     def add_note(self, *, text: str, by: Volunteer, meta: Meta) -> None:
         """A note about the person (personal data) by the assignee, a supervisor or group."""
@@ -223,7 +266,9 @@ class Case(CoordinationAggregate):
         self._ensure_may_work_or_policy(by, meta)
         if self._flag_index(flag_id) is not None:
             raise FlagAlreadyRaised(f"flag {flag_id} is already raised on case {self.id}")
-        self._record_flagged(flag_id=flag_id, reason=reason, detail=detail,
+        readable, typed = flag_reason(reason)
+        self._record_flagged(flag_id=flag_id, reason=readable,
+                             personal=self._said(**typed, detail=detail),
                              resource_id=resource_id, meta=meta)
 
     def clear_flag(self, *, flag_id: UUID, reason: str, by: Volunteer, meta: Meta) -> None:
@@ -231,7 +276,8 @@ class Case(CoordinationAggregate):
         self._ensure_may_work(by)
         if self._flag_index(flag_id) is None:
             raise FlagNotRaised(f"no flag {flag_id} on case {self.id}")
-        self._record_flag_cleared(flag_id=flag_id, reason=reason, meta=meta)
+        self._record_flag_cleared(flag_id=flag_id, personal=self._said(reason=reason),
+                                  meta=meta)
 
     # --- support group ---------------------------------------------------------------------
 
@@ -263,7 +309,7 @@ class Case(CoordinationAggregate):
         self._ensure_may_work(by)
         if not self.has_support_group:
             raise NoSupportGroup(f"case {self.id} has no support group")
-        self._record_group_dissolved(reason=reason, meta=meta)
+        self._record_group_dissolved(personal=self._said(reason=reason), meta=meta)
 
     # --- closing ---------------------------------------------------------------------------
 
@@ -293,7 +339,7 @@ class Case(CoordinationAggregate):
             raise CaseNotClosed(f"case {self.id} is open")
         self._ensure_may_work(by, closed_ok=True)
         keep = self.assignee_id if by.id == self.assignee_id else None
-        self._record_reopened(reason=reason, assignee_id=keep, meta=meta)
+        self._record_reopened(personal=self._said(reason=reason), assignee_id=keep, meta=meta)
 
     def record_follow_up(self, *, text: str, by: Volunteer, meta: Meta) -> None:
         """Keep in touch after arrival (open or closed case); the note is personal data."""
@@ -304,7 +350,8 @@ class Case(CoordinationAggregate):
 
     def erase_personal_data(self, *, subject_id: UUID, meta: Meta) -> None:
         """Erase every piece of the subject's personal data on the case; history stays."""
-        held = [self.personal, *self.notes, *self.follow_ups]
+        held = [self.personal, *self.notes, *self.follow_ups,
+                *(entry["personal"] for entry in [*self.journal, *self.flags])]
         if not any(p.subject_id == subject_id and not p.erased for p in held):
             raise NothingToErase(f"case {self.id} holds no personal data of {subject_id}")
         self._record_personal_data_erased(subject_id=subject_id, meta=meta)
@@ -332,6 +379,14 @@ class Case(CoordinationAggregate):
         self._ensure_may_work(by)
         ensure_step_allowed(self.stage, step)
 
+    def _said(self, **free_text: str) -> PersonalData:
+        """Free text a person typed about the case: personal data of the case's person. Once
+        their data is erased, nothing more can be kept about them: the step is recorded, its
+        text is not."""
+        if self.personal.erased:
+            return PersonalData.erased_for(self.person_id)
+        return PersonalData.of(self.person_id, **free_text)
+
     def _flag_index(self, flag_id: UUID) -> int | None:
         return next((i for i, f in enumerate(self.flags) if f["flag_id"] == flag_id), None)
 
@@ -347,11 +402,11 @@ class Case(CoordinationAggregate):
         self._assign_to(volunteer_id, meta.at)
 
     class CaseReleased(CoordinationAggregate.Event):
-        """The assignee let go of the case. Version 2 added `reason`."""
+        """The assignee let go of the case. Version 2 added a reason, version 3 sealed it."""
 
-        class_version = 2
+        class_version = 3
         volunteer_id: UUID
-        reason: str
+        personal: PersonalData
         meta: Meta
 
         @staticmethod
@@ -359,8 +414,11 @@ class Case(CoordinationAggregate):
             """Version 1 releases carried no reason."""
             state["reason"] = "not recorded"
 
+        upcast_v2_v3 = _legacy_text("reason")
+
     @event(CaseReleased)
-    def _record_released(self, volunteer_id: UUID, reason: str, meta: Meta) -> None:
+    def _record_released(self, volunteer_id: UUID, personal: PersonalData, meta: Meta) -> None:
+        self._write_down("CaseReleased", personal, meta)
         self._status = CaseStatus.UNASSIGNED.value
         self.assignee_id = None
         self.assigned_at = None
@@ -371,45 +429,122 @@ class Case(CoordinationAggregate):
         self.assigned_at = at
 
     # --- events: journey -------------------------------------------------------------------
+    # Version 2 of an event with free text seals it as `personal` (the case person's data);
+    # version 1 stored it in plaintext and is upcast by _legacy_text.
 
-    @event("AdviceGiven")
-    def _record_advice(self, text: str, resource_ids: list[UUID], meta: Meta) -> None:
+    class AdviceGiven(CoordinationAggregate.Event):
+        """Advice given, relying on resources. Version 2 sealed the text."""
+
+        class_version = 2
+        personal: PersonalData
+        resource_ids: list[UUID]
+        meta: Meta
+        upcast_v1_v2 = _legacy_text("text")
+
+    @event(AdviceGiven)
+    def _record_advice(self, personal: PersonalData, resource_ids: list[UUID],
+                       meta: Meta) -> None:
         self._rely_on(resource_ids)
+        self._write_down("AdviceGiven", personal, meta)
 
-    @event("TransportArranged")
-    def _record_transport(self, description: str, resource_ids: list[UUID],
+    class TransportArranged(CoordinationAggregate.Event):
+        """Transport arranged on resources. Version 2 sealed the description."""
+
+        class_version = 2
+        personal: PersonalData
+        resource_ids: list[UUID]
+        meta: Meta
+        upcast_v1_v2 = _legacy_text("description")
+
+    @event(TransportArranged)
+    def _record_transport(self, personal: PersonalData, resource_ids: list[UUID],
                           meta: Meta) -> None:
         self._rely_on(resource_ids)
+        self._write_down("TransportArranged", personal, meta)
 
     @event("Departed")
     def _record_departed(self, meta: Meta) -> None:
         self._moved(Step.DEPARTED, meta.at)
 
-    @event("CheckpointReached")
-    def _record_checkpoint(self, checkpoint: str, meta: Meta) -> None:
+    class CheckpointReached(CoordinationAggregate.Event):
+        """A checkpoint reached. Version 2 sealed its name."""
+
+        class_version = 2
+        personal: PersonalData
+        meta: Meta
+        upcast_v1_v2 = _legacy_text("checkpoint")
+
+    @event(CheckpointReached)
+    def _record_checkpoint(self, personal: PersonalData, meta: Meta) -> None:
         self._moved(Step.CHECKPOINT_REACHED, meta.at)
+        self._write_down("CheckpointReached", personal, meta)
 
-    @event("Stuck")
-    def _record_stuck(self, place: str, reason: str, meta: Meta) -> None:
+    class Stuck(CoordinationAggregate.Event):
+        """Stuck on the way. Version 2 sealed the place and the reason."""
+
+        class_version = 2
+        personal: PersonalData
+        meta: Meta
+        upcast_v1_v2 = _legacy_text("place", "reason")
+
+    @event(Stuck)
+    def _record_stuck(self, personal: PersonalData, meta: Meta) -> None:
         self._moved(Step.STUCK, meta.at)
+        self._write_down("Stuck", personal, meta)
 
-    @event("Returned")
-    def _record_returned(self, reason: str, meta: Meta) -> None:
+    class Returned(CoordinationAggregate.Event):
+        """Turned back. Version 2 sealed the reason."""
+
+        class_version = 2
+        personal: PersonalData
+        meta: Meta
+        upcast_v1_v2 = _legacy_text("reason")
+
+    @event(Returned)
+    def _record_returned(self, personal: PersonalData, meta: Meta) -> None:
         self._moved(Step.RETURNED, meta.at)
+        self._write_down("Returned", personal, meta)
 
-    @event("BorderCrossed")
-    def _record_border_crossed(self, crossing: str, meta: Meta) -> None:
+    class BorderCrossed(CoordinationAggregate.Event):
+        """A border crossed. Version 2 sealed the crossing's name."""
+
+        class_version = 2
+        personal: PersonalData
+        meta: Meta
+        upcast_v1_v2 = _legacy_text("crossing")
+
+    @event(BorderCrossed)
+    def _record_border_crossed(self, personal: PersonalData, meta: Meta) -> None:
         self._moved(Step.BORDER_CROSSED, meta.at)
         self.borders_crossed += 1
+        self._write_down("BorderCrossed", personal, meta)
 
-    @event("ArrivedSafe")
-    def _record_arrived(self, place: str, meta: Meta) -> None:
+    class ArrivedSafe(CoordinationAggregate.Event):
+        """Arrived somewhere safe. Version 2 sealed the place."""
+
+        class_version = 2
+        personal: PersonalData
+        meta: Meta
+        upcast_v1_v2 = _legacy_text("place")
+
+    @event(ArrivedSafe)
+    def _record_arrived(self, personal: PersonalData, meta: Meta) -> None:
         self._moved(Step.ARRIVED_SAFE, meta.at)
         self.arrived_at = meta.at
+        self._write_down("ArrivedSafe", personal, meta)
 
-    @event("CannotLeave")
-    def _record_cannot_leave(self, reason: str, meta: Meta) -> None:
+    class CannotLeave(CoordinationAggregate.Event):
+        """The person cannot leave. Version 2 sealed the reason."""
+
+        class_version = 2
+        personal: PersonalData
+        meta: Meta
+        upcast_v1_v2 = _legacy_text("reason")
+
+    @event(CannotLeave)
+    def _record_cannot_leave(self, personal: PersonalData, meta: Meta) -> None:
         self._moved(Step.CANNOT_LEAVE, meta.at)
+        self._write_down("CannotLeave", personal, meta)
 
     @event("NoteAdded")
     def _record_note(self, note: PersonalData, meta: Meta) -> None:
@@ -422,17 +557,50 @@ class Case(CoordinationAggregate):
     def _rely_on(self, resource_ids: list[UUID]) -> None:
         self.resource_ids.extend(r for r in resource_ids if r not in self.resource_ids)
 
+    def _write_down(self, event_name: str, personal: PersonalData, meta: Meta) -> None:
+        self.journal.append({"event": event_name, "at": meta.at,
+                             "personal": personal.belonging_to(self.person_id)})
+
     # --- events: flags and support group ---------------------------------------------------
 
-    @event("CaseFlagged")
-    def _record_flagged(self, flag_id: UUID, reason: str, detail: str,
-                        resource_id: UUID | None, meta: Meta) -> None:
-        self.flags.append({"flag_id": flag_id, "reason": reason, "detail": detail,
-                           "resource_id": resource_id, "raised_at": meta.at})
+    class CaseFlagged(CoordinationAggregate.Event):
+        """A flag raised. Version 2 sealed the detail and any typed reason (see flag_reason)."""
 
-    @event("FlagCleared")
-    def _record_flag_cleared(self, flag_id: UUID, reason: str, meta: Meta) -> None:
+        class_version = 2
+        flag_id: UUID
+        reason: str
+        personal: PersonalData
+        resource_id: UUID | None
+        meta: Meta
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 kept the reason and the detail in plaintext."""
+            state["reason"], typed = flag_reason(state["reason"])
+            state["personal"] = PersonalData.from_legacy(
+                state["originator_id"], **typed, detail=state.pop("detail", ""))
+
+    @event(CaseFlagged)
+    def _record_flagged(self, flag_id: UUID, reason: str, personal: PersonalData,
+                        resource_id: UUID | None, meta: Meta) -> None:
+        personal = personal.belonging_to(self.person_id)
+        self.flags.append({"flag_id": flag_id, "reason": reason, "personal": personal,
+                           "resource_id": resource_id, "raised_at": meta.at})
+        self._write_down("CaseFlagged", personal, meta)
+
+    class FlagCleared(CoordinationAggregate.Event):
+        """A flag cleared. Version 2 sealed the reason."""
+
+        class_version = 2
+        flag_id: UUID
+        personal: PersonalData
+        meta: Meta
+        upcast_v1_v2 = _legacy_text("reason")
+
+    @event(FlagCleared)
+    def _record_flag_cleared(self, flag_id: UUID, personal: PersonalData, meta: Meta) -> None:
         self.flags = [f for f in self.flags if f["flag_id"] != flag_id]
+        self._write_down("FlagCleared", personal, meta)
 
     @event("SupportGroupFormed")
     def _record_group_formed(self, psychologist_id: UUID, member_ids: list[UUID],
@@ -444,10 +612,19 @@ class Case(CoordinationAggregate):
     def _record_group_member_added(self, member_id: UUID, meta: Meta) -> None:
         self.support_member_ids.append(member_id)
 
-    @event("SupportGroupDissolved")
-    def _record_group_dissolved(self, reason: str, meta: Meta) -> None:
+    class SupportGroupDissolved(CoordinationAggregate.Event):
+        """The support group dissolved. Version 2 sealed the reason."""
+
+        class_version = 2
+        personal: PersonalData
+        meta: Meta
+        upcast_v1_v2 = _legacy_text("reason")
+
+    @event(SupportGroupDissolved)
+    def _record_group_dissolved(self, personal: PersonalData, meta: Meta) -> None:
         self.psychologist_id = None
         self.support_member_ids = []
+        self._write_down("SupportGroupDissolved", personal, meta)
 
     # --- events: closing and erasure -------------------------------------------------------
 
@@ -458,8 +635,19 @@ class Case(CoordinationAggregate):
         self.closed_at = meta.at
         self.resource_ids = []
 
-    @event("CaseReopened")
-    def _record_reopened(self, reason: str, assignee_id: UUID | None, meta: Meta) -> None:
+    class CaseReopened(CoordinationAggregate.Event):
+        """A closed case reopened. Version 2 sealed the reason."""
+
+        class_version = 2
+        personal: PersonalData
+        assignee_id: UUID | None
+        meta: Meta
+        upcast_v1_v2 = _legacy_text("reason")
+
+    @event(CaseReopened)
+    def _record_reopened(self, personal: PersonalData, assignee_id: UUID | None,
+                         meta: Meta) -> None:
+        self._write_down("CaseReopened", personal, meta)
         self._status = (CaseStatus.UNASSIGNED if assignee_id is None
                         else CaseStatus.ASSIGNED).value
         self.assignee_id = assignee_id
@@ -479,6 +667,8 @@ class Case(CoordinationAggregate):
         self.personal = erased(self.personal)
         self.notes = [erased(n) for n in self.notes]
         self.follow_ups = [erased(f) for f in self.follow_ups]
+        self.journal = [{**e, "personal": erased(e["personal"])} for e in self.journal]
+        self.flags = [{**f, "personal": erased(f["personal"])} for f in self.flags]
 
 
 def _usable_ids(resources: Sequence[Resource], at: datetime) -> list[UUID]:

@@ -10,10 +10,26 @@ from uuid import UUID
 import orjson
 from asyncpg.pgproto.pgproto import UUID as _AsyncpgUUID
 
+from domain.case import flag_reason
+
 FastUUID: type[UUID] = _AsyncpgUUID
 """asyncpg's UUID class: what it returns for uuid columns; parsed and printed in C."""
 
 STREAM_TYPES = {"Case": "case", "Volunteer": "volunteer", "Resource": "resource"}
+
+WITHHELD = "[personal data]"
+PLAINTEXT_BEFORE: dict[str, tuple[int, tuple[str, ...]]] = {
+    "CaseReleased": (3, ("reason",)), "AdviceGiven": (2, ("text",)),
+    "TransportArranged": (2, ("description",)), "CheckpointReached": (2, ("checkpoint",)),
+    "Stuck": (2, ("place", "reason")), "Returned": (2, ("reason",)),
+    "BorderCrossed": (2, ("crossing",)), "ArrivedSafe": (2, ("place",)),
+    "CannotLeave": (2, ("reason",)), "CaseFlagged": (2, ("detail",)),
+    "FlagCleared": (2, ("reason",)), "SupportGroupDissolved": (2, ("reason",)),
+    "CaseReopened": (2, ("reason",)),
+}
+"""Case events whose free text older versions stored in plaintext: (the version that
+seals it, the plaintext fields). Those bytes stay in the store (rewriting them would break
+the hash chain), but nothing reads them out again: not Kafka, not a read model."""
 
 
 class EventRecord(NamedTuple):
@@ -98,6 +114,8 @@ def decode_stored(position: int, stream_id: UUID, version: int, topic: str,
     stamped = raw.pop("timestamp", None)
     data = _plain_fields(raw) if type(raw) is dict else _plain(raw)
     stream_type, name = split_topic(topic)
+    if name in PLAINTEXT_BEFORE and stream_type == "case":
+        _withhold_plaintext(name, data)
     at = meta.get("at") or (_plain(stamped) if stamped is not None else None)
     command_hex, correlation_hex = meta.get("command_id"), meta.get("correlation_id")
     command_id = _uuid(command_hex)
@@ -109,6 +127,19 @@ def decode_stored(position: int, stream_id: UUID, version: int, topic: str,
         actor=meta.get("actor", ""), command_id=command_id, correlation_id=correlation_id,
         data=data,
     )
+
+
+def _withhold_plaintext(name: str, data: dict[str, Any]) -> None:
+    """An old version's plaintext free text is replaced by WITHHELD (a typed flag reason by
+    the reason the board reads, as the domain's upcast does)."""
+    sealed_since, fields = PLAINTEXT_BEFORE[name]
+    if data.get("class_version", 1) >= sealed_since:
+        return
+    if name == "CaseFlagged" and isinstance(data.get("reason"), str):
+        data["reason"] = flag_reason(data["reason"])[0]
+    for field in fields:
+        if field in data:
+            data[field] = WITHHELD
 
 
 def _meta(envelope: Any) -> dict[str, Any]:

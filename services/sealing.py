@@ -253,7 +253,9 @@ class Sealer:
                      key_of: Callable[[UUID], bytes | None]) -> Mapping[str, Any] | None:
         if data.erased:
             return None
-        if data.fields is not None:
+        if data.fields is not None:  # legacy plaintext shows only while the key would
+            if data.legacy and key_of(data.subject_id) is None:
+                return None
             return data.fields
         if not data.sealed:
             return None

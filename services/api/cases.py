@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain.access import AccessLog, access_log_id
 from domain.base import NotFound
@@ -22,6 +22,7 @@ from services.clock import now
 from services.commands.cases import RecordDisclosure
 from services.outcomes import Rejected
 from services.privacy import need_to_know, shown
+from services.sealing import Sealer
 
 READERS = frozenset({CallerRole.VOLUNTEER, CallerRole.SUPERVISOR, CallerRole.PSYCHOLOGIST,
                      CallerRole.AUDITOR, CallerRole.ADMIN})
@@ -42,7 +43,8 @@ class CaseDetail(BaseModel):
     opened_at: datetime
     assignee_id: UUID | None
     resource_ids: list[UUID]
-    flags: list[dict[str, Any]]
+    flags: list[dict[str, Any]] = Field(description="raised flags; `personal` (a typed reason, "
+                                         "the detail) is shown as `personal` is")
     psychologist_id: UUID | None
     support_member_ids: list[UUID]
     closed_at: datetime | None
@@ -50,6 +52,9 @@ class CaseDetail(BaseModel):
     personal: dict[str, Any] | str
     notes: list[dict[str, Any] | str]
     follow_ups: list[dict[str, Any] | str]
+    journal: list[dict[str, Any]] = Field(description="each step's free text (advice, places, "
+                                           "reasons): {event, at, personal}, `personal` shown "
+                                           "as `personal` is")
 
 
 ANSWERS = ("safe_now", "contact_channel", "adults", "children_ages", "pets", "mobility_needs",
@@ -78,12 +83,19 @@ def _detail(runtime: Runtime, case: Case, basis: str | None) -> CaseDetail:
         outcome=case.outcome.value if case.outcome else None, region=case.region,
         destination=case.destination, answers={a: getattr(case, a) for a in ANSWERS},
         opened_at=case.opened_at, assignee_id=case.assignee_id,
-        resource_ids=list(case.resource_ids), flags=list(case.flags),
+        resource_ids=list(case.resource_ids), flags=_told(case.flags, sealer, allowed),
         psychologist_id=case.psychologist_id, support_member_ids=list(case.support_member_ids),
         closed_at=case.closed_at, disclosure=basis,
         personal=_as_field(shown(case.personal, sealer, allowed)),
         notes=[_as_field(shown(n, sealer, allowed)) for n in case.notes],
-        follow_ups=[_as_field(shown(f, sealer, allowed)) for f in case.follow_ups])
+        follow_ups=[_as_field(shown(f, sealer, allowed)) for f in case.follow_ups],
+        journal=_told(case.journal, sealer, allowed))
+
+
+def _told(entries: list[dict[str, Any]], sealer: Sealer, allowed: bool) -> list[dict[str, Any]]:
+    """Entries (flags, the journal) with their sealed free text shown as need-to-know allows."""
+    return [{**e, "personal": _as_field(shown(e["personal"], sealer, allowed))}
+            for e in entries]
 
 
 def _as_field(value: Any) -> dict[str, Any] | str:

@@ -11,7 +11,7 @@ from eventsourcing.application import AggregateNotFoundError
 from pydantic import Field
 
 from domain.access import AccessLog, access_log_id
-from domain.base import CoordinationError
+from domain.base import CoordinationError, PersonalData
 from services.application import CorridorApplication
 from services.audit.render import Disclosure
 from services.commands.common import ShortText
@@ -60,11 +60,29 @@ class NeedToKnow:
         """Personal data is shown only to a viewer holding a current grant on the stream."""
         log = self.access_log(stream_id)
         permitted = log is not None and log.may_see_personal_data(viewer, at)
-        return Disclosure(permitted, self.app.sealer.revealer(), self.is_erased)
+        return Disclosure(permitted, self.app.sealer.revealer(), self.is_erased,
+                          owner=LegacyOwner(self.app, stream_id))
 
     def is_erased(self, subject_id: UUID) -> bool:
         """True once the subject's key is gone (checked without revealing anything)."""
         return self.app.keys.key_for(subject_id, create=False) is None
+
+
+class LegacyOwner:
+    """Names whose legacy plaintext an old event of a stream carries (PersonalData.legacy:
+    the upcast knew only the stream): the person of a case. Looked up once, when met."""
+
+    def __init__(self, app: CorridorApplication, stream_id: UUID) -> None:
+        self.app, self.stream_id = app, stream_id
+        self._subject: UUID | None = None
+
+    def __call__(self, data: PersonalData) -> PersonalData:
+        if data.subject_id != self.stream_id:
+            return data
+        if self._subject is None:
+            first = next(iter(self.app.events.get(self.stream_id, limit=1)), None)
+            self._subject = getattr(first, "person_id", None) or self.stream_id
+        return data.belonging_to(self._subject)
 
 
 def access_record(stream_id: UUID, view: View, purpose: str,

@@ -37,10 +37,14 @@ class Disclosure:
 
     def __init__(self, permitted: bool,
                  reveal: Callable[[PersonalData], Mapping[str, Any] | None],
-                 is_erased: Callable[[UUID], bool]) -> None:
+                 is_erased: Callable[[UUID], bool],
+                 owner: Callable[[PersonalData], PersonalData] | None = None) -> None:
         self.permitted = permitted
         self._reveal = reveal
         self._is_erased = is_erased
+        self._owner = owner
+        """Names the subject of legacy plaintext, which an old event carries under its
+        stream's id (PersonalData.legacy); without it, such a value is never shown."""
         self.revealed: set[UUID] = set()
 
     @property
@@ -48,6 +52,8 @@ class Disclosure:
         return "shown" if self.permitted else "redacted"
 
     def show(self, data: PersonalData) -> Any:
+        if data.legacy and self._owner is not None:
+            data = self._owner(data)
         if data.erased:
             return ERASED
         if not self.permitted:

@@ -189,7 +189,11 @@ def channels(settings: Settings, events: Iterable[str],
     topics = Topics.of(settings)
     return {
         "events": _channel(topics.events, "Every stored event, at least once, in order per "
-                           "stream; drop re-deliveries by event_id (or version per stream).",
+                           "stream; drop re-deliveries by event_id (or version per stream). "
+                           "Free text about a case's person (advice, places, reasons) is "
+                           "personal data, sealed in `personal`. An event stored by an older "
+                           "version of its type (data.class_version lower or absent) has that "
+                           "version's fields, its free text withheld as \"[personal data]\".",
                            events, settings.kafka_event_partitions),
         "commands": _channel(topics.commands, "Commands, handled exactly as over HTTP.",
                              commands, settings.kafka_command_partitions),

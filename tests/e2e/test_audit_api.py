@@ -136,7 +136,7 @@ class AuditApiContract:
         by_time = self.get(api, f"/audit/{case.id}/diff", auditor,
                            **{"from": case.after_take.isoformat(), "to": 3}).json()
 
-        assert [c["path"] for c in diff["changes"]] == ["resource_ids"]
+        assert [c["path"] for c in diff["changes"]] == ["resource_ids", "journal"]
         assert [e["type"] for e in diff["events"]] == ["AdviceGiven"]
         assert by_time["from_version"] == 2
 
@@ -221,7 +221,8 @@ class AuditApiContract:
                                                auditor: str) -> None:
         app: Any = api.runtime.app
         stored = app.recorder.select_events(case.id, gt=2, lte=3)[0]
-        altered = stored.state.replace(b"shelled", b"shelleD", 1)
+        route = case.resource.hex.encode()  # the readable part of the advice: what it relied on
+        altered = stored.state.replace(route, route[:-1] + (b"0" if route[-1:] != b"0" else b"1"))
         _overwrite(api, case.id, 3, altered)
 
         report = self.get(api, "/audit/verify", auditor).json()

@@ -168,6 +168,14 @@ def overwrite_state(runtime: Runtime, stream_id: UUID, version: int, state: byte
                 "AND originator_version = ?", (state, stream_key(runtime, stream_id), version))
 
 
+def alter_the_advice(runtime: Runtime, story: Story, version: int = 3) -> None:
+    """Change one byte of the advice (version 3): the route it relied on, the readable part
+    of it (its text is sealed). It still replays, naming another resource."""
+    old = story.resource.hex.encode()
+    change_one_byte(runtime, story.case_id, version, old, old[:-1] + (
+        b"0" if old[-1:] != b"0" else b"1"))
+
+
 def change_one_byte(runtime: Runtime, stream_id: UUID, version: int, old: bytes, new: bytes,
                     table: str = "{events}") -> None:
     """Replace one byte of a stored event's (or snapshot's) JSON with an UPDATE."""

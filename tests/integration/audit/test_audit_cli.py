@@ -14,7 +14,7 @@ from audit_world import (
     SQLiteStore,
     Story,
     access_events,
-    change_one_byte,
+    alter_the_advice,
     runtime,
     tell_a_case,
 )
@@ -100,7 +100,7 @@ class CliContract:
     def test_verify_passes_until_a_byte_is_changed(self, runtime: Runtime,
                                                    story: Story) -> None:
         intact = self.cli("verify")
-        change_one_byte(runtime, story.case_id, 3, b"stay put", b"stay out")
+        alter_the_advice(runtime, story)
         broken = self.cli("verify")
         one = self.cli("verify", "--stream-id", story.case_id, "--json")
 
@@ -113,7 +113,7 @@ class CliContract:
     def test_replay_says_where_the_chain_is_broken(self, runtime: Runtime,
                                                    story: Story) -> None:
         intact = self.cli("replay", story.case_id)
-        change_one_byte(runtime, story.case_id, 3, b"stay put", b"stay out")
+        alter_the_advice(runtime, story)
         broken = self.cli("replay", story.case_id)
 
         assert "chain intact over the 5 events shown" in intact.stdout

@@ -64,7 +64,7 @@ class ReplayContract:
             "assigned", str(story.worker))
         assert [c.path for c in taken.changes] == ["status", "assignee_id", "assigned_at"]
         assert history.entries[2].state["resource_ids"] == [str(story.resource)]
-        assert history.entries[2].data["text"] == "stay put, wait for the convoy"
+        assert history.entries[2].data["personal"] == REDACTED  # the advice is sealed
         assert all(len(e.chain_hash or "") == 64 for e in history.entries)
         assert taken.meta is not None and taken.meta.actor == str(story.worker)
 
@@ -157,7 +157,7 @@ class ReplayContract:
 
         assert (diff.from_version, diff.to_version) == (1, 3)
         assert [c.path for c in diff.changes] == ["status", "assignee_id", "assigned_at",
-                                                  "resource_ids"]
+                                                  "resource_ids", "journal"]
         assert [c.added for c in diff.changes if c.path == "resource_ids"] == [
             [str(story.resource)]]
         assert [e.type for e in diff.events] == ["CaseTaken", "AdviceGiven"]
@@ -169,7 +169,7 @@ class ReplayContract:
         from_start = queries(runtime).diff(story.case_id, AUDITOR, "review", 0, 1).result
 
         assert (by_time.from_version, by_time.to_version) == (2, 4)
-        assert [c.path for c in by_time.changes] == ["resource_ids", "notes"]
+        assert [c.path for c in by_time.changes] == ["resource_ids", "journal", "notes"]
         assert from_start.changes[0].change == "added"
         with pytest.raises(InvalidCommand):
             queries(runtime).diff(story.case_id, AUDITOR, "review", 3, 1)

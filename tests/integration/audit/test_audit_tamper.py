@@ -12,6 +12,7 @@ from audit_world import (
     PostgresStore,
     SQLiteStore,
     Story,
+    alter_the_advice,
     change_one_byte,
     execute_sql,
     queries,
@@ -31,7 +32,7 @@ from services.bootstrap import Runtime
 from services.store import GENESIS, chain_hash
 
 __all__ = ["runtime"]
-ADVICE = 3  # the case's version holding "stay put, wait for the convoy"
+ADVICE = 3  # the case's version holding the advice relying on the route
 
 
 def anchor(story: Story) -> None:
@@ -68,7 +69,7 @@ class TamperContract:
     def test_a_byte_changed_with_sql_is_detected_and_the_event_is_named(
             self, runtime: Runtime, story: Story) -> None:
         recorded = StoreReader(runtime.app).stream_index(story.case_id)[ADVICE].hash
-        change_one_byte(runtime, story.case_id, ADVICE, b"stay put", b"stay out")
+        alter_the_advice(runtime, story, ADVICE)
 
         for report in (verify_store(runtime.app), verify_stream(runtime.app, story.case_id)):
             assert not report.ok
@@ -91,11 +92,11 @@ class TamperContract:
     def test_history_of_a_tampered_stream_says_broken_naming_the_event(
             self, runtime: Runtime, story: Story) -> None:
         recorded = StoreReader(runtime.app).stream_index(story.case_id)[ADVICE].hash
-        change_one_byte(runtime, story.case_id, ADVICE, b"stay put", b"stay out")
+        alter_the_advice(runtime, story, ADVICE)
 
         history = queries(runtime).history(story.case_id, "auditor-1", "review").result
 
-        assert history.entries[ADVICE - 1].data["text"] != "stay put, wait for the convoy"
+        assert history.entries[ADVICE - 1].data["resource_ids"] != [str(story.resource)]
         first = history.chain.first_break
         assert not history.chain.intact and first is not None
         assert (first.kind, first.stream_id, first.version) == ("altered", story.case_id, ADVICE)
@@ -105,7 +106,7 @@ class TamperContract:
 
     def test_a_history_window_checks_the_events_it_returns_and_their_link(
             self, runtime: Runtime, story: Story) -> None:
-        change_one_byte(runtime, story.case_id, ADVICE, b"stay put", b"stay out")
+        alter_the_advice(runtime, story, ADVICE)
         history = queries(runtime).history
 
         after = history(story.case_id, "auditor-1", "review", from_version=ADVICE + 1).result
@@ -129,7 +130,7 @@ class TamperContract:
 
     def test_as_of_says_whether_the_events_its_state_is_made_of_are_intact(
             self, runtime: Runtime, story: Story) -> None:
-        change_one_byte(runtime, story.case_id, ADVICE, b"stay put", b"stay out")
+        alter_the_advice(runtime, story, ADVICE)
         as_of = queries(runtime).as_of
 
         before = as_of(story.case_id, "auditor-1", "review", version=ADVICE - 1).result
@@ -142,7 +143,7 @@ class TamperContract:
 
     def test_a_csv_export_of_a_tampered_stream_names_the_broken_event(
             self, runtime: Runtime, story: Story) -> None:
-        change_one_byte(runtime, story.case_id, ADVICE, b"stay put", b"stay out")
+        alter_the_advice(runtime, story, ADVICE)
 
         document = queries(runtime).export(story.case_id, "auditor-1", "review", "csv").result
         rows = list(csv.DictReader(io.StringIO(document.decode())))
@@ -171,7 +172,7 @@ class TamperContract:
     def test_a_rewritten_chain_passes_the_chain_check_but_not_the_anchor(
             self, runtime: Runtime, story: Story) -> None:
         anchor(story)
-        change_one_byte(runtime, story.case_id, ADVICE, b"stay put", b"stay out")
+        alter_the_advice(runtime, story, ADVICE)
         rechain(runtime, story)
 
         report = verify_store(runtime.app)

@@ -138,7 +138,8 @@ def test_the_assignee_releases_with_a_reason() -> None:
     assert case.assignee_id is None and case.status is CaseStatus.UNASSIGNED
     released = case.collect_events()[-1]
     assert type(released).__name__ == "CaseReleased"
-    assert (released.volunteer_id, released.reason) == (holder.id, "going off shift")
+    assert released.volunteer_id == holder.id
+    assert released.personal == PersonalData.of(case.person_id, reason="going off shift")
 
 
 def test_a_supervisor_may_release_someone_elses_case() -> None:

@@ -21,7 +21,7 @@ from domain_builders import (
     volunteer,
 )
 
-from domain.base import InvalidCommand
+from domain.base import InvalidCommand, PersonalData
 from domain.case import Case
 from domain.errors import (
     CaseClosed,
@@ -142,14 +142,15 @@ def test_a_closed_case_takes_no_steps() -> None:
             act()
 
 
-def test_advice_is_readable_and_may_name_resources() -> None:
+def test_advice_is_the_persons_personal_data_and_may_name_resources() -> None:
     case, holder = taken_case()
     shelter = verified()
     case.give_advice(text="stay put, the route is being shelled", resources=[shelter],
                      by=holder, meta=meta())
     advice = case.collect_events()[-1]
     assert type(advice).__name__ == "AdviceGiven"
-    assert advice.text == "stay put, the route is being shelled"
+    assert advice.personal == PersonalData.of(case.person_id,
+                                              text="stay put, the route is being shelled")
     assert advice.resource_ids == [shelter.id]
     assert case.relies_on(shelter.id)
 

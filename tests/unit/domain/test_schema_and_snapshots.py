@@ -12,27 +12,45 @@ from domain_builders import meta, taken_case
 from domain_scenarios import destroyed_resource, whole_case, whole_resource, whole_volunteer
 from domain_transcoding import loaded, mapper, stored
 
+from domain.base import PersonalData
 from domain.case import Case
 
 
-def test_case_released_is_at_version_two() -> None:
-    assert Case.CaseReleased.class_version == 2
+def test_case_released_is_at_version_three() -> None:
+    assert Case.CaseReleased.class_version == 3
 
 
-def test_a_version_one_release_without_a_reason_still_loads() -> None:
+def _released_as(version: int, **old_fields: Any) -> tuple[Case, list[Any]]:
+    """A release stored as an older version would have stored it (no `personal`)."""
     case, holder = taken_case()
     case.release(reason="off shift", by=holder, meta=meta())
     records = stored(case.collect_events())
     state = json.loads(records[-1].state)
-    assert state.pop("class_version") == 2
-    del state["reason"]
-    v1 = replace(records[-1], state=json.dumps(state).encode())
-    events = loaded([*records[:-1], v1])
-    assert events[-1].reason == "not recorded"
+    assert state.pop("class_version") == 3
+    del state["personal"]
+    state.update(old_fields, **({"class_version": version} if version > 1 else {}))
+    old = replace(records[-1], state=json.dumps(state).encode())
+    return case, loaded([*records[:-1], old])
+
+
+def test_a_version_one_release_without_a_reason_still_loads() -> None:
+    case, events = _released_as(1)
+    assert events[-1].personal == PersonalData.from_legacy(case.id, reason="not recorded")
     rebuilt = None
     for e in events:
         rebuilt = e.mutate(rebuilt)
     assert rebuilt is not None and rebuilt.assignee_id is None
+
+
+def test_a_version_two_release_keeps_its_plaintext_reason_as_the_persons_legacy_data() -> None:
+    case, events = _released_as(2, reason="off shift")
+    assert events[-1].personal.legacy and events[-1].personal.fields == {"reason": "off shift"}
+    rebuilt = None
+    for e in events:
+        rebuilt = e.mutate(rebuilt)
+    assert rebuilt is not None
+    assert rebuilt.journal[-1]["personal"] == PersonalData(
+        subject_id=case.person_id, fields={"reason": "off shift"}, legacy=True)
 
 
 def _rebuilt_from_snapshot(make: Callable[[], Any], cut: int) -> tuple[Any, Any]:

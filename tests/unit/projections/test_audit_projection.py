@@ -5,11 +5,13 @@ from __future__ import annotations
 from uuid import uuid4
 
 import orjson
+import pytest
 from projection_events import T0, Stream, apply, only, opened, personal
 
 from projections.audit_trail import project, summary
 from projections.catalog import AUDIT_TRAIL
 from projections.changes import Insert
+from projections.records import PLAINTEXT_BEFORE, decode_stored
 
 
 def test_every_event_becomes_one_row_with_who_when_and_why() -> None:
@@ -51,16 +53,28 @@ def test_erased_personal_data_is_marked_erased() -> None:
     assert details["personal"] == {"personal_data_of": str(subject), "erased": True}
 
 
-def test_summaries_quote_advice_and_count_resources() -> None:
-    record = Stream("case").event("AdviceGiven", text="stay put, the route is shelled",
+def test_advice_is_summarised_without_its_sealed_text_and_counts_resources() -> None:
+    record = Stream("case").event("AdviceGiven", personal=personal(uuid4()),
                                   resource_ids=[str(uuid4())])
 
-    assert summary(record) == "advice given: stay put, the route is shelled (1 resource)"
+    assert summary(record) == "advice given [personal data] (1 resource)"
+
+
+@pytest.mark.parametrize("name", sorted(PLAINTEXT_BEFORE))
+def test_no_row_quotes_a_cases_free_text_even_from_an_old_event(name: str) -> None:
+    typed_reason = ("reason",) if name == "CaseFlagged" else ()
+    plaintext = dict.fromkeys((*PLAINTEXT_BEFORE[name][1], *typed_reason), "ZZ-UNIQUE village")
+    record = decode_stored(1, uuid4(), 2, f"domain.case:Case.{name}", orjson.dumps(plaintext))
+
+    (change,) = project(record)
+
+    assert isinstance(change, Insert)
+    assert "ZZ-UNIQUE" not in change.values["summary"] + change.values["details"]
 
 
 def test_long_free_text_is_cut_in_the_summary_but_kept_in_details() -> None:
     text = "x" * 500
-    record = Stream("case").event("Returned", reason=text)
+    record = Stream("volunteer").event("VolunteerSuspended", reason=text)
 
     (change,) = project(record)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -9,7 +10,8 @@ from uuid import UUID, uuid4
 import orjson
 import pytest
 
-from projections.records import decode_stored
+from domain.case import TYPED_FLAG_REASON, Case
+from projections.records import PLAINTEXT_BEFORE, WITHHELD, decode_stored
 
 
 def reference_plain(value: Any) -> Any:
@@ -78,3 +80,47 @@ def test_without_meta_the_time_comes_from_the_timestamp() -> None:
 
     assert record.occurred_at == datetime.fromisoformat("2024-03-01T06:00:30+00:00")
     assert (record.command_id, record.actor, record.data) == (None, "", {"x": 1})
+
+
+def test_an_old_versions_plaintext_free_text_is_withheld() -> None:
+    state = stored_state(place="ZZ-UNIQUE Chop", reason="queue at the border")
+
+    record = decode_stored(1, uuid4(), 5, "domain.case:Case.Stuck", state)
+
+    assert record.data == {"place": WITHHELD, "reason": WITHHELD}
+
+
+def test_an_old_flags_typed_reason_is_withheld_and_a_machine_reason_kept() -> None:
+    typed = decode_stored(1, uuid4(), 5, "domain.case:Case.CaseFlagged",
+                          stored_state(reason="refuses to move", detail="ZZ-UNIQUE"))
+    machine = decode_stored(2, uuid4(), 6, "domain.case:Case.CaseFlagged",
+                            stored_state(reason="resource_unsafe", detail="shelled"))
+
+    assert (typed.data["reason"], typed.data["detail"]) == (TYPED_FLAG_REASON, WITHHELD)
+    assert (machine.data["reason"], machine.data["detail"]) == ("resource_unsafe", WITHHELD)
+
+
+def test_a_sealed_version_passes_unchanged() -> None:
+    subject = uuid4()
+    state = stored_state(class_version=2, personal=envelope(
+        "personal", {"subject": subject.hex, "sealed": "AAAA"}))
+
+    record = decode_stored(1, uuid4(), 5, "domain.case:Case.Stuck", state)
+
+    assert record.data == {"class_version": 2,
+                           "personal": {"subject_id": str(subject), "sealed": True}}
+
+
+@pytest.mark.parametrize("name", sorted(PLAINTEXT_BEFORE))
+def test_the_withheld_table_names_the_version_that_seals_each_event(name: str) -> None:
+    event_class = getattr(Case, name)
+    assert PLAINTEXT_BEFORE[name][0] == event_class.class_version
+    assert "personal" in {f.name for f in dataclasses.fields(event_class)}
+
+
+def test_every_case_event_with_sealed_free_text_is_in_the_withheld_table() -> None:
+    sealed_later = {name for name, value in vars(Case).items()
+                    if isinstance(value, type) and issubclass(value, Case.Event)
+                    and "personal" in {f.name for f in dataclasses.fields(value)}
+                    and getattr(value, "class_version", 1) > 1}
+    assert sealed_later == set(PLAINTEXT_BEFORE)

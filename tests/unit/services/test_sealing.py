@@ -73,6 +73,25 @@ def test_data_sealed_for_one_subject_cannot_be_revealed_as_another() -> None:
     assert sealer.reveal(PersonalData(subject_id=other, sealed=sealed)) is None
 
 
+def test_legacy_plaintext_shows_only_while_its_subjects_key_exists() -> None:
+    storage, subject = MemoryKeys(), uuid.uuid4()
+    sealer = _sealer(storage, new_master_key())
+    sealer.keys.key_for(subject, create=True)
+    legacy = PersonalData.from_legacy(uuid.uuid4(), place="Chop").belonging_to(subject)
+    assert sealer.reveal(legacy) == {"place": "Chop"}
+    sealer.keys.erase(subject)
+    assert sealer.reveal(legacy) is None
+
+
+def test_legacy_plaintext_is_sealed_like_any_value_when_stored_again() -> None:
+    storage, subject = MemoryKeys(), uuid.uuid4()
+    sealer = _sealer(storage, new_master_key())
+    sealed = sealer.seal(PersonalData(subject_id=subject, fields={"place": "Chop"},
+                                      legacy=True))
+    assert b"Chop" not in sealed
+    assert sealer.reveal(PersonalData(subject_id=subject, sealed=sealed)) == {"place": "Chop"}
+
+
 def test_erasing_the_key_makes_sealed_data_unreadable_for_good() -> None:
     storage, subject = MemoryKeys(), uuid.uuid4()
     sealer = _sealer(storage, new_master_key())
