@@ -8,7 +8,16 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from projections.views.common import MAX_PAGE, Plain, Reader, as_time, seconds_between
+from projections.views.board import OPEN, condition
+from projections.views.common import (
+    MAX_PAGE,
+    Plain,
+    Reader,
+    as_time,
+    id_arg,
+    marks,
+    seconds_between,
+)
 
 Kind = Literal["shelter", "transport", "food_point", "medicine", "route", "border_crossing",
                "contact"]
@@ -51,6 +60,39 @@ class DirectoryPage(BaseModel):
     limit: int
     offset: int
     resources: list[OfferedResource]
+
+
+class DirectoryEntry(BaseModel):
+    """One resource as the directory holds it, offered or not, as of `now`."""
+
+    now: datetime
+    resource_id: UUID
+    kind: str
+    region: str
+    place: str | None
+    details: str | None
+    capacity: int | None
+    occupancy: int | None
+    free_places: int | None
+    has_contact: bool = Field(description="a contact person is on record (sealed)")
+    status: str = Field(description="available, full, unsafe, closed, destroyed or retracted")
+    status_changed_at: datetime | None
+    reason: str | None = Field(description="the reason given when it was last recalled "
+                                           "(marked full or unsafe, closed, destroyed, "
+                                           "retracted) or rejected; null while it stands")
+    verification: str = Field(description="unverified, verified, rejected or expired")
+    verified_at: datetime | None
+    verified_by: UUID | None
+    expires_at: datetime | None
+    expires_in_seconds: int | None = Field(description="0 once the verification has run out")
+    usable: bool = Field(description="it may be handed out at `now` (it is in the directory)")
+    unusable_because: str | None = Field(description="why not: its status, its verification, "
+                                                     "expired or full")
+    reported_at: datetime | None
+    cases_relying: int = Field(description="open cases relying on it (from the case board)")
+    cases_flagged: int = Field(description="open cases with a raised flag about it")
+    version: int | None
+    position: int | None
 
 
 class ExpiringQuery(BaseModel):
@@ -127,6 +169,54 @@ def _offered(row: dict[str, Any], now: datetime) -> OfferedResource:
         has_contact=bool(row["has_contact"]), verified_at=row["verified_at"],
         verified_by=row["verified_by"], expires_at=expires,
         expires_in_seconds=seconds_between(expires, now), version=row["version"])
+
+
+async def entry(reader: Reader, resource_id: UUID, now: datetime, *,
+                fresh: bool = False) -> DirectoryEntry | None:
+    """One resource's row, offered or not, and the open cases relying on it (None: no such
+    resource was reported)."""
+    table = await reader.table("resource_directory", "resource_directory", fresh=fresh)
+    rows = await reader.fetch(f"SELECT * FROM {table} WHERE resource_id = ?",
+                              [id_arg(resource_id)])
+    if not rows:
+        return None
+    relying, flagged = await _reliance(reader, resource_id, fresh)
+    return _entry(rows[0], now, relying, flagged)
+
+
+async def _reliance(reader: Reader, resource_id: UUID, fresh: bool) -> tuple[int, int]:
+    """(open cases relying on the resource, open cases flagged about it), one round trip."""
+    board = await reader.table("case_board", "case_board", fresh=fresh)
+    uses = await reader.table("case_board", "case_resources", fresh=fresh)
+    flags = await reader.table("case_board", "case_flags", fresh=fresh)
+    is_open = f"b.status IN ({marks(OPEN)})"
+    [row] = await reader.fetch(
+        f"SELECT (SELECT COUNT(DISTINCT u.case_id) FROM {uses} u JOIN {board} b ON "
+        f"b.case_id = u.case_id WHERE u.resource_id = ? AND {is_open}) AS relying, "
+        f"(SELECT COUNT(DISTINCT f.case_id) FROM {flags} f JOIN {board} b ON "
+        f"b.case_id = f.case_id WHERE f.resource_id = ? AND {is_open}) AS flagged",
+        [id_arg(resource_id), *OPEN, id_arg(resource_id), *OPEN])
+    return int(row["relying"] or 0), int(row["flagged"] or 0)
+
+
+def _entry(row: dict[str, Any], now: datetime, relying: int, flagged: int) -> DirectoryEntry:
+    expires, capacity = as_time(row["expires_at"]), row["capacity"]
+    status, verification = row["status"] or "available", row["verification"] or "unverified"
+    unusable = condition(row, now)
+    recalled = status != "available" or verification == "rejected"
+    return DirectoryEntry(
+        now=now, resource_id=row["resource_id"], kind=row["kind"], region=row["region"],
+        place=row["place"], details=row["details"], capacity=capacity,
+        occupancy=row["occupancy"],
+        free_places=None if capacity is None else capacity - (row["occupancy"] or 0),
+        has_contact=bool(row["has_contact"]), status=status,
+        status_changed_at=row["status_changed_at"],
+        reason=row["status_reason"] if recalled else None, verification=verification,
+        verified_at=row["verified_at"], verified_by=row["verified_by"], expires_at=expires,
+        expires_in_seconds=None if expires is None else seconds_between(expires, now),
+        usable=unusable is None, unusable_because=unusable, reported_at=row["reported_at"],
+        cases_relying=relying, cases_flagged=flagged, version=row["version"],
+        position=row["position"])
 
 
 async def expiring(reader: Reader, q: ExpiringQuery, now: datetime, *,

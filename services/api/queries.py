@@ -43,6 +43,18 @@ STREAM_SECONDS = 300.0
 hold a shutting-down server if its signal was not seen."""
 
 
+ONE_ROW_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {"application/problem+json": {}}}
+    for code, text in [(401, "missing or invalid token"),
+                       (404, "nothing with that id; the problem names it"),
+                       (422, "a parameter is invalid (or min_position was never written); "
+                             "the problem names it"),
+                       (503, "this process serves no read models"),
+                       (504, "the read model had not reached min_position within wait_ms")]
+}
+"""The problems a single-row read can answer with (declared so the OpenAPI document is exact)."""
+
+
 class PositionNotWritten(InvalidCommand):
     """The requested position was never written to the store."""
 
@@ -210,7 +222,9 @@ def _workload_routes(routes: APIRouter) -> None:
         return await workload.workload(service, q, now, fresh=fresh)
 
     @routes.get("/workload/{volunteer_id}", response_model=workload.VolunteerLoad,
-                summary="One volunteer's workload")
+                summary="One volunteer's workload", responses={**ONE_ROW_PROBLEMS, 403: {
+                    "description": "not a volunteer or supervisor",
+                    "content": {"application/problem+json": {}}}})
     async def one_volunteer(volunteer_id: UUID,
                             limits: Annotated[workload.VolunteerLimits, Query()],
                             service: ServiceDep, principal: PrincipalDep,
@@ -240,6 +254,20 @@ def _directory_routes(routes: APIRouter) -> None:
         require(principal, CHECKERS, "expiring verifications")
         fresh = await caught_up(service, "resource_directory", wanted)
         return await directory.expiring(service, q, now, fresh=fresh)
+
+    # After the two above: their paths would otherwise be taken for a resource id.
+    @routes.get("/resources/{resource_id}", response_model=directory.DirectoryEntry,
+                summary="One resource: status, verification, whether usable now, who relies "
+                        "on it", responses=ONE_ROW_PROBLEMS)
+    async def one_resource(resource_id: UUID, service: ServiceDep, principal: PrincipalDep,
+                           wanted: ConsistencyDep, now: NowDep) -> directory.DirectoryEntry:
+        """Any caller who may read the directory; the contact person stays sealed."""
+        fresh = any(await asyncio.gather(caught_up(service, "resource_directory", wanted),
+                                         caught_up(service, "case_board", wanted)))
+        found = await directory.entry(service, resource_id, now, fresh=fresh)
+        if found is None:
+            raise NotFound(f"no resource {resource_id} in the directory")
+        return found
 
 
 def _status_routes(routes: APIRouter) -> None:

@@ -280,6 +280,78 @@ async def test_fact_checkers_see_verifications_running_out(network: Network) -> 
     assert refused.status_code == 403
 
 
+async def test_one_resource_shows_its_recall_verification_and_the_cases_relying_on_it(
+        network: Network) -> None:
+    shelter, verified = await verified_shelter(network)
+    case_id, _ = await open_case(network)
+    await network.send("cases.take", network.helper, {CallerRole.VOLUNTEER}, case_id=case_id)
+    await network.send("cases.give_advice", network.helper, {CallerRole.VOLUNTEER},
+                       case_id=case_id, text="go to school 3", resource_ids=[shelter])
+    anyone = network.token("intake-bot", CallerRole.INTAKE)
+    standing = (await network.get(f"/resources/{shelter}", anyone,
+                                  min_position=verified.position, wait_ms=10_000)).json()
+    await network.send("resources.mark_unsafe", network.helper, {CallerRole.VOLUNTEER},
+                       resource_id=shelter, reason="shelled at night")
+    flagged = await network.send("cases.flag", network.helper, {CallerRole.VOLUNTEER},
+                                 case_id=case_id, flag_id=uuid4(), reason="resource_unsafe",
+                                 resource_id=shelter)
+
+    recalled = (await network.get(f"/resources/{shelter}", anyone,
+                                  min_position=flagged.position, wait_ms=10_000)).json()
+
+    assert (standing["status"], standing["usable"], standing["reason"]) == (
+        "available", True, None)
+    assert 0 < standing["expires_in_seconds"] <= 6 * 3600
+    assert (recalled["kind"], recalled["region"], recalled["place"]) == (
+        "shelter", "lviv", "school 3")
+    assert (recalled["status"], recalled["reason"], recalled["usable"],
+            recalled["unusable_because"]) == ("unsafe", "shelled at night", False, "unsafe")
+    assert (recalled["verification"], recalled["verified_by"]) == ("verified", network.checker)
+    assert recalled["verified_at"] is not None and recalled["expires_at"] is not None
+    assert (recalled["cases_relying"], recalled["cases_flagged"]) == (1, 1)
+    assert recalled["version"] == 3  # reported, verified, marked unsafe
+
+
+async def test_one_resource_keeps_its_contact_sealed_and_says_when_it_expired(
+        network: Network) -> None:
+    route = uuid4()
+    await network.send("resources.report", network.helper, {CallerRole.VOLUNTEER},
+                       resource_id=route, kind="transport", region="kharkiv",
+                       contact={"name": "Petro Driver", "phone": "+380501234567"})
+    verified = await network.send("resources.verify", network.checker,
+                                  {CallerRole.FACT_CHECKER}, resource_id=route)
+    later = (now() + timedelta(days=3)).isoformat()
+
+    seen = await network.get(f"/resources/{route}", network.token("sup", CallerRole.SUPERVISOR),
+                             now=later, min_position=verified.position, wait_ms=10_000)
+
+    body = seen.json()
+    assert seen.status_code == 200 and body["has_contact"] is True
+    assert "Petro" not in seen.text and "380501234567" not in seen.text
+    assert (body["usable"], body["unusable_because"], body["expires_in_seconds"]) == (
+        False, "expired", 0)
+    assert (body["cases_relying"], body["cases_flagged"]) == (0, 0)
+
+
+async def test_one_resource_refuses_an_unknown_id_a_bad_id_and_no_token(
+        network: Network) -> None:
+    _, verified = await verified_shelter(network)
+    anyone = network.token("intake-bot", CallerRole.INTAKE)
+    unknown = uuid4()
+
+    missing = await network.get(f"/resources/{unknown}", anyone,
+                                min_position=verified.position, wait_ms=10_000)
+    malformed = await network.get("/resources/not-a-uuid", anyone)
+    anonymous = await network.client.get(f"/resources/{unknown}")
+
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert str(unknown) in missing.json()["detail"]
+    assert malformed.status_code == 422
+    assert malformed.json()["errors"][0]["field"] == "resource_id"
+    assert anonymous.status_code == 401
+
+
 async def test_workload_counts_cases_and_shows_capacity(network: Network) -> None:
     case_id, _ = await open_case(network)
     took = await network.send("cases.take", network.helper, {CallerRole.VOLUNTEER},
