@@ -75,3 +75,14 @@ def test_a_case_the_network_can_no_longer_act_on_closes_and_keeps_its_flags(
     case.reopen(reason="she wrote again", by=holder, meta=meta())
     assert [f["flag_id"] for f in case.flags] == [flag_id]
 
+
+def test_the_refusal_names_no_typed_text() -> None:
+    case, holder, _ = arrived_on_a_recalled_bus()
+    typed = "she is at her sister's, Sumska 12"
+    case.flag(flag_id=new_id(), reason=typed, detail="call after 6", by=holder, meta=meta())
+
+    with pytest.raises(FlagsStillRaised) as raised:
+        case.close(outcome=CaseOutcome.EVACUATED, by=holder, meta=meta())
+
+    assert "Sumska" not in str(raised.value) and "Sumska" not in str(raised.value.extra)
+    assert len(raised.value.flag_ids) == 2
