@@ -207,9 +207,16 @@ class Resource(CoordinationAggregate):
     # --- guards ----------------------------------------------------------------------------
 
     def _ensure_checker(self, by: Volunteer) -> None:
-        by.ensure_acting_as(Role.FACT_CHECKER)
+        """A fact-checker in good standing who did not report it. The reporter hears the
+        own-report rule even without the role: no role would let them check their own
+        report, so naming the role would send them after one that cannot help. Standing
+        comes first: a banned or suspended volunteer checks nothing at all."""
+        by.ensure_active()
         if by.id == self.reported_by:
-            raise CannotVerifyOwnReport(f"volunteer {by.id} reported resource {self.id}")
+            raise CannotVerifyOwnReport(
+                f"volunteer {by.id} reported resource {self.id}: nobody verifies or rejects "
+                "their own report; another fact-checker must")
+        by.ensure_acting_as(Role.FACT_CHECKER)
 
     def _ensure_not_withdrawn(self) -> None:
         if self.is_withdrawn:

@@ -15,7 +15,10 @@ from services.commands.registry import CommandBody, command
 from services.unit_of_work import UnitOfWork
 
 REPORTERS = {R.VOLUNTEER, R.SUPERVISOR, R.FACT_CHECKER, R.PSYCHOLOGIST}
-CHECKERS = {R.FACT_CHECKER}
+CHECKERS = {R.FACT_CHECKER, *REPORTERS}
+"""Credentials that reach the rules of verify and reject. The domain admits only a
+fact-checker (by their record) who did not report the resource; a reporter without the role
+is told the rule that matters, that nobody checks their own report, not a missing role."""
 FIELD_STAFF = {R.VOLUNTEER, R.SUPERVISOR, R.FACT_CHECKER}
 
 

@@ -293,7 +293,8 @@ class CommandApiContract:
 
     @pytest.mark.parametrize(("path", "fields", "roles"), [
         ("volunteers/grant-role", {"volunteer_id": uuid.uuid4(), "role": "admin"}, ["admin"]),
-        ("resources/verify", {"resource_id": uuid.uuid4()}, ["fact_checker"]),
+        ("resources/retract", {"resource_id": uuid.uuid4(), "reason": "fake"},
+         ["fact_checker", "supervisor"]),
         ("volunteers/ban", {"volunteer_id": uuid.uuid4(), "reason": "spam"},
          ["admin", "supervisor"]),
     ])
