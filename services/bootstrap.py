@@ -44,12 +44,14 @@ class Runtime:
                     correlation_id=body.correlation_id or body.command_id)
         return Submission(command_id=body.command_id, name=name, payload=body, meta=meta,
                           handler=spec.handler, expected_version=body.expected_version,
-                          subjects=body.new_subjects())
+                          subjects=body.new_subjects(),
+                          credential_roles=frozenset(r.value for r in principal.roles))
 
     async def send(self, name: str, body: CommandBody, principal: Principal,
                    timeout: float = 30.0) -> Outcome:
         if self.remote is not None:
-            return await self.remote.send(name, body, principal.actor, timeout)
+            return await self.remote.send(name, body, principal.actor, timeout,
+                                          roles=principal.roles)
         future = self.writer.submit(self.submission(name, body, principal))
         # shield: a caller's timeout must not cancel a command the writer may already run.
         return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout)

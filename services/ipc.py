@@ -7,7 +7,8 @@ projections). The writer stays single, so its aggregate cache stays true and gro
 batches the commands of all workers together; HTTP work spreads over the cores.
 
 Frames on a Unix socket: a 4-byte big-endian length, then one orjson object.
-  request  {"id": n, "name": command, "body": JSON text, "actor": caller}  (or {"id": n, "ping": 1})
+  request  {"id": n, "name": command, "body": JSON text, "actor": caller,
+            "roles": [the caller's credential roles]}  (or {"id": n, "ping": 1})
   answer   {"id": n, "outcome": {...}} or {"id": n, "error": kind, "detail": text}
 The HTTP worker has checked the credential and the roles; the writer trusts its socket,
 which only the service's own user can open (mode 0600 in a private directory).
@@ -23,7 +24,7 @@ import os
 import socket
 import struct
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from typing import Any, cast
 
@@ -32,7 +33,7 @@ from eventsourcing.persistence import PersistenceError
 from pydantic import TypeAdapter, ValidationError
 
 from domain.base import CoordinationError, InvalidCommand
-from services.auth import Principal
+from services.auth import CallerRole, Principal
 from services.commands import CommandBody
 from services.commands.registry import spec_of
 from services.outcomes import Accepted, Outcome, Rejected
@@ -140,12 +141,15 @@ class WriterServer:
             name, body, actor = message["name"], message["body"], message["actor"]
             spec = spec_of(name)
             payload = spec.body.model_validate_json(body)
+            roles = frozenset(CallerRole(r) for r in message.get("roles", ()))
             submission = self.runtime.submission(name, payload,
-                                                 Principal(actor=actor, roles=frozenset()))
+                                                 Principal(actor=actor, roles=roles))
         except KeyError as error:
             return _error(message, "invalid", f"unknown command or missing field {error}")
         except ValidationError as error:
             return _error(message, "invalid", f"body does not fit the command: {error}")
+        except ValueError as error:
+            return _error(message, "invalid", f"unknown credential role: {error}")
         future: Future[Outcome] = self.runtime.writer.submit(submission)
         return future
 
@@ -313,9 +317,11 @@ class RemoteCommands:
             connection.pending.pop(request_id, None)
 
     async def send(self, name: str, body: CommandBody, actor: str,
-                   timeout: float = 30.0) -> Outcome:
+                   timeout: float = 30.0, *, roles: Iterable[str] = ()) -> Outcome:
+        """Send a command on behalf of `actor`, whose credential names `roles` (the writer
+        needs them for rules on what one person may do to another)."""
         answer = await self.request({"name": name, "body": body.model_dump_json(),
-                                     "actor": actor}, timeout)
+                                     "actor": actor, "roles": sorted(roles)}, timeout)
         return _outcome(answer, name)
 
     async def ping(self, timeout: float = 3.0) -> bool:

@@ -25,6 +25,8 @@ class UnitOfWork:
         self.erased_keys: list[UUID] = []
         """Subjects whose data keys this batch deletes, in the transaction that stores its
         events: an erasure holds exactly when it is stored, never one without the other."""
+        self.credential_roles: frozenset[str] | None = None
+        """The credential roles of the command being run (`Submission.credential_roles`)."""
 
     def erase_key(self, subject_id: UUID) -> None:
         """Delete the subject's data key (and refuse them a new one) with this batch."""

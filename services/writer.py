@@ -95,6 +95,10 @@ class Submission:
     subjects: set[UUID] = field(default_factory=set)
     """Data subjects the command likely seals data for the first time: their new keys are
     stored with the batch's events (no look-up first; see `KeyRing.reserve`)."""
+    credential_roles: frozenset[str] | None = None
+    """The roles the caller's credential names (HTTP, Kafka, a worker's socket); rules on
+    what a caller may give or do to others read them (`services.commands.common.authority`).
+    None for the service's own tools (CLI, benchmarks, tests), which no credential narrows."""
 
     @property
     def fingerprint(self) -> str:
@@ -449,6 +453,7 @@ class CommandWriter:
     def _execute(self, s: Submission, uow: UnitOfWork) -> Executed:
         before = uow.pending_counts()
         try:
+            uow.credential_roles = s.credential_roles
             stream_id = s.handler(s.payload, uow, s.meta)
             if s.expected_version is not None:
                 self._check_version(uow, stream_id, s.expected_version, before)
