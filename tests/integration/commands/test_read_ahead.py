@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 import pytest
 from command_runtime import command, paused, postgres_settings, register, send, sqlite_settings
 
+from domain.base import PersonalData
 from services.auth import CallerRole, Principal
 from services.bootstrap import Runtime
 from services.outcomes import Accepted
@@ -38,7 +39,18 @@ def on_the_way(runtime: Runtime, who: Principal, checkpoints: int = 0) -> UUID:
 
 
 def state(aggregate: Any) -> dict[str, Any]:
-    return {k: v for k, v in vars(aggregate).items() if k != "_pending_events"}
+    return {k: _whose(v) for k, v in vars(aggregate).items() if k != "_pending_events"}
+
+
+def _whose(value: Any) -> Any:
+    """Personal data as whose it is: the writer's copy holds what it just sealed in plain."""
+    if isinstance(value, PersonalData):
+        return (value.subject_id, value.erased)
+    if isinstance(value, list):
+        return [_whose(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _whose(v) for k, v in value.items()}
+    return value
 
 
 @pytest.fixture
