@@ -14,6 +14,8 @@ from eventsourcing.domain import event
 from domain.aggregate import CoordinationAggregate
 from domain.base import CoordinationError, InvalidCommand, Meta
 from domain.errors import NotPermitted
+from domain.roles import Authority
+from domain.volunteer import ensure_staff
 
 AUDIT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:corridor:audit")
 ANCHOR_LOG_ID = uuid5(AUDIT_NAMESPACE, "anchors")
@@ -83,23 +85,26 @@ class AccessLog(CoordinationAggregate):
 
     # --- commands --------------------------------------------------------------------------
 
-    def grant(self, *, auditor: str, purpose: str, until: datetime | None, by: str,
+    def grant(self, *, auditor: str, purpose: str, until: datetime | None, by: Authority,
               meta: Meta) -> None:
-        """Let an auditor see this stream's personal data (for a purpose, maybe until a time)."""
+        """A supervisor or admin lets an auditor see this stream's personal data (for a
+        purpose, maybe until a time)."""
+        ensure_staff(by, "grant audit access to personal data")
         if not auditor.strip() or not purpose.strip():
             raise InvalidGrant("a grant names an auditor and a purpose")
-        if auditor == by:
-            raise CannotGrantToSelf(f"{by} cannot grant audit access to themselves")
+        if auditor == by.actor:
+            raise CannotGrantToSelf(f"{by.actor} cannot grant audit access to themselves")
         if until is not None and until <= meta.at:
             raise InvalidGrant("a grant must end after it starts")
-        self._record_granted(auditor=auditor, stream_id=self.stream_id, granted_by=by,
+        self._record_granted(auditor=auditor, stream_id=self.stream_id, granted_by=by.actor,
                              purpose=purpose, until=until, meta=meta)
 
-    def revoke(self, *, auditor: str, reason: str, by: str, meta: Meta) -> None:
-        """End an auditor's current grant early."""
+    def revoke(self, *, auditor: str, reason: str, by: Authority, meta: Meta) -> None:
+        """A supervisor or admin ends an auditor's current grant early."""
+        ensure_staff(by, "revoke audit access")
         if not self.may_see_personal_data(auditor, meta.at):
             raise GrantNotHeld(f"{auditor} holds no current grant on {self.stream_id}")
-        self._record_revoked(auditor=auditor, revoked_by=by, reason=reason, meta=meta)
+        self._record_revoked(auditor=auditor, revoked_by=by.actor, reason=reason, meta=meta)
 
     def record_view(self, *, viewer: str, purpose: str, view: str,
                     subject_ids: Sequence[UUID], meta: Meta) -> None:

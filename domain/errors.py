@@ -210,3 +210,20 @@ def not_in_role(role: Role, volunteer_id: UUID) -> CoordinationError:
     """The specific error for acting in a role one does not hold."""
     error = _ROLE_ERRORS.get(role, NotPermitted)
     return error(f"volunteer {volunteer_id} is not a {role.value}")
+
+
+# --- who may act on whom -----------------------------------------------------------------
+
+
+class CannotGrantRole(NotPermitted):
+    """Only someone who may grant a role gives it to another person, at registration as
+    with grant-role: only an admin registers someone with a role beyond volunteer."""
+
+
+class CannotSanctionAdmin(NotPermitted):
+    """Only an admin suspends, bans or reinstates an admin: a supervisor's sanctions stop at
+    the people who could take their own role away."""
+
+
+class CannotCertifyOwnTraining(NotPermitted):
+    """Nobody logs their own training: clearance for casework needs someone else's word."""

@@ -12,7 +12,12 @@ from eventsourcing.domain import event
 from domain.aggregate import CoordinationAggregate
 from domain.base import InvalidCommand, Meta, PersonalData
 from domain.errors import (
+    CannotCertifyOwnTraining,
+    CannotGrantRole,
+    CannotSanctionAdmin,
     CannotSanctionSelf,
+    NotAnAdmin,
+    NotASupervisor,
     NothingToErase,
     RoleAlreadyHeld,
     RoleNotHeld,
@@ -24,7 +29,7 @@ from domain.errors import (
     VolunteerSuspended,
     not_in_role,
 )
-from domain.roles import Role
+from domain.roles import ROLE_GRANTER, STAFF_ROLES, Authority, Role, network_roles
 from domain.vocabulary import Standing
 
 TRAINING_MINUTES_REQUIRED = 5 * 60
@@ -38,15 +43,17 @@ class Volunteer(CoordinationAggregate):
     def register(
         cls, *, volunteer_id: UUID, display_name: str, languages: Sequence[str],
         time_zone: str, roles: Iterable[Role] = (Role.VOLUNTEER,), contact: str = "",
-        meta: Meta,
+        by: Authority, meta: Meta,
     ) -> Volunteer:
-        """Register a volunteer; the display name and contact are personal data."""
+        """A supervisor or admin registers a volunteer; the display name and contact are
+        personal data. Only someone who may grant a role registers someone with it."""
+        given = frozenset(Role(r) for r in roles)
+        ensure_may_register(given, by)
         if not display_name.strip() or not time_zone.strip():
             raise InvalidCommand("a volunteer needs a display name and a time zone")
         personal = PersonalData.of(volunteer_id, display_name=display_name, contact=contact)
         return cls(id=volunteer_id, personal=personal, languages=list(languages),
-                   time_zone=time_zone, roles=sorted({Role(r).value for r in roles}),
-                   meta=meta)
+                   time_zone=time_zone, roles=sorted(r.value for r in given), meta=meta)
 
     @event("VolunteerRegistered")
     def __init__(self, id: UUID, personal: PersonalData, languages: list[str],
@@ -105,24 +112,38 @@ class Volunteer(CoordinationAggregate):
         if not self.has_role(role):
             raise not_in_role(role, self.id)
 
+    def authority(self, credential: Iterable[str] | None) -> Authority:
+        """The roles this volunteer acts with under a credential naming `credential` roles:
+        those they hold now that it names too (None: no credential narrows them, e.g. the
+        service's own tools). Raises unless they are in good standing."""
+        self.ensure_active()
+        held = self.roles if credential is None else self.roles & network_roles(credential)
+        return Authority(actor=str(self.id), roles=held)
+
     # --- commands --------------------------------------------------------------------------
 
     def grant_role(self, *, role: Role, by: Volunteer, meta: Meta) -> None:
         """An admin grants a role."""
-        by.ensure_acting_as(Role.ADMIN)
+        by.ensure_acting_as(ROLE_GRANTER)
         if self.has_role(role):
             raise RoleAlreadyHeld(f"volunteer {self.id} already is a {role.value}")
         self._record_role_granted(role=Role(role).value, meta=meta)
 
     def revoke_role(self, *, role: Role, by: Volunteer, meta: Meta) -> None:
         """An admin revokes a role."""
-        by.ensure_acting_as(Role.ADMIN)
+        by.ensure_acting_as(ROLE_GRANTER)
         if not self.has_role(role):
             raise RoleNotHeld(f"volunteer {self.id} is not a {role.value}")
         self._record_role_revoked(role=Role(role).value, meta=meta)
 
-    def log_training(self, *, minutes: int, topic: str, meta: Meta) -> None:
-        """Log a training session; crossing the threshold clears the volunteer for casework."""
+    def log_training(self, *, minutes: int, topic: str, by: Authority, meta: Meta) -> None:
+        """A supervisor or admin (not the trainee) logs a training session; crossing the
+        threshold clears the volunteer for casework."""
+        ensure_staff(by, "log training")
+        if by.actor == str(self.id):
+            raise CannotCertifyOwnTraining(
+                f"volunteer {self.id} cannot log their own training: another supervisor or "
+                "an admin vouches for it")
         if not 0 < minutes <= MAX_TRAINING_SESSION_MINUTES or not topic.strip():
             raise InvalidCommand("a training session has a topic and lasts 1 to 1440 minutes")
         self._record_training(minutes=minutes, topic=topic, meta=meta)
@@ -164,16 +185,28 @@ class Volunteer(CoordinationAggregate):
             raise VolunteerNotSanctioned(f"volunteer {self.id} is in good standing")
         self._record_reinstated(reason=reason, meta=meta)
 
-    def erase_personal_data(self, *, meta: Meta) -> None:
-        """Erase the volunteer's personal data on request; the history stays."""
+    def erase_personal_data(self, *, by: Authority, meta: Meta) -> None:
+        """An admin erases the volunteer's personal data on request; the history stays."""
+        if not by.holds_any({ROLE_GRANTER}):
+            raise NotAnAdmin(f"{by.actor} does not act as an admin: only an admin erases a "
+                             "volunteer's personal data")
         if self.personal.erased:
             raise NothingToErase(f"personal data of {self.id} is already erased")
         self._record_personal_data_erased(subject_id=self.id, meta=meta)
 
     def _ensure_may_sanction(self, by: Volunteer) -> None:
-        by.ensure_acting_as(Role.SUPERVISOR)
+        """A supervisor or admin in good standing, not the volunteer themselves, and an
+        admin when the volunteer is an admin (or a supervisor could shut out the people who
+        may revoke their role, or bring back one an admin banned)."""
+        by.ensure_active()
+        if not any(by.has_role(role) for role in STAFF_ROLES):
+            raise NotASupervisor(f"volunteer {by.id} is not a supervisor or an admin: only "
+                                 "they suspend, ban or reinstate")
         if by.id == self.id:
             raise CannotSanctionSelf("a supervisor cannot sanction themselves")
+        if self.has_role(ROLE_GRANTER) and not by.has_role(ROLE_GRANTER):
+            raise CannotSanctionAdmin(f"volunteer {self.id} is an admin: only an admin "
+                                      "suspends, bans or reinstates an admin")
 
     # --- events ----------------------------------------------------------------------------
 
@@ -220,3 +253,24 @@ class Volunteer(CoordinationAggregate):
     @event("PersonalDataErased")
     def _record_personal_data_erased(self, subject_id: UUID, meta: Meta) -> None:
         self.personal = PersonalData.erased_for(subject_id)
+
+
+def ensure_staff(by: Authority, act: str) -> None:
+    """Raise NotASupervisor unless `by` acts as a supervisor or an admin."""
+    if not by.holds_any(STAFF_ROLES):
+        raise NotASupervisor(f"{by.actor} does not act as a supervisor or an admin: only "
+                             f"they {act}")
+
+
+def ensure_may_register(roles: frozenset[Role], by: Authority) -> None:
+    """A registration is a supervisor's or admin's act, and gives no role its registrar could
+    not grant: a supervisor registers volunteers, only an admin registers a fact-checker, a
+    supervisor or another admin (CannotGrantRole names the rule and the roles)."""
+    ensure_staff(by, "register volunteers")
+    beyond = by.roles_beyond_grant(roles)
+    if beyond:
+        names = ", ".join(sorted(r.value for r in beyond))
+        raise CannotGrantRole(
+            f"only someone who may grant a role may register someone with it: {by.actor} "
+            f"may not grant {names} (only an admin grants roles); register them as a "
+            "volunteer and ask an admin to grant the rest")

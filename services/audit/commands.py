@@ -14,7 +14,7 @@ from services.audit.access import RecordAccess
 from services.audit.chain import anchor_digest
 from services.audit.store import StoreReader
 from services.auth import CallerRole as R
-from services.commands.common import ShortText, Text
+from services.commands.common import ShortText, Text, authority
 from services.commands.registry import CommandBody, command
 from services.unit_of_work import UnitOfWork
 
@@ -57,8 +57,8 @@ def grant(body: GrantAuditAccess, uow: UnitOfWork, meta: Meta) -> UUID:
     if not uow.exists(body.stream_id):
         raise NotFound(f"no stream with id {body.stream_id}")
     log, new = _access_log(uow, body.stream_id, meta)
-    log.grant(auditor=body.auditor, purpose=body.purpose, until=body.until, by=meta.actor,
-              meta=meta)
+    log.grant(auditor=body.auditor, purpose=body.purpose, until=body.until,
+              by=authority(uow, meta), meta=meta)
     if new:
         uow.add(log)
     return log.id
@@ -70,7 +70,7 @@ def revoke(body: RevokeAuditAccess, uow: UnitOfWork, meta: Meta) -> UUID:
     log = uow.find(AccessLog, access_log_id(body.stream_id))
     if log is None:
         raise NotFound(f"nobody was granted access to {body.stream_id}")
-    log.revoke(auditor=body.auditor, reason=body.reason, by=meta.actor, meta=meta)
+    log.revoke(auditor=body.auditor, reason=body.reason, by=authority(uow, meta), meta=meta)
     return log.id
 
 

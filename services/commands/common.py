@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field, Strict, StringConstraints
 
 from domain.base import Meta
 from domain.errors import NotPermitted
+from domain.roles import Authority, Role, network_roles
 from domain.volunteer import Volunteer
 from projections.views.common import no_nul
 from services.unit_of_work import UnitOfWork
@@ -58,6 +59,27 @@ def acting(uow: UnitOfWork, meta: Meta) -> Volunteer:
     if volunteer is None:
         raise ActorNotRegistered(f"actor {meta.actor} is not a registered volunteer")
     return volunteer
+
+
+def authority(uow: UnitOfWork, meta: Meta) -> Authority:
+    """The roles the caller acts with: a registered volunteer's own, in good standing, as far
+    as their credential names them (`Volunteer.authority`); for a credential naming no
+    volunteer (an operator's, a service's), the roles it names; for the service's own tools
+    (no credential), every role."""
+    credential = uow.credential_roles
+    volunteer = _registered(uow, meta.actor)
+    if volunteer is not None:
+        return volunteer.authority(credential)
+    roles = frozenset(Role) if credential is None else network_roles(credential)
+    return Authority(actor=meta.actor, roles=roles)
+
+
+def _registered(uow: UnitOfWork, actor: str) -> Volunteer | None:
+    try:
+        volunteer_id = UUID(actor)
+    except ValueError:
+        return None
+    return uow.find(Volunteer, volunteer_id)
 
 
 class _Repeated(Exception):

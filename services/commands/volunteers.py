@@ -10,7 +10,15 @@ from domain.base import Meta
 from domain.roles import Role
 from domain.volunteer import Volunteer
 from services.auth import CallerRole as R
-from services.commands.common import Minutes, OptionalText, ShortText, Text, TimeZone, acting
+from services.commands.common import (
+    Minutes,
+    OptionalText,
+    ShortText,
+    Text,
+    TimeZone,
+    acting,
+    authority,
+)
 from services.commands.registry import CommandBody, command
 from services.unit_of_work import UnitOfWork
 
@@ -35,11 +43,12 @@ class RegisterVolunteer(CommandBody):
 
 @command("volunteers.register", "/volunteers/register", {R.ADMIN, R.SUPERVISOR})
 def register(body: RegisterVolunteer, uow: UnitOfWork, meta: Meta) -> UUID:
-    """Register a volunteer (name and contact are sealed personal data)."""
+    """Register a volunteer (name and contact are sealed personal data); only an admin
+    gives them a role beyond volunteer."""
     volunteer = Volunteer.register(
         volunteer_id=body.volunteer_id, display_name=body.display_name,
         languages=body.languages, time_zone=body.time_zone, roles=body.roles,
-        contact=body.contact, meta=meta)
+        contact=body.contact, by=authority(uow, meta), meta=meta)
     uow.add(volunteer)
     return volunteer.id
 
@@ -73,9 +82,10 @@ class LogTraining(CommandBody):
 
 @command("volunteers.log_training", "/volunteers/log-training", STAFF)
 def log_training(body: LogTraining, uow: UnitOfWork, meta: Meta) -> UUID:
-    """Log a training session; 5 hours in all clear the volunteer for casework."""
+    """Log someone else's training session; 5 hours in all clear them for casework."""
     volunteer = uow.get(Volunteer, body.volunteer_id)
-    volunteer.log_training(minutes=body.minutes, topic=body.topic, meta=meta)
+    volunteer.log_training(minutes=body.minutes, topic=body.topic, by=authority(uow, meta),
+                           meta=meta)
     return volunteer.id
 
 
@@ -106,7 +116,7 @@ class Sanction(CommandBody):
 
 @command("volunteers.suspend", "/volunteers/suspend", STAFF)
 def suspend(body: Sanction, uow: UnitOfWork, meta: Meta) -> UUID:
-    """Suspend a volunteer (supervisors)."""
+    """Suspend a volunteer (supervisors; an admin only by an admin)."""
     volunteer = uow.get(Volunteer, body.volunteer_id)
     volunteer.suspend(reason=body.reason, by=acting(uow, meta), meta=meta)
     return volunteer.id
@@ -136,6 +146,6 @@ class EraseVolunteer(CommandBody):
 def erase(body: EraseVolunteer, uow: UnitOfWork, meta: Meta) -> UUID:
     """Erase a volunteer's personal data on request: their key is deleted with it."""
     volunteer = uow.get(Volunteer, body.volunteer_id)
-    volunteer.erase_personal_data(meta=meta)
+    volunteer.erase_personal_data(by=authority(uow, meta), meta=meta)
     uow.erase_key(body.volunteer_id)
     return volunteer.id

@@ -17,13 +17,15 @@ from domain.base import Meta
 from domain.case import Case
 from domain.intake import Intake
 from domain.resource import Resource
-from domain.roles import Role
+from domain.roles import Authority, Role
 from domain.vocabulary import CaseOutcome, ResourceKind
 from domain.volunteer import Volunteer
 from services.application import CorridorApplication
 
 START = datetime(2024, 3, 1, 6, 0, tzinfo=UTC)
 REGIONS = ("kharkiv", "kyiv", "odesa", "dnipro")
+OPERATOR = Authority(actor="operator", roles=frozenset({Role.ADMIN}))
+"""An admin's credential naming no volunteer: registers the staff and logs their training."""
 
 
 @dataclass
@@ -72,8 +74,10 @@ class Scenario:
         psychologist = self._register([Role.PSYCHOLOGIST, Role.VOLUNTEER], "psy")
         helpers = [self._register([Role.VOLUNTEER], f"v{i}") for i in range(volunteers)]
         for person in [admin, checker, psychologist, *helpers]:
-            person.log_training(minutes=180, topic="safety", meta=self.meta(admin.id))
-            person.log_training(minutes=150, topic="routes", meta=self.meta(admin.id))
+            person.log_training(minutes=180, topic="safety", by=OPERATOR,
+                                meta=self.meta(admin.id))
+            person.log_training(minutes=150, topic="routes", by=OPERATOR,
+                                meta=self.meta(admin.id))
         helpers[0].grant_role(role=Role.SUPERVISOR, by=admin, meta=self.meta(admin.id))
         self.volunteers = [admin, checker, psychologist, *helpers]
         self.save(*self.volunteers)
@@ -82,7 +86,7 @@ class Scenario:
         vid = uuid4()
         return Volunteer.register(volunteer_id=vid, display_name=f"Person {name}",
                                   languages=["uk", "en"], time_zone="Europe/Kyiv", roles=roles,
-                                  contact=f"+380-{name}", meta=self.meta(vid))
+                                  contact=f"+380-{name}", by=OPERATOR, meta=self.meta(vid))
 
     @property
     def admin(self) -> Volunteer:

@@ -22,10 +22,12 @@ from domain.access import (
     access_log_id,
 )
 from domain.base import Meta
+from domain.roles import Authority, Role
 
 CASE = UUID(int=42)
 T0 = datetime(2022, 3, 1, 8, 0, tzinfo=UTC)
 DIGEST = "ab" * 32
+SUPERVISOR = Authority(actor="supervisor-1", roles=frozenset({Role.SUPERVISOR}))
 
 
 def meta(minutes: float = 0, actor: str = "supervisor-1") -> Meta:
@@ -37,7 +39,7 @@ def meta(minutes: float = 0, actor: str = "supervisor-1") -> Meta:
 def granted(until_minutes: float | None = 60) -> AccessLog:
     log = AccessLog.open_for(stream_id=CASE, meta=meta())
     until = None if until_minutes is None else T0 + timedelta(minutes=until_minutes)
-    log.grant(auditor="auditor-1", purpose="complaint 17", until=until, by="supervisor-1",
+    log.grant(auditor="auditor-1", purpose="complaint 17", until=until, by=SUPERVISOR,
               meta=meta(1))
     return log
 
@@ -67,7 +69,7 @@ def test_nobody_grants_access_to_themselves() -> None:
     log = AccessLog.open_for(stream_id=CASE, meta=meta())
 
     with pytest.raises(CannotGrantToSelf):
-        log.grant(auditor="supervisor-1", purpose="curious", until=None, by="supervisor-1",
+        log.grant(auditor="supervisor-1", purpose="curious", until=None, by=SUPERVISOR,
                   meta=meta(1))
 
 
@@ -78,17 +80,17 @@ def test_a_grant_needs_an_auditor_a_purpose_and_an_end_after_its_start(
     log = AccessLog.open_for(stream_id=CASE, meta=meta())
 
     with pytest.raises(InvalidGrant):
-        log.grant(auditor=auditor, purpose=purpose, until=until, by="supervisor-1", meta=meta())
+        log.grant(auditor=auditor, purpose=purpose, until=until, by=SUPERVISOR, meta=meta())
 
 
 def test_a_revoked_grant_no_longer_shows_personal_data() -> None:
     log = granted(until_minutes=None)
 
-    log.revoke(auditor="auditor-1", reason="review done", by="supervisor-1", meta=meta(5))
+    log.revoke(auditor="auditor-1", reason="review done", by=SUPERVISOR, meta=meta(5))
 
     assert not log.may_see_personal_data("auditor-1", T0 + timedelta(minutes=6))
     with pytest.raises(GrantNotHeld):
-        log.revoke(auditor="auditor-1", reason="again", by="supervisor-1", meta=meta(7))
+        log.revoke(auditor="auditor-1", reason="again", by=SUPERVISOR, meta=meta(7))
 
 
 def test_a_view_of_personal_data_is_recorded_only_under_a_current_grant() -> None:

@@ -12,11 +12,13 @@ from domain.base import Meta
 from domain.case import Case
 from domain.intake import Intake
 from domain.resource import Resource
-from domain.roles import Role
+from domain.roles import Authority, Role
 from domain.vocabulary import ResourceKind
 from domain.volunteer import Volunteer
 
 T0 = datetime(2022, 3, 1, 8, 0, tzinfo=UTC)
+OPERATOR = Authority(actor="admin:test", roles=frozenset({Role.ADMIN}))
+"""An admin's credential naming no volunteer: registers anyone, logs anyone's training."""
 _ids = itertools.count(1)
 A = TypeVar("A")
 
@@ -41,9 +43,9 @@ def volunteer(*roles: Role, cleared: bool = True, name: str = "Olena") -> Volunt
     """A registered volunteer holding the roles (volunteer by default), trained if cleared."""
     held = roles or (Role.VOLUNTEER,)
     v = Volunteer.register(volunteer_id=new_id(), display_name=name, languages=["uk", "en"],
-                           time_zone="Europe/Kyiv", roles=held, meta=meta())
+                           time_zone="Europe/Kyiv", roles=held, by=OPERATOR, meta=meta())
     if cleared:
-        v.log_training(minutes=300, topic="casework basics", meta=meta())
+        v.log_training(minutes=300, topic="casework basics", by=OPERATOR, meta=meta())
     return v
 
 
@@ -63,15 +65,20 @@ def admin() -> Volunteer:
 
 
 def suspended(v: Volunteer) -> Volunteer:
-    """The volunteer, suspended by some supervisor."""
-    v.suspend(reason="complaint under review", by=supervisor(), meta=meta())
+    """The volunteer, suspended by some supervisor (an admin, if they are one)."""
+    v.suspend(reason="complaint under review", by=_sanctioner_of(v), meta=meta())
     return v
 
 
 def banned(v: Volunteer) -> Volunteer:
-    """The volunteer, banned by some supervisor."""
-    v.ban(reason="fake reports", by=supervisor(), meta=meta())
+    """The volunteer, banned by some supervisor (an admin, if they are one)."""
+    v.ban(reason="fake reports", by=_sanctioner_of(v), meta=meta())
     return v
+
+
+def _sanctioner_of(v: Volunteer) -> Volunteer:
+    """Someone who may sanction the volunteer: only an admin sanctions an admin."""
+    return admin() if v.has_role(Role.ADMIN) else supervisor()
 
 
 def intake(**answers: Any) -> Intake:

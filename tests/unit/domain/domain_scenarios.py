@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain_builders import (
+    OPERATOR,
     admin,
     fact_checker,
     later,
@@ -63,13 +64,13 @@ def whole_volunteer() -> Volunteer:
     v, boss, root = volunteer(cleared=False), supervisor(), admin()
     v.grant_role(role=Role.FACT_CHECKER, by=root, meta=meta())
     v.revoke_role(role=Role.FACT_CHECKER, by=root, meta=meta())
-    v.log_training(minutes=300, topic="casework", meta=meta())
+    v.log_training(minutes=300, topic="casework", by=OPERATOR, meta=meta())
     v.start_shift(meta=meta(later(hours=1)))
     v.end_shift(meta=meta(later(hours=9)))
     v.suspend(reason="complaint", by=boss, meta=meta())
     v.reinstate(reason="resolved", by=boss, meta=meta())
     v.ban(reason="threats", by=boss, meta=meta())
-    v.erase_personal_data(meta=meta())
+    v.erase_personal_data(by=OPERATOR, meta=meta())
     return v
 
 

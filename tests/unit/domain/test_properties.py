@@ -247,7 +247,7 @@ def _volunteer_actions(v: Volunteer, boss: Volunteer, root: Volunteer, now: date
                        a: int) -> list[Callable[[], None]]:
     m = meta(now)
     return [
-        lambda: v.log_training(minutes=30 + a * 7, topic="t", meta=m),
+        lambda: v.log_training(minutes=30 + a * 7, topic="t", by=root.authority(None), meta=m),
         lambda: v.start_shift(meta=m),
         lambda: v.end_shift(meta=m),
         lambda: v.suspend(reason="x", by=boss, meta=m),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from domain_builders import (
+    OPERATOR,
     admin,
     banned,
     later,
@@ -39,7 +40,8 @@ from domain.volunteer import Volunteer
 def test_registering_keeps_the_display_name_personal() -> None:
     volunteer_id = new_id()
     v = Volunteer.register(volunteer_id=volunteer_id, display_name="Olena", contact="@olena",
-                           languages=["uk", "pl"], time_zone="Europe/Warsaw", meta=meta())
+                           languages=["uk", "pl"], time_zone="Europe/Warsaw", by=OPERATOR,
+                           meta=meta())
     assert v.id == volunteer_id
     assert v.personal == PersonalData.of(volunteer_id, display_name="Olena", contact="@olena")
     assert (v.languages, v.time_zone, v.roles) == (["uk", "pl"], "Europe/Warsaw",
@@ -52,7 +54,7 @@ def test_registering_keeps_the_display_name_personal() -> None:
 def test_a_volunteer_needs_a_display_name_and_time_zone() -> None:
     with pytest.raises(InvalidCommand):
         Volunteer.register(volunteer_id=new_id(), display_name=" ", languages=[],
-                           time_zone="UTC", meta=meta())
+                           time_zone="UTC", by=OPERATOR, meta=meta())
 
 
 def test_an_admin_grants_and_revokes_roles() -> None:
@@ -89,7 +91,7 @@ def test_a_suspended_admin_cannot_grant_roles() -> None:
 
 def test_training_under_five_hours_does_not_clear() -> None:
     v = volunteer(cleared=False)
-    v.log_training(minutes=299, topic="safety", meta=meta())
+    v.log_training(minutes=299, topic="safety", by=OPERATOR, meta=meta())
     assert not v.cleared and v.training_minutes == 299
     with pytest.raises(VolunteerNotCleared):
         v.ensure_cleared_for_casework()
@@ -97,11 +99,11 @@ def test_training_under_five_hours_does_not_clear() -> None:
 
 def test_crossing_five_hours_of_training_clears_for_casework_once() -> None:
     v = volunteer(cleared=False)
-    v.log_training(minutes=180, topic="intake", meta=meta())
+    v.log_training(minutes=180, topic="intake", by=OPERATOR, meta=meta())
     crossing = new_event_names(v, lambda: v.log_training(minutes=120, topic="routes",
-                                                         meta=meta()))
+                                                         by=OPERATOR, meta=meta()))
     after = new_event_names(v, lambda: v.log_training(minutes=60, topic="trauma",
-                                                      meta=meta()))
+                                                      by=OPERATOR, meta=meta()))
     assert crossing == ["TrainingLogged", "VolunteerCleared"]
     assert after == ["TrainingLogged"]
     assert v.cleared and v.training_minutes == 360
@@ -112,7 +114,7 @@ def test_crossing_five_hours_of_training_clears_for_casework_once() -> None:
 def test_a_training_session_needs_a_topic_and_a_sensible_length(minutes: int,
                                                                   topic: str) -> None:
     with pytest.raises(InvalidCommand):
-        volunteer().log_training(minutes=minutes, topic=topic, meta=meta())
+        volunteer().log_training(minutes=minutes, topic=topic, by=OPERATOR, meta=meta())
 
 
 def test_a_shift_starts_and_ends() -> None:
@@ -196,8 +198,8 @@ def test_only_a_sanctioned_volunteer_can_be_reinstated() -> None:
 
 def test_erasing_a_volunteers_personal_data_keeps_the_rest() -> None:
     v = volunteer()
-    v.erase_personal_data(meta=meta())
+    v.erase_personal_data(by=OPERATOR, meta=meta())
     assert v.personal == PersonalData.erased_for(v.id)
     assert v.cleared and v.roles == frozenset({Role.VOLUNTEER})
     with pytest.raises(NothingToErase):
-        v.erase_personal_data(meta=meta())
+        v.erase_personal_data(by=OPERATOR, meta=meta())

@@ -9,6 +9,7 @@ import pytest
 from kafka_fakes import as_records, meta, record
 from pydantic import ValidationError
 
+from domain.roles import Authority, Role
 from domain.volunteer import Volunteer
 from services.kafka.messages import (
     EventMessage,
@@ -76,7 +77,8 @@ def test_a_message_of_another_schema_version_is_not_taken_for_this_one() -> None
 
 def test_a_registered_volunteers_name_and_contact_never_reach_the_wire() -> None:
     volunteer = Volunteer.register(volunteer_id=uuid4(), display_name=NAME, languages=["uk"],
-                                   time_zone="Europe/Kyiv", contact=PHONE, meta=meta())
+                                   time_zone="Europe/Kyiv", contact=PHONE,
+                                   by=Authority("admin", frozenset({Role.ADMIN})), meta=meta())
     (registered,) = as_records(volunteer.collect_events())
     outgoing = encode_event(registered)
     wire = outgoing.value + b"".join(v for _, v in outgoing.headers)

@@ -12,8 +12,10 @@ from uuid import UUID, uuid4
 from writer_fakes import AddAmount, Store, submission
 
 from domain.base import Meta
+from domain.roles import Role
 from services.auth import CallerRole, Principal
 from services.bootstrap import Runtime
+from services.commands.common import authority
 from services.ipc import WriterServer
 from services.unit_of_work import UnitOfWork
 from services.writer import Submission
@@ -87,3 +89,14 @@ def test_each_command_of_a_batch_is_run_with_its_own_callers_roles() -> None:
                 for roles in (frozenset({"admin"}), frozenset({"volunteer"}), None)))
 
     assert seen == [{"admin"}, {"volunteer"}, None]
+
+
+def test_a_credential_naming_no_volunteer_acts_with_the_network_roles_it_names() -> None:
+    uow = UnitOfWork(Store().app)  # type: ignore[arg-type]
+    meta = Meta(actor="intake-and-lead", at=None, command_id=uuid4(),  # type: ignore[arg-type]
+                correlation_id=uuid4())
+
+    uow.credential_roles = frozenset({"intake", "supervisor"})
+    assert authority(uow, meta).roles == {Role.SUPERVISOR}
+    uow.credential_roles = None  # the service's own tools: no credential narrows them
+    assert authority(uow, meta).roles == frozenset(Role)
