@@ -2,7 +2,8 @@
 # The single test command (README and CI call it):  bash deploy/test.sh [pytest args...]
 #
 #   1. creates .venv if missing and installs the project with constraints.txt
-#   2. ruff check, then mypy (fail fast: no servers are started when these fail)
+#   2. ruff check, mypy, then the import contracts (fail fast: no servers are started when
+#      these fail)
 #   3. starts a throwaway PostgreSQL cluster and a single-node Kafka broker on 127.0.0.1
 #      (or uses CORRIDOR_TEST_PG_DSN / CORRIDOR_TEST_KAFKA_BOOTSTRAP if they are set and answer),
 #      runs pytest with those exported, and stops both servers again whatever happens.
@@ -41,11 +42,14 @@ step() { printf '\n==> %s\n' "$*"; }
 source deploy/venv.sh
 ensure_venv
 
-step "ruff check domain projections services tests"
-.venv/bin/ruff check domain projections services tests
+step "ruff check domain projections services bench tests"
+.venv/bin/ruff check domain projections services bench tests
 
-step "mypy domain projections services"
-.venv/bin/mypy domain projections services
+step "mypy domain projections services bench"
+.venv/bin/mypy domain projections services bench
+
+step "lint-imports (the layers: bench -> services -> projections -> domain)"
+.venv/bin/lint-imports
 
 step "starting PostgreSQL and Kafka, then: pytest $*"
 set +e

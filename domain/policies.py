@@ -15,7 +15,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import DomainEventProtocol
 
 from domain.base import Meta
-from domain.commands import (
+from domain.follow_ups import (
     ExpireVerification,
     FlagCase,
     FollowUpCommand,

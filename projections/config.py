@@ -11,12 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from projections.pg_store import PostgresStore
-from projections.sources import PostgresEventSource, SQLiteEventSource, events_table
+from projections.sources import PostgresEventSource, SQLiteEventSource
 from projections.sqlite_store import SQLiteStore
 from projections.store import ReadModelStore
-from services.settings import Settings
-
-READ_MODELS_FILE = "readmodels.sqlite"
 
 
 @dataclass(frozen=True)
@@ -26,14 +23,6 @@ class StoreConfig:
     dialect: str
     location: str
     schema: str = "public"
-
-    @classmethod
-    def of(cls, settings: Settings) -> StoreConfig:
-        if settings.store == "postgres":
-            if not settings.pg_dsn:
-                raise ValueError("CORRIDOR_PG_DSN must be set when CORRIDOR_STORE=postgres")
-            return cls("postgres", settings.pg_dsn, settings.pg_schema)
-        return cls("sqlite", str(settings.data_dir / READ_MODELS_FILE))
 
     def open(self) -> ReadModelStore:
         """A store object (call `start()` before use)."""
@@ -49,14 +38,6 @@ class SourceConfig:
     dialect: str
     location: str
     table: str
-
-    @classmethod
-    def of(cls, settings: Settings) -> SourceConfig:
-        if settings.store == "postgres":
-            if not settings.pg_dsn:
-                raise ValueError("CORRIDOR_PG_DSN must be set when CORRIDOR_STORE=postgres")
-            return cls("postgres", settings.pg_dsn, events_table(settings))
-        return cls("sqlite", str(settings.sqlite_path), events_table(settings))
 
     def open(self) -> PostgresEventSource | SQLiteEventSource:
         if self.dialect == "postgres":

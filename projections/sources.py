@@ -2,8 +2,7 @@
 
 The runner uses eventsourcing's recorder (any store); a rebuild reads the table itself,
 20,000 rows at a time, ordered by notification id: PostgreSQL with asyncpg, SQLite with
-sqlite3 in a thread. The table name mirrors eventsourcing's factories: PostgreSQL names it
-after the application ("corridor_events"), SQLite keeps "stored_events".
+sqlite3 in a thread. Which table is the service's to say (services.storage.readmodels).
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import asyncpg
 
 from projections.partition import Partition
 from projections.records import EventRecord, decode_stored
-from services.settings import Settings
 
 PG_SELECT = ("SELECT notification_id, originator_id, originator_version, topic, state "
              "FROM {table} WHERE notification_id > $1 ORDER BY notification_id LIMIT $2")
@@ -29,25 +27,6 @@ PG_SELECT_PART = (
 """Another partition's rows come without their topic and state: only their position."""
 SQLITE_SELECT = ("SELECT rowid, originator_id, originator_version, topic, state "
                  "FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?")
-
-
-def events_table(settings: Settings) -> str:
-    """The stored events table eventsourcing creates for corridor's application."""
-    if settings.store == "postgres":
-        from services.application import CorridorApplication
-
-        return f'"{settings.pg_schema}".{CorridorApplication.name.lower()}_events'
-    return "stored_events"
-
-
-def events_channel(settings: Settings) -> str | None:
-    """The channel eventsourcing's PostgreSQL recorder NOTIFYs in every insert transaction
-    (its events table's name without the schema); None on SQLite, which notifies no one."""
-    if settings.store != "postgres":
-        return None
-    from services.application import CorridorApplication
-
-    return f"{CorridorApplication.name.lower()}_events"
 
 
 class PostgresEventSource:

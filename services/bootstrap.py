@@ -9,18 +9,18 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from domain.base import Meta
-from services.application import CorridorApplication
 from services.auth import Principal, TokenIssuer
 from services.clock import now
 from services.commands import CommandBody
 from services.commands.registry import spec_of
-from services.outcomes import Outcome
-from services.secrets import auth_secret, master_key, retired_master_keys
+from services.runtime.outcomes import Outcome
+from services.runtime.writer import CommandWriter, Submission
 from services.settings import Settings
-from services.writer import CommandWriter, Submission
+from services.storage.application import CorridorApplication
+from services.storage.secrets import auth_secret, master_key, retired_master_keys
 
 if TYPE_CHECKING:
-    from services.ipc import RemoteCommands
+    from services.runtime.ipc import RemoteCommands
 
 log = logging.getLogger("corridor")
 
@@ -82,7 +82,7 @@ def build_runtime(settings: Settings, *, start_writer: bool = True,
         else:
             writer.start()
         if settings.reactions_in_process:
-            from services.reactions import LocalFollowUps, Reactions
+            from services.runtime.reactions import LocalFollowUps, Reactions
 
             reactions = Reactions(app, LocalFollowUps(writer),
                                   tick_seconds=settings.expiry_tick_seconds)

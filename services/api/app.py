@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from services.api import cases, commands, health, problems, queries
+from services.api import cases, command_routes, health, problems, queries
 from services.audit import api as audit_api
 from services.bootstrap import Runtime, build_runtime
 from services.settings import Settings
@@ -24,7 +24,7 @@ def startup_hooks(*, writes_here: bool = True) -> list[Hook]:
     An HTTP worker that sends its commands to a writer process only opens the read models."""
     from services.api.queries import start_projections
     from services.audit.anchoring import anchoring
-    from services.kafka.cli import start_in_process
+    from services.cli.kafka import start_in_process
 
     if not writes_here:
         return [start_projections]
@@ -65,7 +65,7 @@ async def build(settings: Settings, *, writer_on_loop: bool = False) -> Runtime:
     if not socket:
         loop = asyncio.get_running_loop() if writer_on_loop else None
         return await asyncio.to_thread(build_runtime, settings, writer_loop=loop)
-    from services.ipc import RemoteCommands
+    from services.runtime.ipc import RemoteCommands
 
     settings = settings.model_copy(update={"projections_in_process": False,
                                            "reactions_in_process": False})
@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Coordination backend for volunteer evacuation networks: "
                               "commands in, events stored, read models out.")
     problems.install(api)
-    commands.install(api)
+    command_routes.install(api)
     api.include_router(queries.router())
     api.include_router(cases.router())
     api.include_router(audit_api.router())

@@ -16,13 +16,13 @@ from domain.access import AccessLog, access_log_id
 from domain.base import NotFound
 from domain.case import Case
 from services.api.deps import PrincipalDep, Purpose, RuntimeDep
+from services.api.privacy import need_to_know, shown
 from services.auth import CallerRole, Forbidden
 from services.bootstrap import Runtime
 from services.clock import now
 from services.commands.cases import RecordDisclosure
-from services.outcomes import Rejected
-from services.privacy import need_to_know, shown
-from services.sealing import Sealer
+from services.runtime.outcomes import Rejected
+from services.storage.sealing import Sealer
 
 READERS = frozenset({CallerRole.VOLUNTEER, CallerRole.SUPERVISOR, CallerRole.PSYCHOLOGIST,
                      CallerRole.AUDITOR, CallerRole.ADMIN})

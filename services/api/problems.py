@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.base import CoordinationError
 from services.auth import Forbidden, NotAuthenticated
-from services.outcomes import Rejected
+from services.runtime.outcomes import Rejected
 
 PROBLEM = "application/problem+json"
 TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",

@@ -22,7 +22,6 @@ from pydantic import BaseModel, Field
 
 from domain.base import CoordinationError, InvalidCommand, NotFound
 from projections import metrics
-from projections.config import StoreConfig
 from projections.service import ProjectionService
 from projections.tracking import Touched
 from projections.views import audit, board, directory, workload
@@ -31,6 +30,7 @@ from services.api.deps import PrincipalDep, RuntimeDep
 from services.auth import CallerRole, Forbidden, Principal
 from services.bootstrap import Runtime
 from services.clock import now as clock_now
+from services.storage.readmodels import store_config
 
 R = CallerRole
 BOARD_READERS = frozenset({R.VOLUNTEER, R.SUPERVISOR})
@@ -351,7 +351,7 @@ def sse(event: str, data: dict[str, Any], event_id: str = "") -> bytes:
 async def start_projections(runtime: Runtime) -> Callable[[], Awaitable[None]]:
     """Open the read models (and run the in-process runner unless Kafka workers do it)."""
     settings = runtime.settings
-    service = ProjectionService(StoreConfig.of(settings).open(), recorder=runtime.app.recorder,
+    service = ProjectionService(store_config(settings).open(), recorder=runtime.app.recorder,
                                 run_in_process=settings.projections_in_process)
     await service.start()
     runtime.extras["projections"] = service

@@ -7,8 +7,8 @@
 - replay, verify, access, queries: the read side; commands: the audit's write commands
 - api (`router()`), cli (`register(app)`), anchoring (a startup hook), bench (`measure_as_of`)
 
-Wiring in shared files: import `services.audit.commands` in the command catalog, include
-`services.audit.api.router()` in the FastAPI app, add "services.audit.cli" to the CLI
+Wiring in shared files: import `services.audit.access_commands` in the command catalog, include
+`services.audit.api.router()` in the FastAPI app, add "services.cli.audit" to the CLI
 plugins, optionally add `services.audit.anchoring.anchoring()` to STARTUP_HOOKS, and list
 `AccessLog` and `AnchorLog` (domain.access) among the snapshotted aggregate classes.
 """

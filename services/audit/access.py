@@ -12,11 +12,11 @@ from pydantic import Field
 
 from domain.access import AccessLog, access_log_id
 from domain.base import CoordinationError, PersonalData
-from services.application import CorridorApplication
 from services.audit.render import Disclosure
 from services.commands.common import ShortText
 from services.commands.registry import CommandBody
-from services.outcomes import Outcome, Rejected
+from services.runtime.outcomes import Outcome, Rejected
+from services.storage.application import CorridorApplication
 
 View = Literal["history", "as_of", "diff", "resources", "export"]
 

@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable
 from uuid import uuid4
 
 from domain.access import NothingToAnchor
-from services.audit.commands import AnchorChain
+from services.audit.access_commands import AnchorChain
 from services.auth import CallerRole, Principal
 from services.bootstrap import Runtime
-from services.outcomes import Accepted
+from services.runtime.outcomes import Accepted
 
 log = logging.getLogger("corridor.audit")
 ANCHORING = Principal(actor="policy:anchoring", roles=frozenset({CallerRole.ADMIN}))

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-import services.audit.commands  # noqa: F401  (registers the audit commands)
+import services.audit.access_commands  # noqa: F401  (registers the audit commands)
 from services.api.deps import PrincipalDep, Purpose, RuntimeDep
 from services.audit.access import ensure_recorded
 from services.audit.export import MEDIA_TYPES, ExportFormat

@@ -1,7 +1,7 @@
 """Checking the store's hash chain and anchors from rows already read (pure logic).
 
-Each stored event's chain hash is `chain_hash(previous, event)` (services.store). Two things
-are recomputed per event:
+Each stored event's chain hash is `chain_hash(previous, event)` (services.storage.recorders).
+Two things are recomputed per event:
 - the local check `chain_hash(recorded previous, event) == recorded`, which names exactly
   the event whose bytes (or chain row) changed;
 - the full recomputation from genesis, which anchors are compared with.
@@ -16,7 +16,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from services.audit.models import ChainBreak
-from services.store import GENESIS, chain_hash
+from services.storage.recorders import GENESIS, chain_hash
 
 ANCHOR_DOMAIN = b"corridor-anchor-v1"
 BROKEN = b"\xff" * 32

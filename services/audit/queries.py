@@ -12,7 +12,6 @@ from typing import Generic, TypeVar
 from uuid import UUID
 
 from domain.base import InvalidCommand
-from services.application import CorridorApplication
 from services.audit.access import NeedToKnow, RecordAccess, access_record
 from services.audit.export import ExportFormat, ExportInfo, render
 from services.audit.models import History, ResourceReport, StateDiff, StreamState
@@ -20,6 +19,7 @@ from services.audit.render import Disclosure
 from services.audit.replay import Moment, Progress, Replay
 from services.audit.verify import verify_stream
 from services.clock import now
+from services.storage.application import CorridorApplication
 
 T = TypeVar("T")
 

@@ -13,7 +13,6 @@ from eventsourcing.domain import OriginatorVersionError
 from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
 
 from domain.base import CoordinationError, InvalidCommand, NotFound
-from services.application import CorridorApplication
 from services.audit.chain import ChainRow
 from services.audit.diff import diff_states
 from services.audit.models import (
@@ -39,6 +38,7 @@ from services.audit.render import (
 )
 from services.audit.store import EventIndex, StoreReader
 from services.audit.verify import check_events
+from services.storage.application import CorridorApplication
 
 Moment = int | datetime
 """A version of the stream, or a time (the stream as recorded at or before it)."""

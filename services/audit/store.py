@@ -15,9 +15,9 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from services.application import CorridorApplication
 from services.audit.chain import ChainRow
-from services.store import ChainedPostgresRecorder
+from services.storage.application import CorridorApplication
+from services.storage.recorders import ChainedPostgresRecorder
 
 
 @dataclass(frozen=True)

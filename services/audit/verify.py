@@ -12,11 +12,11 @@ from uuid import UUID
 
 from domain.access import ANCHOR_LOG_ID
 from domain.base import NotFound
-from services.application import CorridorApplication
 from services.audit.chain import AnchorDigest, ChainChecker, ChainRow
 from services.audit.models import AnchorCheck, ChainCheck, SnapshotCheck, VerifyReport
 from services.audit.render import SealedForm, canonical, event_type, to_json
 from services.audit.store import EventIndex, StoreReader
+from services.storage.application import CorridorApplication
 
 Progress = Callable[[int, int], None]
 """Called with (positions done, positions in all) as the check goes."""

@@ -17,7 +17,7 @@ from domain.volunteer import Volunteer
 from services.auth import CallerRole as R
 from services.commands.common import Flag, OptionalText, ShortText, Text, Whole, acting
 from services.commands.registry import CommandBody, command
-from services.unit_of_work import UnitOfWork
+from services.runtime.unit_of_work import UnitOfWork
 
 CASEWORKERS = {R.VOLUNTEER, R.SUPERVISOR}
 GROUP = {R.VOLUNTEER, R.SUPERVISOR, R.PSYCHOLOGIST}

@@ -14,7 +14,7 @@ from domain.errors import NotPermitted
 from domain.roles import Authority, Role, network_roles
 from domain.volunteer import Volunteer
 from projections.views.common import no_nul
-from services.unit_of_work import UnitOfWork
+from services.runtime.unit_of_work import UnitOfWork
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
                  AfterValidator(no_nul)]

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.base import Meta
 from services.auth import CallerRole
 from services.commands.common import Whole
-from services.unit_of_work import UnitOfWork
+from services.runtime.unit_of_work import UnitOfWork
 
 
 class CommandBody(BaseModel):

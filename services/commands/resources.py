@@ -12,7 +12,7 @@ from domain.vocabulary import ResourceKind
 from services.auth import CallerRole as R
 from services.commands.common import OptionalText, ShortText, Text, Whole, acting
 from services.commands.registry import CommandBody, command
-from services.unit_of_work import UnitOfWork
+from services.runtime.unit_of_work import UnitOfWork
 
 REPORTERS = {R.VOLUNTEER, R.SUPERVISOR, R.FACT_CHECKER, R.PSYCHOLOGIST}
 CHECKERS = {R.FACT_CHECKER, *REPORTERS}

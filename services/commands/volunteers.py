@@ -20,7 +20,7 @@ from services.commands.common import (
     authority,
 )
 from services.commands.registry import CommandBody, command
-from services.unit_of_work import UnitOfWork
+from services.runtime.unit_of_work import UnitOfWork
 
 STAFF = {R.SUPERVISOR, R.ADMIN}
 ANY_VOLUNTEER = {R.VOLUNTEER, R.SUPERVISOR, R.FACT_CHECKER, R.PSYCHOLOGIST}

@@ -14,7 +14,7 @@ from uuid import UUID, uuid5
 from pydantic import BaseModel, ConfigDict, Field
 
 from projections.records import EventRecord
-from services.outcomes import Accepted, Rejected
+from services.runtime.outcomes import Accepted, Rejected
 
 EVENT_SCHEMA: Literal["corridor.event"] = "corridor.event"
 REPLY_SCHEMA: Literal["corridor.command-reply"] = "corridor.command-reply"

@@ -20,7 +20,6 @@ from aiokafka import AIOKafkaProducer
 from eventsourcing.persistence import Notification
 
 from projections.records import decode_stored
-from services.application import CorridorApplication
 from services.kafka.clients import reliable_producer, stop_quietly
 from services.kafka.messages import encode_event
 from services.kafka.positions import (
@@ -33,6 +32,7 @@ from services.kafka.positions import (
 )
 from services.kafka.topics import Topics, ensure_topics
 from services.settings import Settings
+from services.storage.application import CorridorApplication
 
 log = logging.getLogger("corridor.relay")
 

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 
 from services.api.app import create_app
 from services.bootstrap import Runtime
-from services.sealing import new_master_key
 from services.settings import Settings
+from services.storage.sealing import new_master_key
 
 AUTH_SECRET = "test-secret-long-enough-for-hs256-keys"
 TRAINING_TO_BE_CLEARED = 300

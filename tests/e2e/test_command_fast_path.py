@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 
 from services.api.app import create_app
-from services.api.commands import CommandFastPath
+from services.api.command_routes import CommandFastPath
 from services.settings import Settings
 
 PATH = "/commands/volunteers/register"

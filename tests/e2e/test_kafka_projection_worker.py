@@ -18,7 +18,7 @@ import httpx
 import pytest
 from test_serve_workers import SECRET, Served, free_port, open_case_body, wait_ready
 
-from services.sealing import new_master_key
+from services.storage.sealing import new_master_key
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 READ_MODELS = ("case_board", "audit_trail", "volunteer_workload", "resource_directory")

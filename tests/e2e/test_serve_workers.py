@@ -24,7 +24,7 @@ import pytest
 
 from domain.access import access_log_id
 from services.auth import TokenIssuer
-from services.sealing import new_master_key
+from services.storage.sealing import new_master_key
 
 SECRET = "serve-workers-secret-0123456789abcdef"
 INTAKE = {"safe_now": False, "region": "Odesa", "destination": "Chisinau",

@@ -15,10 +15,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from fastapi.testclient import TestClient
 
-from projections.worker import run_kafka_worker
 from services.api.app import create_app
-from services.sealing import new_master_key
+from services.kafka.projection_worker import run_kafka_worker
 from services.settings import Settings
+from services.storage.sealing import new_master_key
 
 SECRET = "walking-skeleton-secret-0123456789abcdef"
 INTAKE = {"safe_now": False, "region": "Kharkiv", "destination": "Lviv",

@@ -15,15 +15,15 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 
-import services.audit.commands  # noqa: F401  (registers the audit commands)
+import services.audit.access_commands  # noqa: F401  (registers the audit commands)
+from bench.audit_replay import Scenario
 from domain.access import access_log_id
-from services.audit.bench import Scenario
 from services.audit.queries import AuditQueries, Viewed
 from services.auth import CallerRole, Principal
 from services.bootstrap import Runtime, build_runtime
-from services.outcomes import Accepted
-from services.sealing import new_master_key
+from services.runtime.outcomes import Accepted
 from services.settings import Settings
+from services.storage.sealing import new_master_key
 
 AUDITOR = "auditor-1"
 SUPERVISOR = "supervisor-1"

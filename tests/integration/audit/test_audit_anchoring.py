@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from bench.audit_replay import Scenario
 from services.audit.anchoring import anchor_once, anchoring
-from services.audit.bench import Scenario
 from services.audit.verify import verify_store
 from services.bootstrap import build_runtime
 from services.settings import Settings

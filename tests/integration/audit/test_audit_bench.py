@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.audit.bench import measure_as_of
+from bench.audit_replay import measure_as_of
 from services.settings import Settings
 
 

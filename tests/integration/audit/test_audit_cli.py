@@ -20,8 +20,8 @@ from audit_world import (
 )
 from typer.testing import CliRunner
 
-from services.audit.cli import register
 from services.bootstrap import Runtime
+from services.cli.audit import register
 
 __all__ = ["runtime"]
 ACTOR = "cli-auditor"

@@ -22,12 +22,12 @@ from audit_world import (
 )
 from eventsourcing.domain import event
 
+from bench.audit_replay import Scenario, long_case
 from domain.aggregate import CoordinationAggregate
 from domain.base import InvalidCommand, Meta, NotFound, PersonalData
-from services.audit.bench import Scenario, long_case
 from services.audit.render import ERASED, REDACTED
 from services.bootstrap import Runtime
-from services.writer import Submission
+from services.runtime.writer import Submission
 
 __all__ = ["runtime"]
 

@@ -22,14 +22,14 @@ from audit_world import (
     tell_a_case,
 )
 
+from bench.audit_replay import Scenario, long_case
 from domain.access import ANCHOR_LOG_ID, NothingToAnchor
 from domain.base import NotFound
-from services.audit.bench import Scenario, long_case
 from services.audit.replay import HistoryUnreadable
 from services.audit.store import StoreReader
 from services.audit.verify import verify_store, verify_stream
 from services.bootstrap import Runtime
-from services.store import GENESIS, chain_hash
+from services.storage.recorders import GENESIS, chain_hash
 
 __all__ = ["runtime"]
 ADVICE = 3  # the case's version holding the advice relying on the route

@@ -6,7 +6,7 @@ import multiprocessing
 import os
 import time
 
-from services.bench.procstat import PeakPss, pss_mb
+from bench.procstat import PeakPss, pss_mb
 
 
 def _hold(ready: multiprocessing.synchronize.Event, release: multiprocessing.synchronize.Event,

@@ -11,10 +11,10 @@ from uuid import UUID, uuid4
 from services.auth import CallerRole, Principal
 from services.bootstrap import Runtime, build_runtime
 from services.commands import CATALOG
-from services.outcomes import Outcome
-from services.sealing import new_master_key
+from services.runtime.outcomes import Outcome
+from services.runtime.writer import Submission
 from services.settings import Settings
-from services.writer import Submission
+from services.storage.sealing import new_master_key
 
 ADMIN = Principal(actor="admin", roles=frozenset({CallerRole.ADMIN}))
 

@@ -13,9 +13,9 @@ from command_runtime import command, paused, postgres_settings, send, sqlite_set
 from eventsourcing.persistence import OperationalError, PersistenceError
 
 from services.bootstrap import Runtime, build_runtime
-from services.outcomes import Accepted, Outcome, Rejected
+from services.runtime.outcomes import Accepted, Outcome, Rejected
+from services.runtime.writer import Submission
 from services.settings import Settings
-from services.writer import Submission
 
 NAME = "Olena Kovalenko"
 

@@ -15,7 +15,7 @@ from command_runtime import command, paused, postgres_settings, register, send, 
 from domain.base import PersonalData
 from services.auth import CallerRole, Principal
 from services.bootstrap import Runtime
-from services.outcomes import Accepted
+from services.runtime.outcomes import Accepted
 from services.settings import Settings
 
 INTAKE = {"safe_now": False, "region": "Kharkiv", "destination": "Lviv",

@@ -16,9 +16,9 @@ import pytest
 from command_runtime import command, postgres_settings, register, send, stored_events
 
 from services.bootstrap import Runtime, build_runtime
-from services.outcomes import Accepted, Rejected
+from services.runtime.outcomes import Accepted, Rejected
 from services.settings import Settings
-from services.store import GENESIS, chain_hash
+from services.storage.recorders import GENESIS, chain_hash
 
 THREADS_PER_RUNTIME = 4
 COMMANDS_PER_THREAD = 40

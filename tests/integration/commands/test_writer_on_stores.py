@@ -19,7 +19,7 @@ from command_runtime import (
 )
 
 from services.bootstrap import Runtime, build_runtime
-from services.outcomes import Accepted
+from services.runtime.outcomes import Accepted
 from services.settings import Settings
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from kafka_harness import kafka_settings, open_app
 
-from services.application import CorridorApplication
 from services.settings import Settings
+from services.storage.application import CorridorApplication
 
 
 @pytest.fixture

@@ -16,12 +16,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 from eventsourcing.domain import Aggregate, event
 
-from services.application import CorridorApplication
-from services.kafka.consumer import StreamVersions
+from services.kafka.event_consumer import StreamVersions
 from services.kafka.messages import decode_event
-from services.sealing import new_master_key
-from services.secrets import master_key
 from services.settings import Settings
+from services.storage.application import CorridorApplication
+from services.storage.sealing import new_master_key
+from services.storage.secrets import master_key
 
 AUTH_SECRET = "kafka-integration-tests-secret-0123456789"
 

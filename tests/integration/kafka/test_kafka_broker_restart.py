@@ -23,10 +23,10 @@ from kafka_harness import (
     stored_events,
 )
 
-from services.application import CorridorApplication
-from services.kafka.consumer import EventConsumer
+from services.kafka.event_consumer import EventConsumer
 from services.kafka.relay import EventRelay
 from services.kafka.topics import Topics
+from services.storage.application import CorridorApplication
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(60)]
 

@@ -18,10 +18,10 @@ from kafka_harness import eventually, partitions_of
 from services.auth import CallerRole
 from services.bootstrap import Runtime, build_runtime
 from services.commands import CATALOG
-from services.kafka.commands import CommandConsumer
+from services.kafka.command_consumer import CommandConsumer
 from services.kafka.messages import CommandReply, header
 from services.kafka.topics import Topics, ensure_topics
-from services.outcomes import Accepted
+from services.runtime.outcomes import Accepted
 from services.settings import Settings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(60)]

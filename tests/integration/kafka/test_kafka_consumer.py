@@ -13,11 +13,11 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from kafka_harness import append_rounds, eventually, new_parcels, read_topic
 
 from projections.records import EventRecord
-from services.application import CorridorApplication
-from services.kafka.consumer import EventBatch, EventConsumer
+from services.kafka.event_consumer import EventBatch, EventConsumer
 from services.kafka.relay import EventRelay
 from services.kafka.topics import Topics
 from services.settings import Settings
+from services.storage.application import CorridorApplication
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(60)]
 

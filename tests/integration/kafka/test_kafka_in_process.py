@@ -16,11 +16,11 @@ from kafka_harness import eventually, kafka_settings, read_topic
 
 from services.auth import CallerRole
 from services.bootstrap import build_runtime
-from services.kafka.cli import kafka_probe, start_in_process
+from services.cli.kafka import kafka_probe, start_in_process
 from services.kafka.messages import CommandReply, decode_event
 from services.kafka.relay import EventRelay
 from services.kafka.topics import Topics, ensure_topics
-from services.outcomes import Accepted
+from services.runtime.outcomes import Accepted
 from services.settings import Settings
 
 NAME, CONTACT = "Mariia Shevchenko", "mariia@example.org"

@@ -28,10 +28,10 @@ from kafka_harness import (
     stored_events,
 )
 
-from services.application import CorridorApplication
 from services.kafka.relay import EventRelay
 from services.kafka.topics import Topics
 from services.settings import Settings
+from services.storage.application import CorridorApplication
 
 REPO = Path(__file__).resolve().parents[3]
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(60)]
@@ -166,7 +166,7 @@ def relay_process(settings: Settings, batch_size: int) -> subprocess.Popen[bytes
            "CORRIDOR_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
            "CORRIDOR_KAFKA_EVENT_PARTITIONS": str(settings.kafka_event_partitions),
            "CORRIDOR_DATA_DIR": str(settings.data_dir)}
-    return subprocess.Popen([sys.executable, "-m", "services.cli", "relay", "--batch-size",
+    return subprocess.Popen([sys.executable, "-m", "services.cli.main", "relay", "--batch-size",
                              str(batch_size)], cwd=REPO, env=env, stdin=subprocess.DEVNULL)
 
 

@@ -20,7 +20,7 @@ from test_kafka_commands import (
 from services.auth import CallerRole
 from services.bootstrap import Runtime
 from services.kafka.topics import Topics
-from services.outcomes import Accepted, Rejected
+from services.runtime.outcomes import Accepted, Rejected
 from services.settings import Settings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(60)]

@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from domain.access import access_log_id
 from services.api.app import create_app
 from services.audit.verify import verify_store
-from services.sealing import new_master_key
 from services.settings import Settings
+from services.storage.sealing import new_master_key
 
 SECRETS = {
     "name": "Olena Kovalenko-Zx81",

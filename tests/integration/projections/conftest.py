@@ -12,8 +12,8 @@ from projection_settings import pg_settings
 from projections.pg_store import PostgresStore
 from projections.sqlite_store import SQLiteStore
 from projections.store import ReadModelStore
-from services.application import CorridorApplication
 from services.settings import Settings
+from services.storage.application import CorridorApplication
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from domain.resource import Resource
 from domain.roles import Authority, Role
 from domain.vocabulary import CaseOutcome, ResourceKind
 from domain.volunteer import Volunteer
-from services.application import CorridorApplication
+from services.storage.application import CorridorApplication
 
 START = datetime(2024, 3, 1, 6, 0, tzinfo=UTC)
 REGIONS = ("kharkiv", "kyiv", "odesa", "dnipro")

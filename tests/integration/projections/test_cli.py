@@ -11,11 +11,12 @@ import typer
 from projection_scenario import Scenario
 from typer.testing import CliRunner
 
-from projections.cli import follow_store, register
-from projections.config import StoreConfig
 from projections.generations import live_of
-from services.application import CorridorApplication
+from services.cli.projections import register
+from services.runtime.store_follower import follow_store
 from services.settings import Settings
+from services.storage.application import CorridorApplication
+from services.storage.readmodels import store_config
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def corridor() -> typer.Typer:
 
 
 async def live_generations(settings: Settings) -> dict[str, int]:
-    store = StoreConfig.of(settings).open()
+    store = store_config(settings).open()
     await store.start()
     try:
         return {n: g.generation for n, g in live_of(await store.generations()).items()}
@@ -75,7 +76,7 @@ async def test_projecting_from_the_store_follows_it_until_stopped(data_dir: Path
     stop = asyncio.Event()
     following = asyncio.create_task(follow_store(settings, stop))
 
-    store = StoreConfig.of(settings).open()
+    store = store_config(settings).open()
     await store.start()
     try:
         for _ in range(200):

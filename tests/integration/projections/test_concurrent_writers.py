@@ -20,7 +20,7 @@ from projection_settings import pg_settings
 from projections.catalog import PROJECTIONS
 from projections.runner import RecorderSource, StoreRunner
 from projections.store import ReadModelStore
-from services.application import CorridorApplication
+from services.storage.application import CorridorApplication
 
 WRITERS = 4
 

@@ -30,11 +30,11 @@ from projections.catalog import PROJECTIONS
 from projections.generations import ensure_live, live_of
 from projections.records import EventRecord
 from projections.store import ReadModelStore
-from projections.worker import KafkaWorker
-from services.application import CorridorApplication
 from services.kafka.messages import encode_event
+from services.kafka.projection_worker import KafkaWorker
 from services.kafka.topics import Topics, ensure_topics
 from services.settings import Settings
+from services.storage.application import CorridorApplication
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 PARTITIONS = 3

@@ -13,14 +13,14 @@ from projection_settings import pg_settings
 
 from projections.catalog import PROJECTIONS
 from projections.changes import Increment, Latest
-from projections.config import SourceConfig
 from projections.memory import MemoryTables
 from projections.partition import Crossing, Partition, Router, own_rows_only
 from projections.rebuild import PartSource
 from projections.records import EventRecord
 from projections.sources import SQLiteEventSource
-from services.application import CorridorApplication
 from services.settings import Settings
+from services.storage.application import CorridorApplication
+from services.storage.readmodels import source_config
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ async def test_postgresql_picks_each_partitions_events_as_partition_holds_them(
         pg_app: CorridorApplication, fresh_pg_database: str, tmp_path: Path,
         count: int) -> None:
     Scenario(pg_app).full_day(cases=10)
-    source = SourceConfig.of(pg_settings(fresh_pg_database, tmp_path)).open()
+    source = source_config(pg_settings(fresh_pg_database, tmp_path)).open()
     try:
         await _shares_cover_every_event_once(source, count)
     finally:

@@ -27,14 +27,14 @@ from domain.intake import Intake
 from projections.service import ProjectionService
 from services.api import problems
 from services.api.queries import board_events, router, start_projections
-from services.application import CorridorApplication
 from services.auth import CallerRole, Principal
 from services.bootstrap import Runtime, build_runtime
 from services.clock import now
 from services.commands import CATALOG
-from services.outcomes import Accepted
-from services.sealing import new_master_key
+from services.runtime.outcomes import Accepted
 from services.settings import Settings
+from services.storage.application import CorridorApplication
+from services.storage.sealing import new_master_key
 
 
 @dataclass

@@ -12,7 +12,6 @@ from projection_scenario import Scenario
 from projection_settings import pg_settings
 
 from projections.catalog import PROJECTIONS
-from projections.config import SourceConfig, StoreConfig
 from projections.generations import ensure_live, live_of
 from projections.parallel import ProcessFill
 from projections.rebuild import rebuild
@@ -20,8 +19,9 @@ from projections.runner import RecorderSource, StoreRunner
 from projections.sources import PostgresEventSource, SQLiteEventSource
 from projections.store import ReadModelStore
 from projections.tracking import BUILDING, LIVE, RETIRED
-from services.application import CorridorApplication
 from services.settings import Settings
+from services.storage.application import CorridorApplication
+from services.storage.readmodels import source_config, store_config
 
 
 class RebuildContract:
@@ -93,7 +93,7 @@ class TestRebuildOnSQLite(RebuildContract):
     async def _backend(self, sqlite_app: CorridorApplication, sqlite_store: ReadModelStore,
                        tmp_path: Path) -> AsyncIterator[None]:
         self.app, self.store = sqlite_app, sqlite_store
-        self.source = SourceConfig.of(Settings(store="sqlite", data_dir=tmp_path)).open()
+        self.source = source_config(Settings(store="sqlite", data_dir=tmp_path)).open()
         yield
         await self.source.close()
 
@@ -104,7 +104,7 @@ class TestRebuildOnPostgres(RebuildContract):
     async def _backend(self, pg_app: CorridorApplication, pg_store: ReadModelStore,
                        fresh_pg_database: str, tmp_path: Path) -> AsyncIterator[None]:
         self.app, self.store = pg_app, pg_store
-        self.source = SourceConfig.of(pg_settings(fresh_pg_database, tmp_path)).open()
+        self.source = source_config(pg_settings(fresh_pg_database, tmp_path)).open()
         yield
         await self.source.close()
 
@@ -120,8 +120,8 @@ class TestRebuildInProcessesOnPostgres:
                        fresh_pg_database: str, tmp_path: Path) -> AsyncIterator[None]:
         self.app, self.store = pg_app, pg_store
         settings = pg_settings(fresh_pg_database, tmp_path)
-        self.source_config = SourceConfig.of(settings)
-        self.store_config = StoreConfig.of(settings)
+        self.source_config = source_config(settings)
+        self.store_config = store_config(settings)
         self.source = self.source_config.open()
         yield
         await self.source.close()

@@ -25,7 +25,7 @@ from projections.catalog import PROJECTIONS
 from projections.generations import ensure_live, live_targets
 from projections.runner import RecorderSource, StoreRunner
 from projections.store import ReadModelStore
-from services.application import CorridorApplication
+from services.storage.application import CorridorApplication
 
 
 class RunnerContract:

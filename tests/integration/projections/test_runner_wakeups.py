@@ -12,7 +12,7 @@ from projections.catalog import PROJECTIONS
 from projections.records import EventRecord
 from projections.runner import RecorderSource, StoreRunner
 from projections.sqlite_store import SQLiteStore
-from services.application import CorridorApplication
+from services.storage.application import CorridorApplication
 
 
 class CommitDuringRead:

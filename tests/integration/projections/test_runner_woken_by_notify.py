@@ -11,16 +11,15 @@ import pytest
 from projection_scenario import Scenario
 from projection_settings import pg_settings
 
-from projections.cli import follow_store
-from projections.config import StoreConfig
-from projections.sources import events_channel
-from services.application import CorridorApplication
+from services.runtime.store_follower import follow_store
+from services.storage.application import CorridorApplication
+from services.storage.readmodels import events_channel, store_config
 
 pytestmark = pytest.mark.postgres
 
 
 async def positions_reach(settings: object, position: int, timeout: float) -> list[int]:
-    store = StoreConfig.of(settings).open()  # type: ignore[arg-type]
+    store = store_config(settings).open()  # type: ignore[arg-type]
     await store.start()
     try:
         deadline = asyncio.get_running_loop().time() + timeout

@@ -7,7 +7,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from services.audit.chain import AnchorDigest, ChainChecker, ChainRow, anchor_digest
-from services.store import GENESIS, chain_hash
+from services.storage.recorders import GENESIS, chain_hash
 
 CASE = UUID(int=1)
 RESOURCE = UUID(int=2)

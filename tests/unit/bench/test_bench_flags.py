@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
+from bench.flagprobe import VISIBLE_TIMEOUT, Timings, describe, shows_case, shows_flag
+from bench.httpclient import get_request
+from bench.loadgen import LevelResult
+from bench.sections.flags import merge
 from projections.views.board import BoardCase, BoardFlag, BoardPage
-from services.bench.flagprobe import VISIBLE_TIMEOUT, Timings, describe, shows_case, shows_flag
-from services.bench.httpclient import get_request
-from services.bench.loadgen import LevelResult
-from services.bench.sections.flags import merge
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.bench.httpclient import ProtocolError, parse_head, post_prefix, post_request
+from bench.httpclient import ProtocolError, parse_head, post_prefix, post_request
 
 
 def test_a_post_is_the_cached_prefix_plus_length_and_body() -> None:

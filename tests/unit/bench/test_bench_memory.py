@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.bench.sections.memory import _api_memory
-from services.bench.server import ApiShape
+from bench.sections.memory import _api_memory
+from bench.server import ApiShape
 
 ONE, SPLIT = ApiShape(writer_process=False), ApiShape(writer_process=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from uuid import UUID
 
-from services.bench.mix import Workload, World
+from bench.mix import Workload, World
 
 
 def test_no_take_is_sent_before_any_case_is_acknowledged_open() -> None:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from services.bench.report import Figure, Report, markdown, rich_table
-from services.bench.stats import Target
+from bench.report import Figure, Report, markdown, rich_table
+from bench.stats import Target
 
 
 def a_report() -> Report:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from services.bench.stats import Target, format_ratio, percentile, summarize
+from bench.stats import Target, format_ratio, percentile, summarize
 
 
 def test_percentile_is_a_value_some_request_really_had() -> None:

@@ -19,7 +19,7 @@ from domain_builders import (
 )
 
 from domain.base import Meta
-from domain.commands import ExpireVerification, FlagCase, ReleaseCase, RetractResource
+from domain.follow_ups import ExpireVerification, FlagCase, ReleaseCase, RetractResource
 from domain.policies import (
     RECALL_TRIGGERS,
     RecallReason,

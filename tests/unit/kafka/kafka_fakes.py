@@ -20,8 +20,8 @@ from eventsourcing.persistence import (
 
 from domain.base import Meta
 from projections.records import EventRecord, decode_stored
-from services.application import MetaAsDict, PersonalDataSealed
-from services.sealing import KeyRing, Sealer
+from services.storage.application import MetaAsDict, PersonalDataSealed
+from services.storage.sealing import KeyRing, Sealer
 
 
 class MemoryKeyStorage:

@@ -13,9 +13,9 @@ from pydantic import Field
 
 from services.auth import CallerRole, TokenIssuer
 from services.commands import CommandBody, CommandSpec
-from services.kafka.commands import Admitted, Refused, admit, dead_letter, reply
+from services.kafka.command_consumer import Admitted, Refused, admit, dead_letter, reply
 from services.kafka.messages import CommandReply, header
-from services.outcomes import Accepted, Rejected
+from services.runtime.outcomes import Accepted, Rejected
 
 TOKENS = TokenIssuer("unit-test-secret-long-enough-for-hs256")
 

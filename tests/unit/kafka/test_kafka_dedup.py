@@ -8,7 +8,7 @@ from aiokafka import TopicPartition
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.kafka.consumer import StreamVersions
+from services.kafka.event_consumer import StreamVersions
 
 P0 = TopicPartition("events", 0)
 P1 = TopicPartition("events", 1)

@@ -10,7 +10,7 @@ from projections.catalog import AUDIT_TRAIL, CASE_BOARD
 from projections.generations import LiveTarget, store_positions
 from projections.runner import build_works
 from projections.tracking import Generation, Position, Target
-from projections.worker import Incoming, KafkaTarget, caught_up_works, kafka_works
+from services.kafka.projection_worker import Incoming, KafkaTarget, caught_up_works, kafka_works
 
 TOPIC = "corridor.events"
 

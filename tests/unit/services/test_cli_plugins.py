@@ -10,12 +10,12 @@ import sys
 
 import pytest
 
-PLUGIN_MODULES = ("services.kafka.cli", "services.audit.cli", "services.bench.cli",
-                  "projections.cli")
+PLUGIN_MODULES = ("services.cli.kafka", "services.cli.audit", "bench.cli",
+                  "services.cli.projections")
 
 
 def loaded_after(*argv: str) -> set[str]:
-    script = ("import sys; from services import cli; "
+    script = ("import sys; from services.cli import main as cli; "
               f"cli._load_plugins(['corridor', *{list(argv)!r}]); "
               f"print(' '.join(m for m in {PLUGIN_MODULES!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -28,8 +28,8 @@ def test_serving_imports_no_plugin() -> None:
 
 
 def test_a_plugin_command_imports_only_its_own_plugin() -> None:
-    assert loaded_after("rebuild", "--processes", "2") == {"projections.cli"}
-    assert loaded_after("kafka", "topics") == {"services.kafka.cli"}
+    assert loaded_after("rebuild", "--processes", "2") == {"services.cli.projections"}
+    assert loaded_after("kafka", "topics") == {"services.cli.kafka"}
 
 
 def test_help_and_unknown_commands_import_every_plugin_to_list_them() -> None:
@@ -38,7 +38,7 @@ def test_help_and_unknown_commands_import_every_plugin_to_list_them() -> None:
 
 
 def test_the_installed_command_lists_every_command() -> None:
-    out = subprocess.run([sys.executable, "-m", "services.cli", "--help"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "services.cli.main", "--help"], capture_output=True,
                          text=True, check=True, timeout=60).stdout
     for command in ("serve", "token", "rebuild", "project", "relay", "audit", "bench", "kafka"):
         assert command in out
@@ -49,7 +49,7 @@ def test_each_plugin_adds_exactly_the_commands_the_cli_expects_of_it() -> None:
 
     import typer
 
-    from services.cli import CORE, PLUGINS
+    from services.cli.main import CORE, PLUGINS
 
     for module, expected in PLUGINS.items():
         app = typer.Typer()
@@ -65,7 +65,7 @@ def test_each_plugin_adds_exactly_the_commands_the_cli_expects_of_it() -> None:
 def test_a_writer_process_on_the_embedded_store_is_refused_before_serving(
         options: list[str]) -> None:
     env = {**os.environ, "CORRIDOR_STORE": "sqlite"}
-    done = subprocess.run([sys.executable, "-m", "services.cli", "serve", *options],
+    done = subprocess.run([sys.executable, "-m", "services.cli.main", "serve", *options],
                           capture_output=True, text=True, timeout=60, env=env, check=False)
     assert done.returncode == 2
     assert "needs CORRIDOR_STORE=postgres" in done.stderr

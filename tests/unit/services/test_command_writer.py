@@ -18,7 +18,7 @@ from writer_fakes import (
     submission,
 )
 
-from services.outcomes import Accepted, Rejected
+from services.runtime.outcomes import Accepted, Rejected
 
 
 def test_commands_handed_over_together_are_committed_in_one_batch() -> None:

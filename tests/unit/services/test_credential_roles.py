@@ -16,9 +16,9 @@ from domain.roles import Role
 from services.auth import CallerRole, Principal
 from services.bootstrap import Runtime
 from services.commands.common import authority
-from services.ipc import WriterServer
-from services.unit_of_work import UnitOfWork
-from services.writer import Submission
+from services.runtime.ipc import WriterServer
+from services.runtime.unit_of_work import UnitOfWork
+from services.runtime.writer import Submission
 
 
 class CapturingRuntime:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.ipc import (
+from services.runtime.ipc import (
     HEADER,
     MAX_FRAME,
     FrameError,

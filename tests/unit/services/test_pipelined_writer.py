@@ -13,7 +13,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError
 from writer_fakes import InMemoryRecorder, Store, answer
 
-from services.outcomes import Accepted
+from services.runtime.outcomes import Accepted
 
 
 class GatedRecorder(InMemoryRecorder):

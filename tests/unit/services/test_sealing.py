@@ -7,7 +7,13 @@ import uuid
 import pytest
 
 from domain.base import PersonalData
-from services.sealing import KeyRing, KeysAfterCreate, Sealer, decode_master_key, new_master_key
+from services.storage.sealing import (
+    KeyRing,
+    KeysAfterCreate,
+    Sealer,
+    decode_master_key,
+    new_master_key,
+)
 
 
 class MemoryKeys:

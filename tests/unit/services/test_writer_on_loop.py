@@ -14,8 +14,8 @@ from uuid import UUID
 
 from writer_fakes import AddAmount, Store, answer, submission
 
-from services.outcomes import Accepted, Outcome, Rejected
-from services.unit_of_work import UnitOfWork
+from services.runtime.outcomes import Accepted, Outcome, Rejected
+from services.runtime.unit_of_work import UnitOfWork
 
 
 class ThreadNoting:

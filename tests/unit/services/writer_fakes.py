@@ -25,10 +25,10 @@ from pydantic import BaseModel
 
 from domain.aggregate import CoordinationAggregate
 from domain.base import CoordinationError, Meta
-from services.application import MetaAsDict
-from services.outcomes import Outcome, Rejected
-from services.unit_of_work import UnitOfWork
-from services.writer import CommandWriter, Submission
+from services.runtime.outcomes import Outcome, Rejected
+from services.runtime.unit_of_work import UnitOfWork
+from services.runtime.writer import CommandWriter, Submission
+from services.storage.application import MetaAsDict
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 _ticks = itertools.count()

@@ -1,0 +1,142 @@
+"""The `corridor` command line (Typer)."""
+
+from __future__ import annotations
+
+import typer
+
+from services.settings import Settings
+
+app = typer.Typer(help="corridor: coordination backend for volunteer evacuation networks",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+
+
+@app.command()
+def serve(host: str | None = None, port: int | None = None,
+          workers: int | None = typer.Option(
+              None, min=1, max=64, help="HTTP worker processes (default CORRIDOR_WORKERS, 1); "
+              "above 1 implies --writer-process"),
+          writer_process: bool | None = typer.Option(
+              None, "--writer-process/--one-process", help="execute commands in a writer "
+              "process of their own, beside the HTTP worker(s), with projections and "
+              "policies in the supervising process, so the API uses more than one core "
+              "(PostgreSQL only; default CORRIDOR_WRITER_PROCESS, off: one process does "
+              "everything)"),
+          ) -> None:
+    """Serve the HTTP API (embedded SQLite default unless CORRIDOR_STORE=postgres)."""
+    import os
+
+    from services.logs import configure
+
+    # serve tunes the collector unless CORRIDOR_TUNE_GC says otherwise
+    os.environ.setdefault("CORRIDOR_TUNE_GC", "true")
+    settings = Settings()
+    configure(json=settings.log_json)
+    host, port = host or settings.host, port or settings.port
+    workers = workers or settings.workers
+    split = (settings.writer_process if writer_process is None else writer_process) \
+        or workers > 1
+    if split and settings.store != "postgres":
+        raise typer.BadParameter("a writer process (or more than one worker) needs "
+                                 "CORRIDOR_STORE=postgres (the embedded SQLite store serves "
+                                 "from one process)", param_hint="--writer-process/--workers")
+    typer.echo(f"corridor: store={settings.store} "
+               f"({settings.sqlite_path if settings.store == 'sqlite' else 'postgres'})"
+               + (f", {workers} HTTP worker{'s' if workers > 1 else ''} and one writer "
+                  "process; projections and policies in this process" if split
+                  else ", one process"))
+    typer.echo(f"corridor: API docs at http://{host}:{port}/docs "
+               f"(OpenAPI at http://{host}:{port}/openapi.json)")
+    typer.echo("corridor: get an admin token with `corridor token --actor admin --role admin`")
+    if not split:
+        import uvicorn
+
+        from services.api.app import create_app
+        from services.api.framing import ProblemHttpToolsProtocol
+
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                    access_log=False, http=ProblemHttpToolsProtocol)
+        return
+    from services.runtime.writer_process import serve_with_writer_process
+
+    serve_with_writer_process(settings, host, port, workers)
+
+
+@app.command()
+def token(actor: str = typer.Option(..., help="actor id recorded on events (a volunteer's "
+                                               "UUID, or a service name)"),
+          role: list[str] = typer.Option(..., help="role(s): intake, volunteer, supervisor, "
+                                                   "fact_checker, psychologist, auditor, admin"),
+          hours: float = typer.Option(12.0, help="validity")) -> None:
+    """Print a signed access token."""
+    from datetime import timedelta
+
+    from services.auth import CallerRole, TokenIssuer
+    from services.storage.secrets import auth_secret
+
+    try:
+        roles = [CallerRole(r) for r in role]
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    issuer = TokenIssuer(auth_secret(Settings()))
+    typer.echo(issuer.issue(actor, roles, ttl=timedelta(hours=hours)))
+
+
+@app.command()
+def keygen() -> None:
+    """Print a new random master key (for CORRIDOR_MASTER_KEY)."""
+    from services.storage.sealing import new_master_key
+
+    typer.echo(new_master_key())
+
+
+@app.command("rotate-master-key")
+def rotate_master_key(new_key: str = typer.Option(..., help="from `corridor keygen`"),
+                      ) -> None:
+    """Re-wrap every per-person data key under a new master key (events are untouched).
+
+    Afterwards set CORRIDOR_MASTER_KEY to the new key, CORRIDOR_MASTER_KEY_VERSION to the
+    printed version, and keep the old key as CORRIDOR_PREVIOUS_MASTER_KEY until every process
+    runs with the new one. Safe to re-run if interrupted.
+    """
+    from services.storage.application import CorridorApplication
+    from services.storage.sealing import decode_master_key
+    from services.storage.secrets import master_key, retired_master_keys
+
+    settings = Settings()
+    corridor = CorridorApplication(settings, master_key(settings), retired_master_keys(settings))
+    version = settings.master_key_version + 1
+    count = corridor.keys.rotate(decode_master_key(new_key), version)
+    corridor.close()
+    typer.echo(f"re-wrapped {count} data keys; now set CORRIDOR_MASTER_KEY_VERSION={version}")
+
+
+PLUGINS = {"services.cli.kafka": ("relay", "command-consumer", "kafka"),
+           "services.cli.audit": ("audit",), "bench.cli": ("bench",),
+           "services.cli.projections": ("rebuild", "project")}
+"""Modules that add their own commands with a `register(app)` function, and the commands
+each adds. Only the module a command needs is imported: `corridor serve --writer-process`
+imports only what its forked children run (services.runtime.writer_process.PRELOAD), not the audit,
+Kafka and bench commands (45 MB more, copied into every child)."""
+CORE = {"serve", "token", "keygen", "rotate-master-key"}
+
+
+def _load_plugins(argv: list[str]) -> None:
+    import importlib
+
+    command = next((a for a in argv[1:] if not a.startswith("-")), None)
+    if command in CORE:
+        return
+    wanted = [m for m, names in PLUGINS.items() if command in names] or list(PLUGINS)
+    for name in wanted:  # an unknown command or --help: all of them, to list or refuse
+        importlib.import_module(name).register(app)
+
+
+def main() -> None:
+    import sys
+
+    _load_plugins(sys.argv)
+    app()
+
+
+if __name__ == "__main__":
+    main()

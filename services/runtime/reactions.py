@@ -1,0 +1,324 @@
+"""The process manager: follows the store in order, keeps the few facts the domain's policies
+look up (which active cases rely on a resource, whose cases and unverified reports a volunteer
+has, which verifications run out when), and carries out the policies' follow-up commands
+through the writer.
+
+Follow-ups have deterministic command ids, so re-running the reactions after a crash returns
+the stored outcomes instead of acting twice; the position is saved once they are answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID, uuid5
+
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
+
+from domain.base import Meta
+from domain.case import Case
+from domain.follow_ups import (
+    ExpireVerification,
+    FlagCase,
+    FollowUpCommand,
+    ReleaseCase,
+    RetractResource,
+)
+from domain.policies import POLICY_NAMESPACE, expire_due, react
+from domain.resource import Resource
+from domain.roles import policy_actor
+from domain.volunteer import Volunteer
+from services.clock import now
+from services.runtime.outcomes import Outcome
+from services.runtime.unit_of_work import UnitOfWork
+from services.runtime.writer import CommandWriter, Submission
+from services.storage.application import CorridorApplication
+
+log = logging.getLogger("corridor.reactions")
+NAME = "reactions"
+
+
+def _relevant_topics() -> list[str]:
+    """Only events the index or a policy reads: skipping the rest keeps this cheap."""
+    case_events = ("TransportArranged", "AdviceGiven", "CaseTaken", "CaseAssigned",
+                   "CaseReleased", "CaseClosed", "CaseReopened")
+    names = [getattr(Case, n) for n in case_events] + [Volunteer.VolunteerBanned]  # type: ignore[attr-defined]
+    names += [v for v in vars(Resource).values()
+              if isinstance(v, type) and issubclass(v, Resource.Event)]
+    return sorted({get_topic(cls) for cls in names})
+
+
+class PolicyIndex:
+    """The facts the policies need, kept current event by event (implements PolicyLookups)."""
+
+    def __init__(self) -> None:
+        self.relying: dict[UUID, set[UUID]] = defaultdict(set)
+        self.case_resources: dict[UUID, set[UUID]] = defaultdict(set)
+        self.assigned: dict[UUID, set[UUID]] = defaultdict(set)
+        self.assignee: dict[UUID, UUID] = {}
+        self.unverified: dict[UUID, set[UUID]] = defaultdict(set)
+        self.reporter: dict[UUID, UUID] = {}
+        self.expires: dict[UUID, datetime] = {}
+
+    def active_cases_relying_on(self, resource_id: UUID) -> Iterable[UUID]:
+        return set(self.relying.get(resource_id, ()))
+
+    def unverified_reports_by(self, volunteer_id: UUID) -> Iterable[UUID]:
+        return set(self.unverified.get(volunteer_id, ()))
+
+    def active_cases_of(self, volunteer_id: UUID) -> Iterable[UUID]:
+        return set(self.assigned.get(volunteer_id, ()))
+
+    def due(self, at: datetime) -> list[UUID]:
+        return [r for r, until in self.expires.items() if until <= at]
+
+    def apply(self, event: Any) -> None:
+        name, sid = type(event).__name__, event.originator_id
+        if isinstance(event, Case.Event):
+            self._apply_case(name, sid, event)
+        elif isinstance(event, Resource.Event):
+            self._apply_resource(name, sid, event)
+
+    def _apply_case(self, name: str, case_id: UUID, event: Any) -> None:
+        if name in ("TransportArranged", "AdviceGiven"):
+            for resource_id in event.resource_ids:
+                self.relying[resource_id].add(case_id)
+                self.case_resources[case_id].add(resource_id)
+        elif name == "CaseTaken" or name == "CaseAssigned":
+            self._assign(case_id, event.volunteer_id)
+        elif name == "CaseReleased":
+            self._unassign(case_id)
+        elif name == "CaseClosed":
+            self._unassign(case_id)
+            for resource_id in self.case_resources.pop(case_id, set()):
+                self.relying[resource_id].discard(case_id)
+        elif name == "CaseReopened" and event.assignee_id is not None:
+            self._assign(case_id, event.assignee_id)
+
+    def _assign(self, case_id: UUID, volunteer_id: UUID) -> None:
+        self._unassign(case_id)
+        self.assignee[case_id] = volunteer_id
+        self.assigned[volunteer_id].add(case_id)
+
+    def _unassign(self, case_id: UUID) -> None:
+        previous = self.assignee.pop(case_id, None)
+        if previous is not None:
+            self.assigned[previous].discard(case_id)
+
+    def _apply_resource(self, name: str, resource_id: UUID, event: Any) -> None:
+        if name == "ResourceReported":
+            self.reporter[resource_id] = event.reported_by
+            self.unverified[event.reported_by].add(resource_id)
+            return
+        if name in ("ResourceVerified", "ResourceRejected", "ResourceRetracted"):
+            reporter = self.reporter.get(resource_id)
+            if reporter is not None:
+                self.unverified[reporter].discard(resource_id)
+        if name == "ResourceVerified":
+            self.expires[resource_id] = event.expires_at
+        elif name in ("VerificationExpired", "ResourceRejected", "ResourceRetracted",
+                      "ResourceDestroyed"):
+            self.expires.pop(resource_id, None)
+
+
+def follow_up_handler(command: FollowUpCommand) -> Any:
+    """The writer handler that carries out one follow-up on its aggregate."""
+
+    def handle(_: Any, uow: UnitOfWork, meta: Meta) -> UUID:
+        if isinstance(command, FlagCase):
+            case = uow.get(Case, command.case_id)
+            case.flag(flag_id=command.flag_id, reason=command.reason, detail=command.detail,
+                      resource_id=command.resource_id, by=None, meta=meta)
+            return case.id
+        if isinstance(command, ReleaseCase):
+            case = uow.get(Case, command.case_id)
+            if case.is_assigned_to(command.volunteer_id):
+                case.release(reason=command.reason, by=None, meta=meta)
+            return case.id
+        resource = uow.get(Resource, command.resource_id)
+        if isinstance(command, RetractResource):
+            resource.retract(reason=command.reason, by=None, meta=meta)
+        elif isinstance(command, ExpireVerification):
+            resource.expire(meta=meta)
+        return resource.id
+
+    return handle
+
+
+def submission_for(command: FollowUpCommand) -> Submission:
+    return Submission(command_id=command.meta.command_id, name=type(command).__name__,
+                      payload=None, meta=command.meta, handler=follow_up_handler(command))
+
+
+class FollowUpSender(Protocol):
+    """Carries follow-ups out: in this process's writer (LocalFollowUps) or in the writer
+    process of `serve --workers` (services.runtime.ipc.RemoteFollowUps)."""
+
+    def carry_out(self, commands: Sequence[FollowUpCommand]) -> list[Outcome]: ...
+
+
+class LocalFollowUps:
+    """Follow-ups through this process's command writer."""
+
+    def __init__(self, writer: CommandWriter) -> None:
+        self.writer = writer
+
+    def carry_out(self, commands: Sequence[FollowUpCommand]) -> list[Outcome]:
+        futures: list[Future[Outcome]] = [self.writer.submit(submission_for(c))
+                                          for c in commands]
+        return [f.result(timeout=60) for f in futures]
+
+
+FOLLOW_UPS: dict[str, type[Any]] = {cls.__name__: cls for cls in (
+    FlagCase, ReleaseCase, RetractResource, ExpireVerification)}
+"""The follow-up commands by name, as they travel between processes."""
+
+
+class PositionStore:
+    """The reactions' position, in the event store's own database."""
+
+    def __init__(self, app: CorridorApplication) -> None:
+        self._ds: Any = app.factory.datastore  # type: ignore[attr-defined]
+        self._pg = hasattr(self._ds, "schema")
+        self._table = f"{self._ds.schema}.reaction_positions" if self._pg else "reaction_positions"
+        self._run(f"CREATE TABLE IF NOT EXISTS {self._table} (name TEXT PRIMARY KEY, "
+                  "position BIGINT NOT NULL)", ())
+
+    def _run(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        if self._pg:
+            with self._ds.get_connection() as conn:
+                cur = conn.execute(sql, params)
+                return list(cur.fetchall()) if cur.description else []
+        with self._ds.transaction(commit=True) as c:
+            c.execute(sql.replace("%s", "?"), params)
+            return list(c.fetchall())
+
+    def load(self) -> int:
+        rows = self._run(f"SELECT position FROM {self._table} WHERE name = %s", (NAME,))
+        if not rows:
+            return 0
+        row = rows[0]
+        return int(row["position"] if isinstance(row, dict) else row[0])
+
+    def save(self, position: int) -> None:
+        self._run(f"INSERT INTO {self._table} (name, position) VALUES (%s, %s) ON CONFLICT "
+                  "(name) DO UPDATE SET position = excluded.position", (NAME, position))
+
+
+RELEVANT_TOPICS = _relevant_topics()
+
+GATHER_SECONDS = 0.01
+"""How long woken reactions wait for more commits before they read (bounds the added lag)."""
+
+
+class Reactions:
+    """Runs the policies in a background thread of the service process."""
+
+    def __init__(self, app: CorridorApplication, sender: FollowUpSender, *,
+                 poll_seconds: float = 1.0, tick_seconds: float = 30.0,
+                 save_every_seconds: float = 1.0,
+                 gather_seconds: float = GATHER_SECONDS) -> None:
+        self.app, self.sender = app, sender
+        self.index = PolicyIndex()
+        self.positions = PositionStore(app)
+        self.acted_up_to = self.positions.load()
+        self.seen_up_to = 0
+        self.poll_seconds, self.tick_seconds = poll_seconds, tick_seconds
+        self._stop = threading.Event()
+        self._news = threading.Event()
+        self.gather_seconds = gather_seconds
+        self._thread = threading.Thread(target=self._run, name="reactions", daemon=True)
+        self._last_tick = 0.0
+        self.save_every_seconds = save_every_seconds
+        self._saved_at = 0.0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def nudge(self) -> None:
+        """New events were stored (thread-safe; the writer's commit or the store's NOTIFY):
+        look at once instead of at the next poll. A recall flags its cases this much
+        sooner."""
+        self._news.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._news.set()
+        self._thread.join(timeout=30)
+        if self.acted_up_to:
+            try:
+                self.positions.save(self.acted_up_to)
+            except Exception:  # the store may be gone at shutdown; the position is a hint
+                log.warning("could not save the reactions' position at shutdown")
+
+    def step(self) -> int:
+        """Process what is new in the store once; returns how many events were read."""
+        batch = self.app.recorder.select_notifications(start=self.seen_up_to + 1, limit=500,
+                                                       topics=RELEVANT_TOPICS)
+        follow_ups: list[FollowUpCommand] = []
+        for notification in batch:
+            event = self._decode(notification)
+            if notification.id > self.acted_up_to:
+                follow_ups.extend(react(event, self.index))
+            self.index.apply(event)
+            self.seen_up_to = notification.id
+        if follow_ups:
+            self._carry_out(follow_ups)
+        if batch and self.seen_up_to > self.acted_up_to:
+            self.acted_up_to = self.seen_up_to
+            self._save_position(force=bool(follow_ups))
+        return len(batch)
+
+    def _save_position(self, *, force: bool) -> None:
+        """At most once a second unless follow-ups were carried out: a position saved late
+        only means re-reading some events after a restart, and the follow-ups they cause
+        again have the same command ids, so their receipts answer them (nothing twice)."""
+        if force or time.monotonic() - self._saved_at >= self.save_every_seconds:
+            self.positions.save(self.acted_up_to)
+            self._saved_at = time.monotonic()
+
+    def tick(self, at: datetime | None = None) -> list[Outcome]:
+        """Expire every verification that has run out by `at` (default: now)."""
+        at = at or now()
+        due = self.index.due(at)
+        if not due:
+            return []
+        tick_id = uuid5(POLICY_NAMESPACE, f"tick/{at.isoformat()}")
+        tick = Meta(actor=policy_actor("verification_expiry"), at=at, command_id=tick_id,
+                    correlation_id=tick_id)
+        resources: list[Resource] = [self.app.readers.get(r) for r in due]
+        return self._carry_out(expire_due(resources, tick))
+
+    def _carry_out(self, commands: Sequence[FollowUpCommand]) -> list[Outcome]:
+        return self.sender.carry_out(commands)
+
+    def _decode(self, notification: Notification) -> Any:
+        return self.app.mapper.to_domain_event(notification)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                read = self.step()
+                if time.monotonic() - self._last_tick >= self.tick_seconds:
+                    self._last_tick = time.monotonic()
+                    self.tick()
+            except Exception:
+                log.exception("reactions step failed; retrying")
+                read = 0
+                self._stop.wait(1.0)
+            if read == 0:
+                self._wait_for_news()
+
+    def _wait_for_news(self) -> None:
+        """Until nudged (or the poll interval ends); then a moment more, so that under
+        load one step covers many commits rather than one each."""
+        if self._news.wait(self.poll_seconds) and not self._stop.is_set():
+            self._stop.wait(self.gather_seconds)
+        self._news.clear()

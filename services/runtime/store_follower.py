@@ -1,0 +1,42 @@
+"""Follow the event store into the live read models, as a process's own duty: `corridor
+project --from store`, and the supervisor of `corridor serve --writer-process`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+from projections.catalog import select
+from projections.runner import StoreRunner
+from services.settings import Settings
+from services.storage.readmodels import events_channel, source_config, store_config
+
+IDLE_POLL_SECONDS = 0.5
+"""How often a runner with no news looks anyway (NOTIFY normally wakes it first)."""
+
+
+async def follow_store(settings: Settings, stop: asyncio.Event, *,
+                       on_news: Sequence[Callable[[], None]] = (),
+                       idle_seconds: float = IDLE_POLL_SECONDS) -> None:
+    """Run the store runner on its own, reading the store's table directly. On PostgreSQL
+    the recorder's NOTIFY wakes it (and calls `on_news`, e.g. the policies) at once; the
+    idle poll is only the fallback for a lost listening connection."""
+    store = store_config(settings).open()
+    events = source_config(settings).open()
+    await store.start()
+    runner = StoreRunner(store, events, select(None), idle_seconds=idle_seconds)
+    listen = getattr(store, "listen", None)
+    channel = events_channel(settings)
+    wakes = (runner.nudge, *on_news)
+
+    def woken(_payload: str) -> None:
+        for wake in wakes:
+            wake()
+
+    if listen is not None and channel:
+        await listen(channel, woken)
+    try:
+        await runner.run(stop)
+    finally:
+        await events.close()
+        await store.close()

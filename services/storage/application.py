@@ -1,0 +1,172 @@
+"""The event-sourced application: eventsourcing's Application on SQLite or PostgreSQL,
+with transcodings that seal personal data per person and a hash-chained recorder."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from datetime import datetime
+from itertools import groupby
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application, Repository, project_aggregate
+from eventsourcing.persistence import EventStore, JSONTranscoder, Transcoding
+from eventsourcing.postgres import PostgresFactory
+from eventsourcing.utils import get_topic
+
+from domain.base import Meta, PersonalData
+from services.settings import Settings
+from services.storage.keystore import PostgresKeyStorage, SQLiteKeyStorage
+from services.storage.recorders import (
+    BinarySnapshotRecorder,
+    ChainedPostgresRecorder,
+    ChainedSQLiteRecorder,
+)
+from services.storage.sealing import KeyRing, Sealer
+
+
+class MetaAsDict(Transcoding):
+    """Event metadata: actor, business time, command and correlation ids."""
+
+    type = Meta
+    name = "meta"
+
+    def encode(self, obj: Meta) -> dict[str, Any]:
+        return {"actor": obj.actor, "at": obj.at.isoformat(),
+                "command_id": obj.command_id.hex, "correlation_id": obj.correlation_id.hex}
+
+    def decode(self, data: dict[str, Any]) -> Meta:
+        return Meta(actor=data["actor"], at=datetime.fromisoformat(data["at"]),
+                    command_id=UUID(data["command_id"]),
+                    correlation_id=UUID(data["correlation_id"]))
+
+
+class PersonalDataSealed(Transcoding):
+    """Personal data leaves the process only as AES-GCM ciphertext under the subject's key."""
+
+    type = PersonalData
+    name = "personal"
+
+    def __init__(self) -> None:
+        self.sealer: Sealer | None = None  # bound once the key storage exists
+
+    def encode(self, obj: PersonalData) -> dict[str, Any]:
+        if obj.erased:
+            return {"subject": obj.subject_id.hex, "erased": True}
+        assert self.sealer is not None, "sealer not bound"
+        sealed = self.sealer.seal(obj)
+        return {"subject": obj.subject_id.hex, "sealed": base64.b64encode(sealed).decode()}
+
+    def decode(self, data: dict[str, Any]) -> PersonalData:
+        subject = UUID(data["subject"])
+        if data.get("erased"):
+            return PersonalData.erased_for(subject)
+        return PersonalData(subject_id=subject, sealed=base64.b64decode(data["sealed"]))
+
+
+def persistence_env(settings: Settings) -> dict[str, str]:
+    """eventsourcing's environment for the chosen store."""
+    env = {
+        "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
+        # One writer per process owns its cache; conflicts with other processes are caught
+        # by the optimistic-concurrency check at save, so no read per command is needed.
+        "AGGREGATE_CACHE_FASTFORWARD": "n",
+        # The cache belongs to the writer thread alone (readers use `app.readers`), and the
+        # writer evicts whatever a failed batch touched, so copying on every get is waste.
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+        "IS_SNAPSHOTTING_ENABLED": "y",
+    }
+    if settings.store == "postgres":
+        from urllib.parse import urlparse
+
+        if not settings.pg_dsn:
+            raise ValueError("CORRIDOR_PG_DSN must be set when CORRIDOR_STORE=postgres")
+        url = urlparse(settings.pg_dsn)
+        env.update({
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "APPLICATION_RECORDER_TOPIC": get_topic(ChainedPostgresRecorder),
+            "POSTGRES_DBNAME": url.path.lstrip("/"),
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": url.username or "postgres",
+            "POSTGRES_PASSWORD": url.password or "",
+            "POSTGRES_SCHEMA": settings.pg_schema,
+            "POSTGRES_POOL_SIZE": str(settings.pg_pool_size),
+            "POSTGRES_LOCK_TIMEOUT": "10",
+            "CREATE_TABLE": "yes" if settings.create_tables else "no",
+        })
+    else:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        env.update({
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "APPLICATION_RECORDER_TOPIC": get_topic(ChainedSQLiteRecorder),
+            "SQLITE_DBNAME": str(settings.sqlite_path),
+            "SQLITE_LOCK_TIMEOUT": "10",
+        })
+    return env
+
+
+class CorridorApplication(Application[UUID]):
+    """The one event store of the network: cases, volunteers, resources."""
+
+    name = "corridor"
+
+    def __init__(self, settings: Settings, master_key: bytes,
+                 retired_keys: dict[int, bytes] | None = None) -> None:
+        self._personal = PersonalDataSealed()
+        from services.storage.aggregates import AGGREGATE_CLASSES
+
+        self.snapshotting_intervals = {  # type: ignore[misc]
+            cls: settings.snapshot_interval for cls in AGGREGATE_CLASSES
+        }
+        super().__init__(env=persistence_env(settings))
+        datastore = self.factory.datastore  # type: ignore[attr-defined]
+        storage = (PostgresKeyStorage(datastore) if settings.store == "postgres"
+                   else SQLiteKeyStorage(datastore))
+        self.keys = KeyRing(storage, master_key, settings.master_key_version, retired_keys)
+        self.sealer = Sealer(self.keys)
+        self._personal.sealer = self.sealer
+        # Readers (case reads, audits, the expiry tick) never share the writer's cached
+        # objects: they rebuild from the latest snapshot plus later events.
+        self.readers: Repository[UUID] = Repository(self.events, snapshot_store=self.snapshots)
+
+    def cache_streams(self, stream_ids: Iterable[UUID]) -> int:
+        """Put the aggregates of these streams that are not cached into the cache, read in
+        one round trip (PostgreSQL; the embedded store reads each on first use, as before).
+        A batch of commands whose aggregates were evicted then waits for one read instead
+        of two per aggregate (its latest snapshot, then the events after it). Returns how
+        many were loaded."""
+        cache, snapshots = self.repository.cache, self.snapshots
+        select = getattr(self.recorder, "select_streams", None)
+        table = getattr(snapshots.recorder, "events_table_name", None) if snapshots else None
+        if cache is None or select is None or snapshots is None or table is None:
+            return 0
+        missing = [i for i in stream_ids if i not in cache.cache]
+        if not missing:
+            return 0
+        loaded = 0
+        for stream_id, stored in groupby(select(missing, table), key=lambda r: r[1].originator_id):
+            aggregate = project_aggregate(None, [
+                (snapshots.mapper if snapshot else self.mapper).to_domain_event(event)
+                for snapshot, event in stored])
+            if aggregate is not None:
+                cache.put(stream_id, aggregate)
+                loaded += 1
+        return loaded
+
+    def construct_snapshot_store(self) -> EventStore[UUID]:
+        """Snapshots as eventsourcing stores them, but inserted in binary on PostgreSQL."""
+        factory = self.factory
+        if not isinstance(factory, PostgresFactory):
+            return super().construct_snapshot_store()
+        recorder = BinarySnapshotRecorder(
+            datastore=factory.datastore, events_table_name=f"{self.name.lower()}_snapshots")
+        if factory.env_create_table():
+            recorder.create_table()
+        return factory.event_store(mapper=self.mapper, recorder=recorder)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(MetaAsDict())
+        transcoder.register(self._personal)
