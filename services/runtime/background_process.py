@@ -4,14 +4,12 @@ the read models current (projections, woken by the store's NOTIFY), and run the 
 (recall flags, releases, retractions, verification expiry), whose follow-ups go to the
 writer process over its socket.
 
-Why apart from the writer: in the writer's interpreter both competed with command execution
-for the GIL (measured at 32 clients: 1,146 commands/s with projections there, 1,336/s
-without; 1,317/s with reactions there, 1,439/s without). Why in the supervisor: it does
-nothing else after forking (0.0 cores) and neither duty needs a core of its own (0.1 and
-0.02 of one at 1,400 commands/s). One process fewer to watch; the memory it saves is small
-(at the full bench load, one run each: peak summed PSS 242 MB both ways, summed VmHWM 425
-against 368 MB), as a forked process's own pages are mostly copies of code every process
-touches.
+Why apart from the writer: in the writer's interpreter both compete with command execution
+for the GIL, and each costs the writer commands per second. Why in the supervisor: it does
+nothing else after forking, and neither duty needs a core of its own (each uses a small
+fraction of one under the full command load). One process fewer to watch; running them here
+rather than in a process of their own saves little memory, as a forked process's own pages are mostly copies of
+code every process touches (see docs/benchmarks.md for the memory the API's processes take).
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 SO_REUSEPORT socket.
 
 Why not uvicorn's own `--workers`: its processes share one listening socket, and whichever
-is awake first accepts a burst of new connections; measured at 32 clients, all of them often
-landed on one of two workers (1,110 instead of 1,400 commands/s, varying run to run). With
-one socket per worker in a SO_REUSEPORT group, the kernel spreads connections evenly.
+is awake first accepts a burst of new connections, so under load all of them often land on
+one of two workers, which then does all the work while the other idles. With one socket per
+worker in a SO_REUSEPORT group, the kernel spreads connections evenly.
 The socket is bound here but listened on only when uvicorn has started the application, so
 no connection waits on a worker that is still starting.
 """
