@@ -8,8 +8,9 @@ Why apart from the writer: in the writer's interpreter both compete with command
 for the GIL, and each costs the writer commands per second. Why in the supervisor: it does
 nothing else after forking, and neither duty needs a core of its own (each uses a small
 fraction of one under the full command load). One process fewer to watch; running them here
-rather than in a process of their own saves little memory, as a forked process's own pages are mostly copies of
-code every process touches (see docs/benchmarks.md for the memory the API's processes take).
+rather than in a process of their own saves little memory, as a forked process's own pages
+are mostly copies of code every process touches (see docs/benchmarks.md for the memory the
+API's processes take).
 """
 
 from __future__ import annotations
