@@ -50,9 +50,9 @@ async def started(runtime: Runtime, hooks: list[Hook]) -> AsyncIterator[None]:
 
 def tune_collector() -> None:
     """Long-lived start-up objects need no more collection; collecting young objects less
-    often keeps collector pauses out of the commands' tail latency (measured at 32 clients:
-    p99 165 ms -> 51-54 ms). Off in tests, which start many apps in one process and must not
-    freeze their garbage."""
+    often keeps collector pauses out of the commands' tail latency (under load a full
+    collection over the start-up objects stalls every command in flight). Off in tests,
+    which start many apps in one process and must not freeze their garbage."""
     gc.freeze()
     gc.set_threshold(20_000, 20, 50)
 

@@ -34,8 +34,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _endpoint(spec: CommandSpec) -> Callable[..., Awaitable[Any]]:
-    # The hot path: no dependency injection beyond the body (it cost ~10% of the event loop
-    # per request); the credential is checked here exactly as get_principal does.
+    # The hot path: no dependency injection beyond the body (it costs a visible share of the
+    # event loop per request); the credential is checked here exactly as get_principal does.
     async def endpoint(body: Any, request: Request) -> Any:
         runtime: Runtime = request.app.state.runtime
         principal = runtime.tokens.verify(bearer_token(request))
@@ -46,7 +46,8 @@ def _endpoint(spec: CommandSpec) -> Callable[..., Awaitable[Any]]:
         if isinstance(outcome, Rejected):
             return rejected(outcome)
         # Serialised by pydantic-core in one call: letting FastAPI validate the returned
-        # model against response_model and encode it again cost a tenth of each request.
+        # model against response_model and encode it again costs a visible share of each
+        # request.
         return Response(outcome.model_dump_json(), media_type="application/json")
 
     endpoint.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
@@ -60,11 +61,11 @@ def _endpoint(spec: CommandSpec) -> Callable[..., Awaitable[Any]]:
 class CommandFastPath:
     """ASGI middleware taking a well-formed, authorised command straight to the writer.
 
-    FastAPI's routing, request wrappers and JSON-then-model validation were about 40% of an
-    HTTP worker's CPU per command (py-spy, 32 clients). Here the route is one dict look-up
-    and the body is validated from its bytes by pydantic-core in one call. Anything else
-    (a bad token, a missing role, an invalid or non-JSON body) goes on to the FastAPI route,
-    unchanged, so every error is answered by the one error mapping in problems.py; errors of
+    FastAPI's routing, request wrappers and JSON-then-model validation are a large share of
+    an HTTP worker's CPU per command under load (a py-spy profile shows it). Here the route
+    is one dict look-up and the body is validated from its bytes by pydantic-core in one
+    call. Anything else (a bad token, a missing role, an invalid or non-JSON body) goes on
+    to the FastAPI route, unchanged, so every error is answered by the one error mapping in problems.py; errors of
     the command itself (rejections, the store or writer failing) are mapped there too.
     Every command route's body is read here first, and one larger than `max_body_bytes`
     is refused with 413 before it is read in full; one that has not arrived within

@@ -42,7 +42,8 @@ def rejected(outcome: Rejected) -> JSONResponse:
 
 
 MAX_ERRORS = 20
-"""Errors listed in one 422 (a body with 50,000 unknown keys made a 4 MB answer)."""
+"""Errors listed in one 422 (a body with tens of thousands of unknown keys would otherwise
+get an answer of megabytes)."""
 
 
 def _field(loc: tuple[Any, ...]) -> str:

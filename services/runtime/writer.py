@@ -1,21 +1,21 @@
 """The command writer: one thread that turns queued commands into events, committing many
 commands in one transaction (group commit) and answering each caller with its outcome.
 
-Why: the target is >1,500 commands/s on 2 cores, far above one commit per command. While one
+Why: the throughput target (docs/benchmarks.md) is far above one commit per command. While one
 batch commits, new commands queue up; the next batch takes all of them at once, so the batch
 size grows with load and latency stays near one commit. Aggregates come from the in-memory
 cache (no replay per command); a conflict with another writer process is caught by the
 store's unique (stream, version) key, and the batch is then redone command by command.
 
 Pipelined: a batch's store round trip runs on a commit thread while the writer thread
-executes and encodes the next batch on top of the state the first one leaves (it waited on
-that round trip for about half of each batch before). Callers are answered only once their
+executes and encodes the next batch on top of the state the first one leaves (otherwise it
+would wait on that round trip for much of each batch). Callers are answered only once their
 own batch is committed. If a batch fails in the store, the one executed on top of it is
 thrown away and both are redone on what is really stored.
 
 In the writer process of `corridor serve --writer-process` the same batches run on its
 event loop's thread instead, each committed before the next (`run_on`): with no thread to
-hand over to, no batch waits for a wake-up or for the GIL (see `run_on` for the figures).
+hand over to, no batch waits for a wake-up or for the GIL (see `run_on` for why).
 """
 
 from __future__ import annotations
@@ -178,11 +178,11 @@ class CommandWriter:
         before the next runs (instead of `start`). For the writer process, whose event loop
         does little besides taking commands in (a batch holds it for a few milliseconds).
 
-        Why: on a busy 2-core machine every hand-over between threads costs a wake-up and
-        a wait for the GIL. The pipelined writer hands each batch over three times (event
-        loop to writer thread to commit thread and back); measured at 32 clients, a commit
-        that takes 1.2 ms alone took 3.4 ms that way, and the hand-overs about 2 ms more.
-        Here a command's only waits are the queue and the store's round trip."""
+        Why: on busy cores every hand-over between threads costs a wake-up and a wait for
+        the GIL. The pipelined writer hands each batch over three times (event loop to
+        writer thread to commit thread and back), and under load those waits take longer
+        than the commit itself. Here a command's only waits are the queue and the store's
+        round trip."""
         self._loop = loop
 
     def stop(self) -> None:
@@ -509,8 +509,8 @@ class CommandWriter:
         self.app.keys.prefetch(subjects)  # the keys not cached yet, in one statement
         collected: ProcessingEvent[UUID] = ProcessingEvent()
         for each in touched:  # as collect_events does, without its isinstance checks against
-            collected.events.extend(each.collect_events())  # runtime Protocols (3% of the
-            collected.aggregates[each.id] = each            # writer's CPU)
+            collected.events.extend(each.collect_events())  # runtime Protocols (a visible
+            collected.aggregates[each.id] = each            # share of the writer's CPU)
         collected.saved_kwargs.update(receipts=receipts, event_times=times,
                                       new_keys=uow.new_keys, erased_keys=uow.erased_keys)
         stored = [self.app.mapper.to_stored_event(event) for event in collected.events]
