@@ -65,8 +65,9 @@ class CommandFastPath:
     an HTTP worker's CPU per command under load (a py-spy profile shows it). Here the route
     is one dict look-up and the body is validated from its bytes by pydantic-core in one
     call. Anything else (a bad token, a missing role, an invalid or non-JSON body) goes on
-    to the FastAPI route, unchanged, so every error is answered by the one error mapping in problems.py; errors of
-    the command itself (rejections, the store or writer failing) are mapped there too.
+    to the FastAPI route, unchanged, so every error is answered by the one error mapping in
+    problems.py; errors of the command itself (rejections, the store or writer failing) are
+    mapped there too.
     Every command route's body is read here first, and one larger than `max_body_bytes`
     is refused with 413 before it is read in full; one that has not arrived within
     `body_timeout_seconds` gets a 408 and the connection is closed.
