@@ -53,9 +53,9 @@ class Settings(BaseSettings):
     aggregate_cache_size: int = Field(default=10_000, ge=0, description="aggregates the "
                                       "writer keeps in memory (cases, volunteers, resources "
                                       "in use). A batch reads the ones it misses in one round "
-                                      "trip, so a miss is cheap; at the bench's full load "
-                                      "10,000 kept the --writer-process API at 219 MB of PSS "
-                                      "where 20,000 took 254 MB, at about the same speed")
+                                      "trip, so a miss is cheap, while a larger cache costs "
+                                      "the writer process more memory and gains little "
+                                      "speed")
     snapshot_interval: int = Field(default=50, ge=2)
     projections_in_process: bool = True
     reactions_in_process: bool = True
