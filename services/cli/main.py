@@ -116,7 +116,7 @@ PLUGINS = {"services.cli.kafka": ("relay", "command-consumer", "kafka"),
 """Modules that add their own commands with a `register(app)` function, and the commands
 each adds. Only the module a command needs is imported: `corridor serve --writer-process`
 imports only what its forked children run (services.runtime.writer_process.PRELOAD), not the audit,
-Kafka and bench commands (45 MB more, copied into every child)."""
+Kafka and bench commands (much more imported code, copied into every child)."""
 CORE = {"serve", "token", "keygen", "rotate-master-key"}
 
 
