@@ -1,7 +1,7 @@
 """Commands from HTTP worker processes to the one writer process, over a local socket.
 
 Why: one Python process tops out near one core (the GIL), and HTTP parsing, credentials,
-validation and responses took about half of it. `corridor serve --workers N` runs N HTTP
+validation and responses take a large share of it. `corridor serve --workers N` runs N HTTP
 processes and one writer process (aggregates, group commit, reactions, in-process
 projections). The writer stays single, so its aggregate cache stays true and group commit
 batches the commands of all workers together; HTTP work spreads over the cores.
