@@ -9,8 +9,8 @@ The few changes that cross into another process's rows (Increments and Latests) 
 to the parent folded, and `rebuild` applies them once every row is in. SQLite takes one
 writer at a time, so this is only used with PostgreSQL.
 
-(It used to split by read model; every process then read and decoded every event, about a
-third of each process's work, and the groups had to be balanced by measured costs.)
+(Not split by read model: every process would then read and decode every event, a large
+share of each process's work, and the groups would have to be balanced by their costs.)
 """
 
 from __future__ import annotations
