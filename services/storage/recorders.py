@@ -175,8 +175,8 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
     def _insert_in_one_round_trip(self, stored_events: Sequence[StoredEvent],
                                   **kwargs: Any) -> Any:
         """eventsourcing's insert, with COMMIT sent in the same pipeline sync as the inserts:
-        one round trip per batch instead of two or three (the writer waits on each; on this
-        2-core machine a round trip under load costs about a millisecond). A statement that
+        one round trip per batch instead of two or three (the writer waits on each, and under
+        load every round trip also waits for a wake-up on busy cores). A statement that
         fails turns the transaction's COMMIT into nothing: the connection is then closed, so
         the pool replaces it and no half-known prepared statement survives on it."""
         if self.datastore.enable_db_functions:
