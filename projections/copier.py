@@ -29,8 +29,8 @@ MICROSECOND = timedelta(microseconds=1)
 
 def _micros(moment: datetime) -> tuple[int]:
     """A timestamptz in PostgreSQL's binary form: microseconds since PG_EPOCH. asyncpg's
-    own encoder spends about a microsecond per value (a time-zone conversion and a
-    timedelta's fields); a rebuild copies millions. Naive times count as local time, as
+    own encoder does more work per value (a time-zone conversion and a timedelta's
+    fields); a rebuild copies millions. Naive times count as local time, as
     asyncpg takes them."""
     if moment.tzinfo is None:
         moment = moment.astimezone(UTC)
