@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +15,7 @@ from rich.table import Table
 from bench.stats import Target, format_ratio, format_value
 
 SECTIONS = ("commands", "lag", "flags", "rebuild", "replay", "memory")
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -142,12 +145,23 @@ def _parameters(parameters: dict[str, Any]) -> str:
     return ", ".join(f"{name}={value}" for name, value in parameters.items())
 
 
+def without_machine_paths(text: str) -> str:
+    """`text` naming none of this machine's directories, since the report is committed: a
+    command from the virtualenv by its name alone, a path in the repository relative to it,
+    one in the temporary directory under $TMPDIR."""
+    scripts = Path(sys.executable).parent
+    for directory, replacement in ((scripts.resolve(), ""), (scripts, ""),
+                                   (REPO_ROOT, ""), (Path(tempfile.gettempdir()), "$TMPDIR/")):
+        text = text.replace(f"{str(directory).rstrip('/')}/", replacement)
+    return text
+
+
 def write(report: Report, out_dir: Path) -> tuple[Path, Path]:
     """Write benchmarks.json and benchmarks.md into `out_dir`; returns both paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out_dir / "benchmarks.json", out_dir / "benchmarks.md"
-    json_path.write_bytes(orjson.dumps(report.as_json(), default=str,
-                                       option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
-                                       | orjson.OPT_NON_STR_KEYS) + b"\n")
-    md_path.write_text(markdown(report))
+    data = orjson.dumps(report.as_json(), default=str, option=orjson.OPT_INDENT_2
+                        | orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+    json_path.write_text(without_machine_paths(data) + "\n")
+    md_path.write_text(without_machine_paths(markdown(report)))
     return json_path, md_path

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 from rich.console import Console
 
-from bench.report import Figure, Report, markdown, rich_table
+from bench.report import REPO_ROOT, Figure, Report, markdown, rich_table, write
 from bench.stats import Target
 
 
@@ -63,3 +66,18 @@ def test_terminal_table_has_a_row_per_figure() -> None:
 
     assert "0.50x MISSED" in text
     assert "2.50x met" in text
+
+
+def test_written_report_names_no_directory_of_the_machine(tmp_path: Path) -> None:
+    report = a_report()
+    corridor = Path(sys.executable).with_name("corridor")
+    report.parameters["api_command"] = f"{corridor} serve --writer-process"
+    report.notes.append(f"script {REPO_ROOT / 'deploy' / 'services.py'}, "
+                        f"state in {Path(tempfile.gettempdir()) / 'corridor-pg-1'}")
+
+    json_path, md_path = write(report, tmp_path)
+
+    for text in (json_path.read_text(), md_path.read_text()):
+        assert "corridor serve --writer-process" in text
+        assert "script deploy/services.py, state in $TMPDIR/corridor-pg-1" in text
+        assert str(REPO_ROOT) not in text and str(corridor.parent) not in text
