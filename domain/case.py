@@ -21,6 +21,7 @@ from domain.errors import (
     FlagNotRaised,
     FlagsStillRaised,
     NoSupportGroup,
+    NotASupervisor,
     NotCaseAssignee,
     NothingToErase,
     NotPermitted,
@@ -32,7 +33,7 @@ from domain.intake import Intake, assess_urgency
 from domain.journey import JourneyStage, Step, ensure_step_allowed, stage_after
 from domain.policies import RecallReason
 from domain.resource import Resource
-from domain.roles import Role, is_policy_actor
+from domain.roles import STAFF_ROLES, Authority, Role, is_policy_actor
 from domain.vocabulary import CaseOutcome, CaseStatus, Urgency
 from domain.volunteer import Volunteer
 
@@ -348,8 +349,13 @@ class Case(CoordinationAggregate):
             raise StepOutOfOrder("FollowUpRecorded", self._stage)
         self._record_follow_up(note=PersonalData.of(self.person_id, text=text), meta=meta)
 
-    def erase_personal_data(self, *, subject_id: UUID, meta: Meta) -> None:
-        """Erase every piece of the subject's personal data on the case; history stays."""
+    def erase_personal_data(self, *, subject_id: UUID, by: Authority, meta: Meta) -> None:
+        """A supervisor or admin in good standing erases every piece of the subject's
+        personal data on the case; the history stays. `by` is their authority now, not what
+        an older token says: a demoted or banned supervisor erases nothing."""
+        if not by.holds_any(STAFF_ROLES):
+            raise NotASupervisor(f"{by.actor} does not act as a supervisor or admin: only "
+                                 "they erase a person's data on a case")
         held = [self.personal, *self.notes, *self.follow_ups,
                 *(entry["personal"] for entry in [*self.journal, *self.flags])]
         if not any(p.subject_id == subject_id and not p.erased for p in held):

@@ -13,6 +13,7 @@ from domain.base import Meta, PersonalData
 from domain.errors import (
     CannotVerifyOwnReport,
     InvalidResource,
+    NotAnAdmin,
     NotAShelter,
     NothingToErase,
     NotPermitted,
@@ -23,7 +24,7 @@ from domain.errors import (
     ShelterFull,
     VerificationNotDue,
 )
-from domain.roles import Role, is_policy_actor
+from domain.roles import ROLE_GRANTER, Authority, Role, is_policy_actor
 from domain.vocabulary import VERIFICATION_TTL, ResourceKind, ResourceStatus, Verification
 from domain.volunteer import Volunteer
 
@@ -198,8 +199,12 @@ class Resource(CoordinationAggregate):
         self._ensure_not_withdrawn()
         self._record_retracted(reason=reason, meta=meta)
 
-    def erase_personal_data(self, *, subject_id: UUID, meta: Meta) -> None:
-        """Erase the contact person's data on request; the rest of the history stays."""
+    def erase_personal_data(self, *, subject_id: UUID, by: Authority, meta: Meta) -> None:
+        """An admin in good standing erases the contact person's data on request; the rest
+        of the history stays."""
+        if not by.holds_any({ROLE_GRANTER}):
+            raise NotAnAdmin(f"{by.actor} does not act as an admin: only an admin erases a "
+                             "resource contact's personal data")
         if self.contact is None or self.contact.erased or self.contact.subject_id != subject_id:
             raise NothingToErase(f"resource {self.id} holds no personal data of {subject_id}")
         self._record_personal_data_erased(subject_id=subject_id, meta=meta)

@@ -15,7 +15,15 @@ from domain.resource import Resource
 from domain.vocabulary import CaseOutcome
 from domain.volunteer import Volunteer
 from services.auth import CallerRole as R
-from services.commands.common import Flag, OptionalText, ShortText, Text, Whole, acting
+from services.commands.common import (
+    Flag,
+    OptionalText,
+    ShortText,
+    Text,
+    Whole,
+    acting,
+    authority,
+)
 from services.commands.registry import CommandBody, command
 from services.runtime.unit_of_work import UnitOfWork
 
@@ -308,7 +316,7 @@ def erase(body: EraseCase, uow: UnitOfWork, meta: Meta) -> UUID:
     """Erase the person's data on request: their key is deleted, the history stays."""
     case = uow.get(Case, body.case_id)
     person = case.person_id
-    case.erase_personal_data(subject_id=person, meta=meta)
+    case.erase_personal_data(subject_id=person, by=authority(uow, meta), meta=meta)
     uow.erase_key(person)
     return case.id
 

@@ -10,7 +10,7 @@ from domain.base import Meta
 from domain.resource import Resource
 from domain.vocabulary import ResourceKind
 from services.auth import CallerRole as R
-from services.commands.common import OptionalText, ShortText, Text, Whole, acting
+from services.commands.common import OptionalText, ShortText, Text, Whole, acting, authority
 from services.commands.registry import CommandBody, command
 from services.runtime.unit_of_work import UnitOfWork
 
@@ -133,6 +133,7 @@ class EraseContact(CommandBody):
 def erase(body: EraseContact, uow: UnitOfWork, meta: Meta) -> UUID:
     """Erase a resource contact person's data on request: their key is deleted with it."""
     resource = uow.get(Resource, body.resource_id)
-    resource.erase_personal_data(subject_id=body.subject_id, meta=meta)
+    resource.erase_personal_data(subject_id=body.subject_id, by=authority(uow, meta),
+                                 meta=meta)
     uow.erase_key(body.subject_id)
     return resource.id

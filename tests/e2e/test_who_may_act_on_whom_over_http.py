@@ -113,6 +113,31 @@ class WhoMayActOnWhom:
 
         refused(api, response, 409, "VolunteerBanned", events)
 
+    def test_a_demoted_supervisor_erases_no_case_with_their_old_token(
+            self, api: Api, supervisor: Member) -> None:
+        case_id = api.open_case()
+        api.accepted("volunteers/revoke-role", api.register("admin").token,
+                     volunteer_id=supervisor.id,
+                     role="supervisor")
+        events = api.event_count()
+
+        response = api.send("cases/erase-personal-data", supervisor.token, case_id=case_id)
+
+        refused(api, response, 403, "NotASupervisor", events)
+
+    def test_a_supervisor_erases_no_resource_contact(
+            self, api: Api, supervisor: Member) -> None:
+        resource_id = api.report(supervisor, kind="contact", contact={"phone": "+380 44"})
+        person = api.aggregate(resource_id).contact.subject_id
+        events = api.event_count()
+
+        response = api.send("resources/erase-personal-data",
+                            api.token(supervisor.id, "supervisor", "admin"),
+                            resource_id=resource_id, subject_id=person)
+
+        refused(api, response, 403, "NotAnAdmin", events)
+
+
 class TestWhoMayActOnWhomOnSQLite(WhoMayActOnWhom):
     @pytest.fixture
     def settings(self, sqlite_settings: Settings) -> Settings:

@@ -55,7 +55,7 @@ def whole_case() -> Case:
     case.close(outcome=CaseOutcome.EVACUATED, by=holder, meta=meta())
     case.reopen(reason="needs housing help", by=holder, meta=meta())
     case.record_follow_up(text="found a flat", by=holder, meta=meta())
-    case.erase_personal_data(subject_id=case.person_id, meta=meta())
+    case.erase_personal_data(subject_id=case.person_id, by=OPERATOR, meta=meta())
     return case
 
 
@@ -88,7 +88,7 @@ def whole_resource() -> Resource:
         getattr(r, change)(reason=change, by=volunteer(), meta=meta(later(hours=8)))
         r.reopen(reason="ok again", by=supervisor(), meta=meta(later(hours=8)))
     r.update_occupancy(occupancy=4, by=volunteer(), meta=meta(later(hours=8)))
-    r.erase_personal_data(subject_id=r.id, meta=meta(later(hours=8)))
+    r.erase_personal_data(subject_id=r.id, by=OPERATOR, meta=meta(later(hours=8)))
     r.retract(reason="fake", by=supervisor(), meta=meta(later(hours=9)))
     return r
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from domain_builders import meta, new_id, replay, taken_case, verified, volunteer
+from domain_builders import OPERATOR, meta, new_id, replay, taken_case, verified, volunteer
 from domain_transcoding import loaded, mapper, stored
 
 from domain.base import PersonalData
@@ -99,7 +99,7 @@ def test_erasure_erases_the_journal_and_the_flags_texts() -> None:
     case, holder = taken_case()
     case.give_advice(text=MARK, by=holder, meta=meta())
     case.flag(flag_id=new_id(), reason="worried", detail=MARK, by=holder, meta=meta())
-    case.erase_personal_data(subject_id=case.person_id, meta=meta())
+    case.erase_personal_data(subject_id=case.person_id, by=OPERATOR, meta=meta())
     erased = PersonalData.erased_for(case.person_id)
     assert [e["personal"] for e in case.journal] == [erased, erased]
     assert case.flags[0]["personal"] == erased
@@ -108,7 +108,7 @@ def test_erasure_erases_the_journal_and_the_flags_texts() -> None:
 
 def test_after_erasure_a_step_is_recorded_without_its_text() -> None:
     case, holder = taken_case()
-    case.erase_personal_data(subject_id=case.person_id, meta=meta())
+    case.erase_personal_data(subject_id=case.person_id, by=OPERATOR, meta=meta())
     case.record_departure(by=holder, meta=meta())
     case.record_stuck(place=MARK, reason=MARK, by=holder, meta=meta())
     stuck = case.collect_events()[-1]
@@ -140,7 +140,7 @@ def test_a_version_one_step_replays_with_its_text_as_the_persons_legacy_data() -
     assert rebuilt.stage is JourneyStage.STUCK
     legacy = rebuilt.journal[-1]["personal"]
     assert (legacy.subject_id, legacy.legacy) == (case.person_id, True)
-    rebuilt.erase_personal_data(subject_id=case.person_id, meta=meta())
+    rebuilt.erase_personal_data(subject_id=case.person_id, by=OPERATOR, meta=meta())
     assert rebuilt.journal[-1]["personal"] == PersonalData.erased_for(case.person_id)
 
 

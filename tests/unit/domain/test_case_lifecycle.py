@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from domain_builders import (
+    OPERATOR,
     meta,
     names,
     new_event_names,
@@ -244,7 +245,7 @@ def test_erasure_replaces_every_personal_data_and_keeps_the_history() -> None:
     case.add_note(text="diabetic", by=holder, meta=meta())
     case.record_follow_up(text="ok", by=holder, meta=meta())
     case.close(outcome=CaseOutcome.EVACUATED, by=holder, meta=meta())
-    case.erase_personal_data(subject_id=case.person_id, meta=meta())
+    case.erase_personal_data(subject_id=case.person_id, by=OPERATOR, meta=meta())
     gone = PersonalData.erased_for(case.person_id)
     assert case.personal == gone and case.notes == [gone] and case.follow_ups == [gone]
     assert case.outcome is CaseOutcome.EVACUATED and case.region == "Kharkiv oblast"
@@ -254,7 +255,7 @@ def test_erasure_replaces_every_personal_data_and_keeps_the_history() -> None:
 def test_nothing_left_to_erase_is_rejected() -> None:
     case = open_case()
     with pytest.raises(NothingToErase):
-        case.erase_personal_data(subject_id=new_id(), meta=meta())
-    case.erase_personal_data(subject_id=case.person_id, meta=meta())
+        case.erase_personal_data(subject_id=new_id(), by=OPERATOR, meta=meta())
+    case.erase_personal_data(subject_id=case.person_id, by=OPERATOR, meta=meta())
     with pytest.raises(NothingToErase):
-        case.erase_personal_data(subject_id=case.person_id, meta=meta())
+        case.erase_personal_data(subject_id=case.person_id, by=OPERATOR, meta=meta())

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from domain_builders import (
+    OPERATOR,
     T0,
     banned,
     fact_checker,
@@ -134,7 +135,7 @@ class CaseWorld:
             lambda: case.close(outcome=list(CaseOutcome)[b % 4], by=who, meta=m),
             lambda: case.reopen(reason="r", by=who, meta=m),
             lambda: case.record_follow_up(text="f", by=who, meta=m),
-            lambda: case.erase_personal_data(subject_id=case.person_id, meta=m),
+            lambda: case.erase_personal_data(subject_id=case.person_id, by=OPERATOR, meta=m),
         ]
 
     def check_invariants(self) -> None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from domain_builders import (
+    OPERATOR,
     T0,
     banned,
     fact_checker,
@@ -286,8 +287,8 @@ def test_erasing_the_contact_keeps_the_resource() -> None:
         details="legal aid", reporter=volunteer(), contact={"phone": "+380..."},
         contact_subject_id=person, meta=meta())
     with pytest.raises(NothingToErase):
-        resource.erase_personal_data(subject_id=new_id(), meta=meta())
-    resource.erase_personal_data(subject_id=person, meta=meta())
+        resource.erase_personal_data(subject_id=new_id(), by=OPERATOR, meta=meta())
+    resource.erase_personal_data(subject_id=person, by=OPERATOR, meta=meta())
     assert resource.contact == PersonalData.erased_for(person)
     assert resource.details == "legal aid"
 

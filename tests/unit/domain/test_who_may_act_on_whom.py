@@ -15,6 +15,7 @@ from domain_builders import (
     new_id,
     supervisor,
     suspended,
+    taken_case,
     volunteer,
 )
 
@@ -29,8 +30,9 @@ from domain.errors import (
     VolunteerBanned,
     VolunteerSuspended,
 )
+from domain.resource import Resource
 from domain.roles import Authority, Role
-from domain.vocabulary import Standing
+from domain.vocabulary import ResourceKind, Standing
 from domain.volunteer import Volunteer
 
 GRANTED_ROLES = [r for r in Role if r is not Role.VOLUNTEER]
@@ -230,3 +232,34 @@ def test_a_banned_supervisor_grants_no_audit_access() -> None:
 def test_every_refusal_here_is_a_permission_error() -> None:
     for error in (CannotGrantRole, CannotSanctionAdmin, CannotCertifyOwnTraining):
         assert issubclass(error, CoordinationError) and error.http_status == 403
+
+
+# --- erasing a person's data on a case or a resource ----------------------------------------
+
+
+def test_a_demoted_supervisor_erases_nothing_on_a_case_with_an_old_token() -> None:
+    case, _ = taken_case()
+    demoted = supervisor()
+    demoted.revoke_role(role=Role.SUPERVISOR, by=admin(), meta=meta())
+
+    for by in (demoted.authority(["supervisor", "volunteer"]), credential(Role.VOLUNTEER)):
+        with pytest.raises(NotASupervisor):
+            case.erase_personal_data(subject_id=case.person_id, by=by, meta=meta())
+    case.erase_personal_data(subject_id=case.person_id,
+                             by=supervisor().authority(["supervisor"]), meta=meta())
+    assert case.personal.erased
+
+
+def test_only_an_admin_erases_a_resource_contact() -> None:
+    person = new_id()
+    resource = Resource.report(
+        resource_id=new_id(), kind=ResourceKind.CONTACT, region="Odesa", place="hotline",
+        details="legal aid", reporter=volunteer(), contact={"phone": "+380..."},
+        contact_subject_id=person, meta=meta())
+
+    with pytest.raises(NotAnAdmin):
+        resource.erase_personal_data(subject_id=person,
+                                     by=supervisor().authority(["supervisor"]), meta=meta())
+    resource.erase_personal_data(subject_id=person, by=admin().authority(["admin"]),
+                                 meta=meta())
+    assert resource.contact is not None and resource.contact.erased
