@@ -2,9 +2,10 @@
 
 Why: one Python process tops out near one core (the GIL), and HTTP parsing, credentials,
 validation and responses take a large share of it. `corridor serve --workers N` runs N HTTP
-processes and one writer process (aggregates, group commit, reactions, in-process
-projections). The writer stays single, so its aggregate cache stays true and group commit
-batches the commands of all workers together; HTTP work spreads over the cores.
+processes and one writer process (aggregates, group commit, the relay, anchoring); the
+supervisor that forks them keeps the read models and runs the reactions. The writer stays
+single, so its aggregate cache stays true and group commit batches the commands of all
+workers together; HTTP work spreads over the cores.
 
 Frames on a Unix socket: a 4-byte big-endian length, then one orjson object.
   request  {"id": n, "name": command, "body": JSON text, "actor": caller,
