@@ -9,10 +9,10 @@ stop first (so every command they forwarded gets its answer), then the backgroun
 then the writer.
 
 Every child is forked from the supervisor after it has imported what the children run
-(`preload`): the imported code (a large share of each interpreter's memory) is then held once in memory
-and shared by all of them, copy-on-write, instead of once per process. The collector is
-frozen before forking so that collections in the children do not write to, and so copy,
-the shared objects' pages.
+(`preload`): the imported code (a large share of each interpreter's memory) is then held
+once in memory and shared by all of them, copy-on-write, instead of once per process. The
+collector is frozen before forking so that collections in the children do not write to,
+and so copy, the shared objects' pages.
 """
 
 from __future__ import annotations
