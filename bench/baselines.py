@@ -26,11 +26,13 @@ from eventsourcing.persistence import JSONTranscoder
 from bench.mix import Command, Workload, World
 from bench.stats import Summary, summarize
 from domain.base import CoordinationError, Meta
+from projections.migrations import migrate
 from services.clock import now
 from services.commands import CATALOG, CommandSpec
 from services.runtime.unit_of_work import UnitOfWork
 from services.storage.application import CorridorApplication, MetaAsDict, PersonalDataSealed
 from services.storage.keystore import PostgresKeyStorage
+from services.storage.migrations import STORE, PsycopgSession
 from services.storage.sealing import KeyRing, Sealer, decode_master_key
 
 EVENT_ROW_BYTES = 400  # about the size of a stored case event's state
@@ -44,7 +46,10 @@ class PlainApplication(Application[UUID]):
     def __init__(self, env: dict[str, str], master_key: str) -> None:
         self._personal = PersonalDataSealed()
         super().__init__(env=env)
-        storage = PostgresKeyStorage(self.factory.datastore)  # type: ignore[attr-defined]
+        datastore = self.factory.datastore  # type: ignore[attr-defined]
+        with datastore.get_connection() as conn:  # corridor's tables, data_keys among them
+            migrate(PsycopgSession(conn, datastore.schema), STORE)
+        storage = PostgresKeyStorage(datastore)
         self._personal.sealer = Sealer(KeyRing(storage, decode_master_key(master_key)))
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

@@ -18,13 +18,13 @@ import orjson
 
 from projections.catalog import Projection
 from projections.copier import CopyThread, copy_connection
+from projections.migrations import AsyncpgSession, migrate_async
 from projections.schema import Table, physical
 from projections.sql import numbered
 from projections.store import (
     BoardListener,
     BulkLoader,
     advance_args,
-    bookkeeping_statements,
     change_statements,
     conflict,
     drop_statements,
@@ -39,6 +39,7 @@ from projections.tracking import (
     INSERT_GENERATION,
     MAKE_LIVE,
     RETIRE_LIVE,
+    SCHEMA,
     SELECT_GENERATIONS,
     SELECT_TRACKING,
     STORE_SOURCE,
@@ -112,11 +113,8 @@ class PostgresStore:
         self._pool = await asyncpg.create_pool(
             self.dsn, min_size=1, max_size=self.pool_size,
             server_settings={"search_path": self.schema})
-        async with self.pool.acquire() as conn, conn.transaction():
-            # Serialise concurrent first starts: CREATE TABLE IF NOT EXISTS can still race.
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('corridor_projections'))")
-            for sql in bookkeeping_statements(self.dialect):
-                await conn.execute(sql)
+        async with self.pool.acquire() as conn:
+            await migrate_async(AsyncpgSession(conn), SCHEMA)
 
     async def close(self) -> None:
         if self._copy_conn is not None:

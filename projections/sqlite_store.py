@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from projections.catalog import Projection
+from projections.migrations import SQLiteSession, migrate
 from projections.schema import Table, physical
 from projections.sql import sqlite_value
 from projections.store import (
@@ -25,7 +26,6 @@ from projections.store import (
     BulkLoader,
     DirectLoader,
     advance_args,
-    bookkeeping_statements,
     change_statements,
     conflict,
     drop_statements,
@@ -40,6 +40,7 @@ from projections.tracking import (
     INSERT_GENERATION,
     MAKE_LIVE,
     RETIRE_LIVE,
+    SCHEMA,
     SELECT_GENERATIONS,
     SELECT_TRACKING,
     STORE_SOURCE,
@@ -107,8 +108,7 @@ class SQLiteStore:
 
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        await self._write(lambda c: _transaction(c, lambda: [
-            c.execute(s) for s in bookkeeping_statements(self.dialect)]))
+        await self._write(lambda c: migrate(SQLiteSession(c), SCHEMA))
 
     async def close(self) -> None:
         for pool, attr in ((self._writer_thread, "_writer"), (self._reader_thread, "_reader")):

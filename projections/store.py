@@ -19,7 +19,6 @@ from projections.schema import (
 )
 from projections.sql import array_statement, shape_columns, statement
 from projections.tracking import (
-    BOOKKEEPING,
     Generation,
     Mark,
     Position,
@@ -85,11 +84,6 @@ class DirectLoader:
 
     async def finish(self) -> None:
         return None
-
-
-def bookkeeping_statements(dialect: str) -> list[str]:
-    """CREATE statements for projection_generations and projection_tracking."""
-    return [s for t in BOOKKEEPING for s in create_statements(t, None, dialect)]
 
 
 def generation_statements(projection: Projection, generation: int, dialect: str, *,

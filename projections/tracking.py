@@ -15,23 +15,33 @@ from datetime import datetime
 
 from projections.catalog import Projection
 from projections.changes import Change, row_of
-from projections.schema import INT, TEXT, TIME, Column, Table
+from projections.migrations import Migration, Schema
 
 STORE_SOURCE = "store"
 LIVE, BUILDING, RETIRED = "live", "building", "retired"
 
-GENERATIONS = Table("projection_generations", (
-    Column("projection", TEXT), Column("generation", INT), Column("state", TEXT),
-    Column("code_version", INT), Column("created_at", TIME), Column("switched_at", TIME),
-), key=("projection", "generation"))
-
-TRACKING = Table("projection_tracking", (
-    Column("projection", TEXT), Column("generation", INT), Column("source", TEXT),
-    Column("part", INT), Column("position", INT), Column("store_position", INT),
-    Column("updated_at", TIME),
-), key=("projection", "generation", "source", "part"))
-
-BOOKKEEPING = (GENERATIONS, TRACKING)
+SCHEMA = Schema(what="read-model store", table="projection_schema_version",
+                lock="corridor_projections", migrations=(
+    Migration(1, "projection generations and tracking", postgres=(
+        "CREATE TABLE IF NOT EXISTS projection_generations (projection text, generation bigint, "
+        "state text, code_version bigint, created_at timestamptz, switched_at timestamptz, "
+        "PRIMARY KEY (projection, generation))",
+        "CREATE TABLE IF NOT EXISTS projection_tracking (projection text, generation bigint, "
+        "source text, part bigint, position bigint, store_position bigint, "
+        "updated_at timestamptz, PRIMARY KEY (projection, generation, source, part))",
+    ), sqlite=(
+        "CREATE TABLE IF NOT EXISTS projection_generations (projection TEXT, generation INTEGER, "
+        "state TEXT, code_version INTEGER, created_at TEXT, switched_at TEXT, "
+        "PRIMARY KEY (projection, generation))",
+        "CREATE TABLE IF NOT EXISTS projection_tracking (projection TEXT, generation INTEGER, "
+        "source TEXT, part INTEGER, position INTEGER, store_position INTEGER, updated_at TEXT, "
+        "PRIMARY KEY (projection, generation, source, part))",
+    )),
+))
+"""The bookkeeping tables' migrations (projections.migrations), in the read models' own
+database and version table: on PostgreSQL that is the event store's schema, whose own
+tables have theirs (services.storage.migrations). The read models' tables themselves are
+versioned per projection and rebuilt into a new generation instead."""
 
 SELECT_GENERATIONS = ("SELECT projection, generation, state, code_version, created_at, "
                       "switched_at FROM projection_generations ORDER BY projection, generation")

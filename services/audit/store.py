@@ -1,8 +1,8 @@
 """Read-only queries the audit needs beyond eventsourcing's API, for SQLite and PostgreSQL.
 
 Stored events joined with their chain rows (store positions included), the version of a
-stream as of a time (the `event_chain (originator_id, recorded_at)` index), and the streams
-that have snapshots.
+stream as of a time (the `event_chain_as_of` index, services.storage.migrations), and the
+streams that have snapshots.
 """
 
 from __future__ import annotations
@@ -205,8 +205,8 @@ class StoreReader:
     def last_recorded(self, stream_id: UUID, at: datetime) -> tuple[int, datetime | None] | None:
         """(version, recorded_at) of the stream's last event recorded at or before `at`.
 
-        One probe of the (originator_id, recorded_at) index: the cost does not grow with the
-        stream's length or the store's size.
+        One probe of the (originator_id, recorded_at, originator_version) index: the cost does
+        not grow with the stream's length or the store's size.
         """
         sql = (f"SELECT originator_version, recorded_at FROM {self._chain} "
                "WHERE originator_id = ? AND recorded_at <= ? "

@@ -19,8 +19,7 @@ from typing import Any, Protocol
 import psycopg
 
 TABLE = "relay_positions"
-CREATE_SQL = (f"CREATE TABLE IF NOT EXISTS {{schema}}{TABLE} "
-              "(name text PRIMARY KEY, position bigint NOT NULL)")
+"""Made by the store's migrations (services.storage.migrations)."""
 
 
 class RelayLease(Protocol):
@@ -121,7 +120,6 @@ class PostgresLease:
         return self._conn
 
     async def _prepare(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        await conn.execute(CREATE_SQL.format(schema=f'"{self._schema}".'))
         await conn.execute(f'INSERT INTO "{self._schema}".{TABLE} (name, position) '
                            "VALUES (%s, 0) ON CONFLICT (name) DO NOTHING", (self._name,))
         await conn.execute(f'LISTEN "{self._channel}"')
@@ -183,7 +181,6 @@ class SQLiteLease:
 
     def _prepare(self) -> None:
         with self._datastore.transaction(commit=True) as cursor:
-            cursor.execute(CREATE_SQL.format(schema=""))
             cursor.execute(f"INSERT OR IGNORE INTO {TABLE} (name, position) VALUES (?, 0)",
                            (self._name,))
 

@@ -16,8 +16,10 @@ from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import get_topic
 
 from domain.base import Meta, PersonalData
+from projections.migrations import Schema
 from services.settings import Settings
 from services.storage.keystore import PostgresKeyStorage, SQLiteKeyStorage
+from services.storage.migrations import STORE, StoreSchema
 from services.storage.recorders import (
     BinarySnapshotRecorder,
     ChainedPostgresRecorder,
@@ -111,6 +113,8 @@ class CorridorApplication(Application[UUID]):
     """The one event store of the network: cases, volunteers, resources."""
 
     name = "corridor"
+    store_schema: Schema = STORE
+    """The write side's migrations this code runs the store at (services.storage.migrations)."""
 
     def __init__(self, settings: Settings, master_key: bytes,
                  retired_keys: dict[int, bytes] | None = None) -> None:
@@ -120,7 +124,14 @@ class CorridorApplication(Application[UUID]):
         self.snapshotting_intervals = {  # type: ignore[misc]
             cls: settings.snapshot_interval for cls in AGGREGATE_CLASSES
         }
-        super().__init__(env=persistence_env(settings))
+        env = persistence_env(settings)
+        with StoreSchema(settings, self.store_schema).open() as schema:
+            super().__init__(env=env)  # eventsourcing's tables first: then ours
+            try:
+                schema.migrate()
+            except BaseException:
+                self.close()
+                raise
         datastore = self.factory.datastore  # type: ignore[attr-defined]
         storage = (PostgresKeyStorage(datastore) if settings.store == "postgres"
                    else SQLiteKeyStorage(datastore))

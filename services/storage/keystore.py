@@ -60,13 +60,7 @@ class PostgresKeyStorage:
     def __init__(self, datastore: Any) -> None:
         self._ds = datastore
         s = datastore.schema
-        self._t, self._e = f"{s}.data_keys", f"{s}.erased_subjects"
-        with self._ds.get_connection() as conn:
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {self._t} (subject_id uuid PRIMARY KEY, "
-                         "wrapped bytea NOT NULL, master_version int NOT NULL, "
-                         "created_at timestamptz NOT NULL DEFAULT now())")
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {self._e} (subject_id uuid PRIMARY KEY, "
-                         "erased_at timestamptz NOT NULL DEFAULT now())")
+        self._t, self._e = f"{s}.data_keys", f"{s}.erased_subjects"  # made by migrations
 
     def load_wrapped(self, subject_id: UUID) -> tuple[bytes, int] | None:
         with self._ds.get_connection() as conn:
@@ -127,13 +121,7 @@ class SQLiteKeyStorage:
     """The same tables in the embedded SQLite database."""
 
     def __init__(self, datastore: Any) -> None:
-        self._ds = datastore
-        with self._ds.transaction(commit=True) as c:
-            c.execute("CREATE TABLE IF NOT EXISTS data_keys (subject_id TEXT PRIMARY KEY, "
-                      "wrapped BLOB NOT NULL, master_version INTEGER NOT NULL, "
-                      "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
-            c.execute("CREATE TABLE IF NOT EXISTS erased_subjects (subject_id TEXT PRIMARY KEY, "
-                      "erased_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+        self._ds = datastore  # the tables are made by services.storage.migrations
 
     def load_wrapped(self, subject_id: UUID) -> tuple[bytes, int] | None:
         with self._ds.transaction(commit=False) as c:

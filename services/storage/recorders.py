@@ -146,17 +146,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self.heads = HeadCache()
-        schema = self.datastore.schema
-        self.sql_create_statements.extend(SQL(s) for s in (  # type: ignore[misc]
-            f"CREATE TABLE IF NOT EXISTS {schema}.event_chain (originator_id uuid NOT NULL, "
-            "originator_version bigint NOT NULL, hash bytea NOT NULL, "
-            "recorded_at timestamptz, PRIMARY KEY (originator_id, originator_version))",
-            f"CREATE INDEX IF NOT EXISTS event_chain_time ON {schema}.event_chain "
-            "(originator_id, recorded_at)",
-            f"CREATE TABLE IF NOT EXISTS {schema}.command_receipts (command_id uuid PRIMARY KEY, "
-            "outcome bytea NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now())",
-        ))
-
+        # event_chain and command_receipts: services.storage.migrations
         self.insert_events_statement = binary_insert(self, returning=True)
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent],
@@ -284,18 +274,6 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: Any, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name)
         self.heads = HeadCache()
-
-    def construct_create_table_statements(self) -> list[str]:
-        return [
-            *super().construct_create_table_statements(),
-            "CREATE TABLE IF NOT EXISTS event_chain (originator_id TEXT NOT NULL, "
-            "originator_version INTEGER NOT NULL, hash BLOB NOT NULL, recorded_at TEXT, "
-            "PRIMARY KEY (originator_id, originator_version)) WITHOUT ROWID",
-            "CREATE INDEX IF NOT EXISTS event_chain_time ON event_chain "
-            "(originator_id, recorded_at)",
-            "CREATE TABLE IF NOT EXISTS command_receipts (command_id TEXT PRIMARY KEY, "
-            "outcome BLOB NOT NULL, recorded_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
-        ]
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
         out: list[tuple[StoredEvent, bytes]] = []
