@@ -16,11 +16,11 @@ SQLite has a single writer. A rolled-back insert leaves a gap in the ids forever
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from projections.backoff import Backoff, sleep_or_stop
 from projections.catalog import Projection
 from projections.generations import LiveTarget, ensure_live, live_targets
 from projections.records import EventRecord, decode_stored
@@ -78,13 +78,15 @@ class StoreRunner:
 
     def __init__(self, store: ReadModelStore, source: EventSource,
                  projections: Sequence[Projection], *, batch_size: int = 1000,
-                 idle_seconds: float = 0.5, gather_seconds: float = GATHER_SECONDS) -> None:
+                 idle_seconds: float = 0.5, gather_seconds: float = GATHER_SECONDS,
+                 backoff: Backoff | None = None) -> None:
         self.store, self.source, self.projections = store, source, tuple(projections)
         self.batch_size, self.idle_seconds = batch_size, idle_seconds
         self.gather_seconds = gather_seconds
         self.positions: dict[str, int] = {}
         self.last_error: str | None = None
         self.on_commit: list[Callable[[dict[str, int]], None]] = []
+        self.backoff = backoff or Backoff("projection runner", log)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -121,23 +123,24 @@ class StoreRunner:
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the store until `stop` is set; errors are logged and retried with backoff."""
         self._loop = asyncio.get_running_loop()
-        await ensure_live(self.store, self.projections)
-        backoff = 0.1
+        live = False
         while not stop.is_set():
             # Cleared before reading, not after: a nudge for a commit that lands while this
             # step reads must start the next step, not be lost to a whole idle poll.
             self._wake.clear()
             try:
+                if not live:  # in the loop: a runner started during an outage waits too
+                    await ensure_live(self.store, self.projections)
+                    live = True
                 covered = await self.step()
-                self.last_error, backoff = None, 0.1
+                self.last_error = None
+                self.backoff.succeeded()
             except PositionConflict as conflict:
                 log.info("another runner moved first (%s); reloading positions", conflict)
                 continue
             except Exception as error:
                 self.last_error = f"{type(error).__name__}: {error}"
-                log.exception("projection step failed; retrying in %.1fs", backoff)
-                await _sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, 30.0)
+                await self.backoff.pause(error, stop)
                 continue
             if covered < self.batch_size:
                 await self._idle(stop)
@@ -153,9 +156,4 @@ class StoreRunner:
         if self._wake.is_set() and self.gather_seconds > 0:
             # Let the commits that follow this one arrive too: under load one read-model
             # transaction then covers many writer commits, not one each.
-            await _sleep_or_stop(stop, self.gather_seconds)
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
+            await sleep_or_stop(stop, self.gather_seconds)

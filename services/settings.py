@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     projections_in_process: bool = True
     reactions_in_process: bool = True
     expiry_tick_seconds: float = Field(default=30.0, gt=0)
+    reconnect_give_up_seconds: float | None = Field(
+        default=None, gt=0, description="a projection worker (`corridor project --from "
+        "kafka`) that has failed this long in a row (database or broker down) exits "
+        "non-zero, for its supervisor to restart; unset, it keeps reconnecting")
     max_body_bytes: int = Field(default=1_048_576, ge=1_024, description="largest request "
                                 "body the API reads; a larger one is refused with 413 "
                                 "before it is read in full")

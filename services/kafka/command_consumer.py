@@ -14,18 +14,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 
+from projections.backoff import Backoff
 from services.auth import NotAuthenticated, Principal, TokenIssuer
 from services.bootstrap import Runtime
 from services.commands import CATALOG, CommandBody, CommandSpec
 from services.commands.common import repeated_key, repeated_key_message
-from services.kafka.clients import bootstrap, reliable_producer, stop_quietly
+from services.kafka.clients import reliable_producer, stop_quietly
+from services.kafka.consumer_base import GroupConsumer
 from services.kafka.messages import CommandMessage, CommandReply, Outgoing, header
-from services.kafka.positions import pause
 from services.kafka.topics import Topics, ensure_topics
 from services.runtime.outcomes import Outcome
 
@@ -121,14 +122,14 @@ class CommandConsumer:
     """Consumes the command topic in a consumer group and answers every command."""
 
     def __init__(self, runtime: Runtime, *, group_id: str | None = None, batch_size: int = 200,
-                 outcome_timeout: float = 60.0, retry_delay: float = 1.0,
+                 outcome_timeout: float = 60.0, backoff: Backoff | None = None,
                  create_topics: bool = True) -> None:
         self.runtime = runtime
         self.topics = Topics.of(runtime.settings)
         self.group_id = group_id or runtime.settings.topic("command-consumer")
         self.batch_size = batch_size
         self.outcome_timeout = outcome_timeout
-        self.retry_delay = retry_delay
+        self.backoff = backoff or Backoff("command consumer", log)
         self.create_topics = create_topics  # off where operators provision topics
         self.replied = 0
         self.dead_lettered = 0
@@ -139,30 +140,26 @@ class CommandConsumer:
             try:
                 await self._consume(stopping)
             except Exception as error:  # broker or store trouble: uncommitted ones come again
-                log.warning("command consumer interrupted (%s: %s); resuming",
-                            type(error).__name__, error)
-                await pause(stopping, self.retry_delay)
+                await self.backoff.pause(error, stopping)
 
     async def _consume(self, stopping: asyncio.Event) -> None:
         if self.create_topics:
             await ensure_topics(self.runtime.settings)
             self.create_topics = False
-        consumer = AIOKafkaConsumer(
-            self.topics.commands, bootstrap_servers=bootstrap(self.runtime.settings),
-            group_id=self.group_id, enable_auto_commit=False, auto_offset_reset="earliest",
-            client_id="corridor-command-consumer")
+        consumer = GroupConsumer(self.runtime.settings, self.group_id, [self.topics.commands],
+                                 client_id="corridor-command-consumer")
         producer = reliable_producer(self.runtime.settings, client_id="corridor-command-replies")
-        await consumer.start()
-        try:
-            await producer.start()
-            while not stopping.is_set():
-                fetched = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
-                if fetched:
-                    await self.handle(producer, [m for ms in fetched.values() for m in ms])
-                    await consumer.commit({tp: ms[-1].offset + 1 for tp, ms in fetched.items()})
-        finally:
-            await stop_quietly(producer)
-            await consumer.stop()
+        async with consumer:
+            try:
+                await producer.start()
+                while not stopping.is_set():
+                    fetched = await consumer.fetch(self.batch_size, timeout=0.5)
+                    if fetched:
+                        await self.handle(producer, fetched.messages)
+                        await consumer.commit(fetched)  # only now: every reply acknowledged
+                    self.backoff.succeeded()
+            finally:
+                await stop_quietly(producer)
 
     async def handle(self, producer: AIOKafkaProducer,
                      messages: Sequence[ConsumerRecord[Any, Any]]) -> None:

@@ -9,11 +9,15 @@ anywhere before COMMIT replays the batch and a crash after it does not.
 
 Re-published copies are dropped: within a partition events come in store order, so an
 event at or below the partition's last applied store position, or below the generation's
-"store floor" (what a rebuild already covered), was applied already. The consumer module's
-StreamVersions drops, per stream, a copy that overtook a lost message (the relay sends it
-again, in order, after the lost one). The worker reads aiokafka directly rather than
-through EventConsumer.batch: it needs each record's partition and offset, which an
-EventBatch does not keep.
+"store floor" (what a rebuild already covered), was applied already. StreamVersions
+(services.kafka.dedup) drops, per stream, a copy that overtook a lost message (the relay
+sends it again, in order, after the lost one).
+
+A failure (the database or the broker gone) keeps the worker in its group: it backs off
+(projections.backoff), seeks every partition to its stored offsets again and carries on from
+there, so nothing is lost or applied twice however long the outage lasts. It gives up only
+after `reconnect_give_up_seconds` of failures in a row, when that is set, or on a message it
+cannot read; either raises, so `corridor project --from kafka` exits non-zero.
 
 A read model's store position from Kafka is the least of its partitions' (see
 projections.generations.store_positions). A partition that receives nothing would hold it at
@@ -25,22 +29,24 @@ has consumed to its end up to that position (caught_up_works).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from projections.backoff import Backoff
 from projections.catalog import PROJECTIONS, Projection
 from projections.changes import Change
 from projections.generations import ensure_live, live_of
 from projections.records import EventRecord
 from projections.store import ReadModelStore
 from projections.tracking import STORE_SOURCE, Mark, PositionConflict, Target, Work, touched_by
-from services.kafka.clients import bootstrap
-from services.kafka.event_consumer import StreamVersions, UnreadableEvent
+from services.kafka.consumer_base import GroupConsumer
+from services.kafka.dedup import StreamVersions
 from services.kafka.messages import decode_event
 from services.kafka.positions import RelayProgress
 from services.kafka.topics import Topics
@@ -59,6 +65,10 @@ def relay_progress(settings: Settings) -> RelayProgress:
     """The events relay's acknowledged position, in the event store of `settings`."""
     return RelayProgress(settings.store, pg_dsn=settings.pg_dsn, schema=settings.pg_schema,
                          sqlite_path=settings.sqlite_path)
+
+
+class UnreadableEvent(Exception):
+    """A message on the events topic is not an event this code understands."""
 
 
 @dataclass(frozen=True)
@@ -153,39 +163,32 @@ async def kafka_targets(store: ReadModelStore, projections: Sequence[Projection]
     return found
 
 
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, worker: KafkaWorker) -> None:
-        self.worker = worker
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        self.worker.versions.forget(revoked)
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        await self.worker.seek_stored(assigned)
-
-
 class KafkaWorker:
     """Applies the events topic to the live read models, exactly once per event."""
 
     def __init__(self, store: ReadModelStore, settings: Settings,
                  projections: Sequence[Projection] = PROJECTIONS, *, group_id: str = GROUP_ID,
                  batch_size: int = 1000, progress: RelayProgress | None = None,
-                 progress_seconds: float = PROGRESS_SECONDS) -> None:
+                 progress_seconds: float = PROGRESS_SECONDS,
+                 backoff: Backoff | None = None) -> None:
         self.store, self.projections = store, tuple(projections)
         self.topic = Topics.of(settings).events
         self.batch_size = batch_size
         self.progress = progress or relay_progress(settings)
         self.progress_seconds = progress_seconds
+        self.backoff = backoff or Backoff("projection worker", log)
         self._progress_at = 0.0
         self.versions = StreamVersions()
         self.applied = 0
         self._targets: tuple[tuple[str, int], ...] = ()
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap(settings), group_id=group_id,
-            enable_auto_commit=False, auto_offset_reset="earliest",
-            client_id=f"corridor-{group_id}")
+        self.consumer = GroupConsumer(settings, group_id, [self.topic],
+                                      client_id=f"corridor-{group_id}",
+                                      on_assigned=self.seek_stored, on_revoked=self._forget)
 
-    async def seek_stored(self, partitions: set[TopicPartition]) -> None:
+    async def _forget(self, partitions: frozenset[TopicPartition]) -> None:
+        self.versions.forget(partitions)
+
+    async def seek_stored(self, partitions: frozenset[TopicPartition]) -> None:
         """Seek partitions to the smallest stored offset among the live generations."""
         self.versions.forget(partitions)
         targets = await kafka_targets(self.store, self.projections, self.topic)
@@ -203,15 +206,14 @@ class KafkaWorker:
 
     async def step(self, timeout: float = 0.5) -> int:
         """Fetch and apply one batch; returns the number of events fetched."""
-        fetched = await self.consumer.getmany(timeout_ms=int(timeout * 1000),
-                                              max_records=self.batch_size)
-        incoming = [decode(m) for messages in fetched.values() for m in messages]
+        fetched = await self.consumer.fetch(self.batch_size, timeout)
+        incoming = [decode(m) for m in fetched.messages]
         if not incoming:
             return 0
         targets = await kafka_targets(self.store, self.projections, self.topic)
         if tuple((t.target.name, t.target.generation) for t in targets) != self._targets:
             # A rebuild switched generations: the new one starts from its copied offsets.
-            await self.seek_stored(self.consumer.assignment())
+            self.consumer.resync()
             return 0
         admitted = [i for i in incoming if self.versions.admit(
             TopicPartition(self.topic, i.partition), i.record.stream_id, i.record.version)]
@@ -246,40 +248,58 @@ class KafkaWorker:
             await self.catch_up_positions()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop` is set."""
-        self.consumer.subscribe([self.topic], listener=_Rebalance(self))
-        await self.consumer.start()
-        backoff = 0.1
+        """Consume until `stop` is set, backing off and resuming from the stored offsets
+        after any failure; raises UnreadableEvent, or GaveUp if the backoff gives up."""
         try:
             while not stop.is_set():
                 try:
+                    if not self.consumer.running:
+                        await self.consumer.start()
                     await self.step()
                     await self._maybe_catch_up_positions()
-                    backoff = 0.1
+                    self.backoff.succeeded()
                 except UnreadableEvent:
                     raise  # a message this code cannot read: stop rather than skip it
                 except PositionConflict as conflict:
                     # Another member moved these partitions on (we lost them in a rebalance).
                     log.warning("%s; re-seeking to the stored offsets", conflict)
-                    await self.seek_stored(self.consumer.assignment())
-                except Exception:
-                    log.exception("projection batch failed; retrying in %.1fs", backoff)
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 30.0)
-                    await self.seek_stored(self.consumer.assignment())
+                    self.consumer.resync()
+                except Exception as error:
+                    # The seek is the next attempt's first step, so a database still down
+                    # is one more failure to back off from, not the end of the worker.
+                    self.consumer.resync()
+                    await self.backoff.pause(error, stop)
         finally:
             await self.consumer.stop()
             await self.progress.close()
 
 
-async def run_kafka_worker(settings: Settings, *, stop: asyncio.Event | None = None,
+async def run_kafka_worker(settings: Settings, stop: asyncio.Event | None = None, *,
                            group_id: str = GROUP_ID) -> None:
-    """Run one projection worker until `stop` is set (start as many as there are partitions)."""
+    """Run one projection worker until `stop` is set (start as many as there are partitions);
+    one started while its database is down waits for it like a running one."""
+    stop = stop or asyncio.Event()
+    backoff = Backoff("projection worker", log,
+                      give_up_after=settings.reconnect_give_up_seconds)
     store = store_config(settings).open()
-    await store.start()
     try:
-        await ensure_live(store, PROJECTIONS)
-        worker = KafkaWorker(store, settings, PROJECTIONS, group_id=group_id)
-        await worker.run(stop or asyncio.Event())
+        if await _start_store(store, backoff, stop):
+            worker = KafkaWorker(store, settings, PROJECTIONS, group_id=group_id,
+                                 backoff=backoff)
+            await worker.run(stop)
     finally:
         await store.close()
+
+
+async def _start_store(store: ReadModelStore, backoff: Backoff, stop: asyncio.Event) -> bool:
+    """Open the read-model store and make every read model live; False if stopped first."""
+    while not stop.is_set():
+        try:
+            await store.start()
+            await ensure_live(store, PROJECTIONS)
+            return True
+        except Exception as error:
+            with contextlib.suppress(Exception):  # a half-started store: start afresh
+                await store.close()
+            await backoff.pause(error, stop)
+    return False

@@ -19,6 +19,7 @@ from uuid import UUID
 from aiokafka import AIOKafkaProducer
 from eventsourcing.persistence import Notification
 
+from projections.backoff import Backoff
 from projections.records import decode_stored
 from services.kafka.clients import reliable_producer, stop_quietly
 from services.kafka.messages import encode_event
@@ -26,7 +27,6 @@ from services.kafka.positions import (
     PostgresLease,
     RelayLease,
     SQLiteLease,
-    pause,
     postgres_position,
     sqlite_position,
 )
@@ -61,14 +61,14 @@ class EventRelay:
 
     def __init__(self, app: CorridorApplication, settings: Settings, *, name: str = "events",
                  batch_size: int = 500, lease: RelayLease | None = None,
-                 producer_factory: ProducerFactory | None = None, retry_delay: float = 1.0,
+                 producer_factory: ProducerFactory | None = None, backoff: Backoff | None = None,
                  idle_wait: float = 1.0, create_topics: bool = True) -> None:
         self.app = app
         self.settings = settings
         self.name = name
         self.topic = Topics.of(settings).events
         self.batch_size = batch_size
-        self.retry_delay = retry_delay
+        self.backoff = backoff or Backoff(f"relay {name}", log)
         self.idle_wait = idle_wait  # upper bound; NOTIFY (PostgreSQL) or 50 ms polls wake sooner
         self._lease = lease or default_lease(app, settings, name)
         self._new_producer = producer_factory or (
@@ -86,10 +86,8 @@ class EventRelay:
                 if await self._lease.acquire(stopping):
                     await self._lead(stopping)
             except Exception as error:  # a fault outside our control: back off, resume
-                self.interruptions += 1
-                log.warning("relay %s interrupted (%s: %s); resuming from its stored position",
-                            self.name, type(error).__name__, error)
-                await pause(stopping, self.retry_delay)
+                self.interruptions += 1  # from the stored position, when leading again
+                await self.backoff.pause(error, stopping)
             finally:
                 self.leading = False
                 await self._lease.release()
@@ -128,6 +126,7 @@ class EventRelay:
                 sent = sending.last
             elif in_flight is None:
                 await self._lease.wait_for_news(self.idle_wait)
+                self.backoff.succeeded()  # leading and idle: all is well
         if in_flight is not None:
             await self._confirm(in_flight)
 
@@ -148,6 +147,7 @@ class EventRelay:
         await asyncio.gather(*batch.acks)
         await self._lease.save(batch.last)  # only now: every message up to it is acknowledged
         self.position = batch.last
+        self.backoff.succeeded()
         self.published += len(batch.acks)
 
     def _read(self, after: int) -> Sequence[Notification]:

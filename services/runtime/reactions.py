@@ -35,6 +35,7 @@ from domain.policies import POLICY_NAMESPACE, expire_due, react
 from domain.resource import Resource
 from domain.roles import policy_actor
 from domain.volunteer import Volunteer
+from projections.backoff import Backoff
 from services.clock import now
 from services.runtime.outcomes import Outcome
 from services.runtime.unit_of_work import UnitOfWork
@@ -238,6 +239,7 @@ class Reactions:
         self._last_tick = 0.0
         self.save_every_seconds = save_every_seconds
         self._saved_at = 0.0
+        self.backoff = Backoff("reactions", log)
 
     def start(self) -> None:
         self._thread.start()
@@ -309,10 +311,10 @@ class Reactions:
                 if time.monotonic() - self._last_tick >= self.tick_seconds:
                     self._last_tick = time.monotonic()
                     self.tick()
-            except Exception:
-                log.exception("reactions step failed; retrying")
-                read = 0
-                self._stop.wait(1.0)
+                self.backoff.succeeded()
+            except Exception as error:
+                self.backoff.pause_blocking(error, self._stop)
+                continue  # at once: what failed is still there to read
             if read == 0:
                 self._wait_for_news()
 

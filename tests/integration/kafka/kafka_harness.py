@@ -16,7 +16,6 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 from eventsourcing.domain import Aggregate, event
 
-from services.kafka.event_consumer import StreamVersions
 from services.kafka.messages import decode_event
 from services.settings import Settings
 from services.storage.application import CorridorApplication
@@ -129,15 +128,16 @@ def per_stream_versions(messages: list[ConsumerRecord[bytes, bytes]]) -> dict[UU
 
 
 def admitted_per_stream(messages: list[ConsumerRecord[bytes, bytes]]) -> dict[UUID, list[int]]:
-    """Versions per stream as the consumer library admits them (re-deliveries dropped)."""
-    versions = StreamVersions(strict=True)
+    """Versions per stream as an exact reader of the whole topic admits them: every stream
+    from its version 1, each next version once (re-deliveries, and copies that overtook a
+    lost message, dropped)."""
     admitted: dict[UUID, list[int]] = defaultdict(list)
     for message in messages:
         record = decode_event(message.value or b"")
-        tp = TopicPartition(message.topic, message.partition)
-        if versions.admit(tp, record.stream_id, record.version):
-            admitted[record.stream_id].append(record.version)
-    return dict(admitted)
+        versions = admitted[record.stream_id]
+        if record.version == len(versions) + 1:
+            versions.append(record.version)
+    return {stream: versions for stream, versions in admitted.items() if versions}
 
 
 def expected_per_stream(stored: list[Stored]) -> dict[UUID, list[int]]:

@@ -38,7 +38,7 @@ async def runtime(pg_settings: Settings) -> AsyncIterator[Runtime]:
 
 @contextlib.asynccontextmanager
 async def consuming(runtime: Runtime) -> AsyncIterator[CommandConsumer]:
-    consumer = CommandConsumer(runtime, retry_delay=0.2)
+    consumer = CommandConsumer(runtime)
     stopping = asyncio.Event()
     task = asyncio.create_task(consumer.run(stopping))
     try:
@@ -199,7 +199,7 @@ async def test_nothing_is_committed_until_the_writer_has_stored_the_command(
         pg_settings: Settings) -> None:
     topics = Topics.of(pg_settings)
     runtime = await asyncio.to_thread(build_runtime, pg_settings, start_writer=False)
-    consumer = CommandConsumer(runtime, retry_delay=0.2, outcome_timeout=0.5)
+    consumer = CommandConsumer(runtime, outcome_timeout=0.5)
     writing = False
     stopping = asyncio.Event()
     task = asyncio.create_task(consumer.run(stopping))
