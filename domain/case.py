@@ -17,15 +17,19 @@ from domain.errors import (
     CaseClosed,
     CaseNotClosed,
     CaseNotTaken,
+    CaseStillHoldsSeats,
     FlagAlreadyRaised,
     FlagNotRaised,
     FlagsStillRaised,
+    HoldAlreadyConfirmed,
+    HoldNotHeld,
     NoSupportGroup,
     NotASupervisor,
     NotCaseAssignee,
     NothingToErase,
     NotPermitted,
     OutcomeContradictsJourney,
+    SeatsAlreadyHeld,
     StepOutOfOrder,
     SupportGroupAlreadyFormed,
 )
@@ -34,7 +38,8 @@ from domain.journey import JourneyStage, Step, ensure_step_allowed, stage_after
 from domain.policies import RecallReason
 from domain.resource import Resource
 from domain.roles import STAFF_ROLES, Authority, Role, is_policy_actor
-from domain.vocabulary import CaseOutcome, CaseStatus, Urgency
+from domain.transport import Household
+from domain.vocabulary import CaseOutcome, CaseStatus, HoldEnd, Urgency
 from domain.volunteer import Volunteer
 
 FLAG_VOCABULARY = frozenset(r.value for r in RecallReason)
@@ -65,8 +70,9 @@ def _legacy_text(*names: str) -> Any:
 class Case(CoordinationAggregate):
     """A request for help and everything done about it; personal details stay sealed."""
 
-    class_version = 2
-    """Snapshots: version 2 keeps the journal and seals the flags' texts."""
+    class_version = 3
+    """Snapshots: version 2 keeps the journal and seals the flags' texts; version 3 keeps
+    the seats the case holds on transports."""
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -77,6 +83,11 @@ class Case(CoordinationAggregate):
             flag["reason"], typed = flag_reason(flag["reason"])
             flag["personal"] = PersonalData.from_legacy(
                 state["person_id"], **typed, detail=flag.pop("detail", ""))
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """A version 2 snapshot predates seat holds: the case held none."""
+        state["seat_holds"] = []
 
     @classmethod
     def open(cls, *, case_id: UUID, person_id: UUID, intake: Intake, meta: Meta) -> Case:
@@ -122,6 +133,9 @@ class Case(CoordinationAggregate):
         self.support_member_ids: list[UUID] = []
         self._outcome: str | None = None
         self.closed_at: datetime | None = None
+        self.seat_holds: list[dict[str, Any]] = []
+        """Seats the case holds on transports now: {"hold_id", "resource_id", "seats",
+        "until", "confirmed", "held_at"} (the transport keeps the same holds)."""
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -154,6 +168,16 @@ class Case(CoordinationAggregate):
     def has_support_group(self) -> bool:
         """True while a support group is formed."""
         return self.psychologist_id is not None
+
+    @property
+    def household(self) -> Household:
+        """Who travels, from the intake: what a transport must seat and take."""
+        return Household(adults=self.adults, children=len(self.children_ages), pets=self.pets,
+                         mobility_needs=self.mobility_needs)
+
+    def seat_hold(self, hold_id: UUID) -> dict[str, Any] | None:
+        """The case's current hold with this id, or None."""
+        return next((h for h in self.seat_holds if h["hold_id"] == hold_id), None)
 
     def relies_on(self, resource_id: UUID) -> bool:
         """True when a step of this (active) case relies on the resource."""
@@ -258,6 +282,71 @@ class Case(CoordinationAggregate):
             self._ensure_may_work(by)
         self._record_note(note=PersonalData.of(self.person_id, text=text), meta=meta)
 
+    # --- seats on transport ----------------------------------------------------------------
+    # Seats move between a case and a transport in one unit of work (domain.seats): each side
+    # checks its own rules first, then each records its own event.
+
+    def ensure_may_hold_seats(self, *, hold_id: UUID, resource_id: UUID,
+                              by: Volunteer) -> None:
+        """Raise unless `by` may hold seats for this case on the transport: the assignee or
+        a supervisor, an open case not arrived yet, one hold per transport."""
+        self._ensure_may_work(by)
+        if self.stage is JourneyStage.ARRIVED:
+            raise StepOutOfOrder("TransportSeatsHeld", self._stage)
+        if self.seat_hold(hold_id) is not None or any(
+                h["resource_id"] == resource_id for h in self.seat_holds):
+            raise SeatsAlreadyHeld(f"case {self.id} holds seats on transport {resource_id} "
+                                   "already: release that hold to hold another number")
+
+    def hold_seats(self, *, hold_id: UUID, resource_id: UUID, seats: int, until: datetime,
+                   by: Volunteer, meta: Meta) -> None:
+        """Record seats held for the case on a transport (the journey relies on it now)."""
+        self.ensure_may_hold_seats(hold_id=hold_id, resource_id=resource_id, by=by)
+        self._record_seats_held(resource_id=resource_id, hold_id=hold_id, seats=seats,
+                                until=until, meta=meta)
+
+    def ensure_may_confirm_seats(self, *, hold_id: UUID, by: Volunteer) -> dict[str, Any]:
+        """The case's unconfirmed hold, if `by` may confirm it."""
+        self._ensure_may_work(by)
+        hold = self._current_seat_hold(hold_id)
+        if hold["confirmed"]:
+            raise HoldAlreadyConfirmed(f"hold {hold_id} is confirmed already")
+        return hold
+
+    def confirm_seats(self, *, hold_id: UUID, by: Volunteer, meta: Meta) -> None:
+        """Record that the person takes the held seats."""
+        hold = self.ensure_may_confirm_seats(hold_id=hold_id, by=by)
+        self._record_seats_confirmed(resource_id=hold["resource_id"], hold_id=hold_id,
+                                     seats=hold["seats"], meta=meta)
+
+    def ensure_may_release_seats(self, *, hold_id: UUID, by: Volunteer | None,
+                                 meta: Meta) -> dict[str, Any]:
+        """The case's hold, if `by` (the assignee or a supervisor; None: a policy) may let
+        it go."""
+        self._ensure_may_work_or_policy(by, meta, closed_ok=by is None)
+        return self._current_seat_hold(hold_id)
+
+    def release_seats(self, *, hold_id: UUID, why: HoldEnd, by: Volunteer | None,
+                      meta: Meta) -> None:
+        """Record that the case's seats on a transport were freed, and why."""
+        hold = self.ensure_may_release_seats(hold_id=hold_id, by=by, meta=meta)
+        self._record_seats_released(resource_id=hold["resource_id"], hold_id=hold_id,
+                                    seats=hold["seats"], confirmed=hold["confirmed"],
+                                    why=HoldEnd(why).value, meta=meta)
+
+    def ensure_may_lapse_seats(self, *, hold_id: UUID, meta: Meta) -> dict[str, Any]:
+        """The case's hold, if a policy is lapsing it (the transport says whether it is due)."""
+        if not is_policy_actor(meta):
+            raise NotPermitted("only a policy lapses a hold")
+        return self._current_seat_hold(hold_id)
+
+    def record_seats_lapsed(self, *, hold_id: UUID, meta: Meta) -> None:
+        """A policy records that the case's unconfirmed hold ran out (the transport says
+        when; it lapses there in the same unit of work)."""
+        hold = self.ensure_may_lapse_seats(hold_id=hold_id, meta=meta)
+        self._record_seats_lapsed(resource_id=hold["resource_id"], hold_id=hold_id,
+                                  seats=hold["seats"], meta=meta)
+
     # --- flags -----------------------------------------------------------------------------
 
     def flag(self, *, flag_id: UUID, reason: str, by: Volunteer | None, meta: Meta,
@@ -323,6 +412,14 @@ class Case(CoordinationAggregate):
         'referred_elsewhere' claim nothing the network can still check: their flags stay
         raised on the closed case and are there again if it is reopened.
         """
+        outcome = self.ensure_may_close(outcome=outcome, by=by)
+        if self.seat_holds:
+            raise CaseStillHoldsSeats(f"case {self.id} still holds seats: a closing "
+                                      "releases them first (domain.seats.close_case)")
+        self._record_closed(outcome=outcome.value, meta=meta)
+
+    def ensure_may_close(self, *, outcome: CaseOutcome, by: Volunteer) -> CaseOutcome:
+        """The outcome, if `by` may close the case with it now (see close)."""
         self._ensure_may_work(by)
         outcome = CaseOutcome(outcome)
         arrived = self.stage is JourneyStage.ARRIVED
@@ -332,7 +429,7 @@ class Case(CoordinationAggregate):
         if outcome in (CaseOutcome.EVACUATED, CaseOutcome.STAYS) and self.flags:
             raise FlagsStillRaised(self.id, outcome.value,
                                    [(f["flag_id"], f["reason"]) for f in self.flags])
-        self._record_closed(outcome=outcome.value, meta=meta)
+        return outcome
 
     def reopen(self, *, reason: str, by: Volunteer, meta: Meta) -> None:
         """Reopen a closed case; it stays with the assignee only if they reopen it."""
@@ -375,11 +472,20 @@ class Case(CoordinationAggregate):
         if by.id != self.assignee_id and not by.has_role(Role.SUPERVISOR):
             raise NotCaseAssignee(f"volunteer {by.id} does not hold case {self.id}")
 
-    def _ensure_may_work_or_policy(self, by: Volunteer | None, meta: Meta) -> None:
+    def _ensure_may_work_or_policy(self, by: Volunteer | None, meta: Meta, *,
+                                   closed_ok: bool = False) -> None:
         if by is not None:
             self._ensure_may_work(by)
         elif not is_policy_actor(meta):
             raise NotPermitted("only a policy may act without an acting volunteer")
+        elif not closed_ok:
+            self._ensure_open()
+
+    def _current_seat_hold(self, hold_id: UUID) -> dict[str, Any]:
+        hold = self.seat_hold(hold_id)
+        if hold is None:
+            raise HoldNotHeld(f"case {self.id} holds no seats under hold {hold_id}")
+        return hold
 
     def _ensure_step(self, step: Step, by: Volunteer) -> None:
         self._ensure_may_work(by)
@@ -555,6 +661,30 @@ class Case(CoordinationAggregate):
     @event("NoteAdded")
     def _record_note(self, note: PersonalData, meta: Meta) -> None:
         self.notes.append(note)
+
+    @event("TransportSeatsHeld")
+    def _record_seats_held(self, resource_id: UUID, hold_id: UUID, seats: int,
+                           until: datetime, meta: Meta) -> None:
+        self._rely_on([resource_id])
+        self.seat_holds.append({"hold_id": hold_id, "resource_id": resource_id,
+                                "seats": seats, "until": until, "confirmed": False,
+                                "held_at": meta.at})
+
+    @event("TransportSeatsConfirmed")
+    def _record_seats_confirmed(self, resource_id: UUID, hold_id: UUID, seats: int,
+                                meta: Meta) -> None:
+        self.seat_holds = [{**h, "confirmed": True} if h["hold_id"] == hold_id else h
+                           for h in self.seat_holds]
+
+    @event("TransportSeatsReleased")
+    def _record_seats_released(self, resource_id: UUID, hold_id: UUID, seats: int,
+                               confirmed: bool, why: str, meta: Meta) -> None:
+        self.seat_holds = [h for h in self.seat_holds if h["hold_id"] != hold_id]
+
+    @event("TransportSeatsLapsed")
+    def _record_seats_lapsed(self, resource_id: UUID, hold_id: UUID, seats: int,
+                             meta: Meta) -> None:
+        self.seat_holds = [h for h in self.seat_holds if h["hold_id"] != hold_id]
 
     def _moved(self, step: Step, at: datetime) -> None:
         self._stage = stage_after(step).value

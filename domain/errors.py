@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from domain.base import CoordinationError, InvalidCommand
@@ -158,12 +159,14 @@ class InvalidIntake(InvalidCommand):
 
 
 class ResourceNotUsable(CoordinationError):
-    """The resource may not be handed out now; `reason` says why."""
+    """The resource may not be handed out now; `reason` says why (its status, unverified,
+    rejected, expired, full)."""
 
     def __init__(self, resource_id: UUID, reason: str) -> None:
         super().__init__(f"resource {resource_id} is not usable: {reason}")
         self.resource_id = resource_id
         self.reason = reason
+        self.extra: dict[str, object] = {"resource_id": str(resource_id), "reason": reason}
 
 
 class ShelterFull(ResourceNotUsable):
@@ -192,6 +195,91 @@ class OccupancyExceedsCapacity(InvalidCommand):
 
 class InvalidResource(InvalidCommand):
     """The resource report contradicts itself."""
+
+
+# --- seats on transport ------------------------------------------------------------------
+
+
+class NotATransport(InvalidCommand):
+    """Only a transport offers seats: the resource is of another kind."""
+
+
+class NoSeatsOffered(CoordinationError):
+    """The transport has no seats on offer (none were reported for it yet)."""
+
+
+class InvalidTransportOffer(InvalidCommand):
+    """A transport offers at least one seat, takes only known things, and leaves before it
+    stops leaving (its departure window ends after it starts)."""
+
+
+class NotEnoughSeats(CoordinationError):
+    """Held and confirmed seats never exceed the seats a transport offers."""
+
+    def __init__(self, resource_id: UUID, wanted: int, offered: int, held: int,
+                 confirmed: int) -> None:
+        free = offered - held - confirmed
+        super().__init__(f"transport {resource_id} has {free} of {offered} seats free "
+                         f"({held} held, {confirmed} confirmed); {wanted} wanted")
+        self.extra: dict[str, object] = {
+            "resource_id": str(resource_id), "seats_wanted": wanted, "seats_offered": offered,
+            "seats_held": held, "seats_confirmed": confirmed, "seats_free": max(free, 0)}
+
+
+class TransportDoesNotFit(CoordinationError):
+    """The transport does not take what the household brings (children, pets, a wheelchair
+    or reduced mobility)."""
+
+    def __init__(self, resource_id: UUID, misfits: list[str]) -> None:
+        super().__init__(f"transport {resource_id} does not take the household's "
+                         f"{', '.join(misfits)}")
+        self.extra: dict[str, object] = {"resource_id": str(resource_id), "misfits": misfits}
+
+
+class DepartureWindowPassed(CoordinationError):
+    """The transport's departure window is over: it has left, nobody boards it any more."""
+
+    def __init__(self, resource_id: UUID, departs_until: datetime) -> None:
+        super().__init__(f"transport {resource_id} left by {departs_until.isoformat()}: its "
+                         "departure window has passed")
+        self.extra: dict[str, object] = {"resource_id": str(resource_id),
+                                         "departs_until": departs_until.isoformat()}
+
+
+class SeatsAlreadyHeld(CoordinationError):
+    """A case holds seats on a transport once (a hold id names one hold): release the hold
+    to hold a different number."""
+
+
+class HoldNotHeld(CoordinationError):
+    """No current hold on this transport (or for this case) has this id: it was released,
+    lapsed or never made."""
+
+
+class HoldAlreadyConfirmed(CoordinationError):
+    """The hold is confirmed already."""
+
+
+class HoldExpired(CoordinationError):
+    """The hold ran out before it was confirmed: its seats are for others now; hold again."""
+
+    def __init__(self, hold_id: UUID, until: datetime) -> None:
+        super().__init__(f"hold {hold_id} ran out at {until.isoformat()}")
+        self.extra: dict[str, object] = {"hold_id": str(hold_id), "until": until.isoformat()}
+
+
+class HoldNotDue(CoordinationError):
+    """Only an unconfirmed hold whose time has run out lapses."""
+
+
+class CaseStillHoldsSeats(CoordinationError):
+    """A case lets go of the seats it holds before it closes (closing a case through the
+    command releases them in the same unit of work)."""
+
+
+class SeatsStillHeld(CoordinationError):
+    """A transport cannot offer fewer seats than are held and confirmed on it now: release
+    holds first."""
 
 
 class NaiveTime(InvalidCommand):

@@ -7,6 +7,10 @@ which policy):
                         case.is_assigned_to(volunteer_id))
 - RetractResource    -> Resource.retract(reason=, by=None, meta=)
 - ExpireVerification -> Resource.expire(meta=)
+- ReleaseHold        -> domain.seats.release_seats(why=HoldEnd.RECALLED, by=None, meta=) on the
+                        transport and the hold's case (skip once the hold is gone)
+- LapseHold          -> domain.seats.lapse_seats(meta=) on the transport and the hold's case
+                        (skip once the hold is gone or confirmed)
 """
 
 from __future__ import annotations
@@ -56,4 +60,23 @@ class ExpireVerification:
     meta: Meta
 
 
-FollowUpCommand = FlagCase | ReleaseCase | RetractResource | ExpireVerification
+@dataclass(frozen=True)
+class ReleaseHold:
+    """Free the seats a hold keeps on a recalled transport."""
+
+    resource_id: UUID
+    hold_id: UUID
+    meta: Meta
+
+
+@dataclass(frozen=True)
+class LapseHold:
+    """Record that an unconfirmed hold ran out (the tick's time is meta.at)."""
+
+    resource_id: UUID
+    hold_id: UUID
+    meta: Meta
+
+
+FollowUpCommand = (FlagCase | ReleaseCase | RetractResource | ExpireVerification | ReleaseHold
+                   | LapseHold)

@@ -19,7 +19,9 @@ from domain.follow_ups import (
     ExpireVerification,
     FlagCase,
     FollowUpCommand,
+    LapseHold,
     ReleaseCase,
+    ReleaseHold,
     RetractResource,
 )
 from domain.resource import Resource
@@ -30,6 +32,7 @@ POLICY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:corridor:policy")
 RESOURCE_RECALL = "resource_recall"
 VOLUNTEER_BAN = "volunteer_ban"
 VERIFICATION_EXPIRY = "verification_expiry"
+HOLD_LAPSE = "seat_hold_lapse"
 
 Event = DomainEventProtocol[UUID]
 
@@ -122,6 +125,17 @@ def recall_cases(event: Event, relying_case_ids: Iterable[UUID]) -> list[FlagCas
     return commands
 
 
+def release_recalled_holds(event: Event, hold_ids: Iterable[UUID]) -> list[ReleaseHold]:
+    """Free every seat held or confirmed on a transport that became unusable (its cases
+    are flagged by recall_cases: they must find another way)."""
+    if recall_reason(event) is None:
+        return []
+    trigger, trigger_id = meta_of(event), event_id(event)
+    return [ReleaseHold(resource_id=event.originator_id, hold_id=hold_id,
+                        meta=follow_up_meta(RESOURCE_RECALL, trigger, trigger_id, hold_id))
+            for hold_id in sorted(set(hold_ids))]
+
+
 def is_ban(event: Event) -> bool:
     """True for a VolunteerBanned event."""
     return isinstance(event, Volunteer.Event) and type(event).__name__ == "VolunteerBanned"
@@ -162,6 +176,19 @@ def expire_due(resources: Iterable[Resource], tick: Meta) -> list[ExpireVerifica
     return commands
 
 
+def lapse_due(transports: Iterable[Resource], tick: Meta) -> list[LapseHold]:
+    """On a tick (meta.at = now), lapse every unconfirmed hold whose time has run out.
+
+    The command id derives from the hold, so overlapping ticks issue the same command.
+    """
+    commands = []
+    for transport in transports:
+        for hold_id in transport.lapse_due(tick.at):
+            meta = follow_up_meta(HOLD_LAPSE, tick, hold_id, transport.id)
+            commands.append(LapseHold(resource_id=transport.id, hold_id=hold_id, meta=meta))
+    return commands
+
+
 class PolicyLookups(Protocol):
     """What the application looks up (from projections) for the policies."""
 
@@ -177,11 +204,17 @@ class PolicyLookups(Protocol):
         """Ids of active cases the volunteer is assigned to."""
         ...
 
+    def holds_on(self, resource_id: UUID) -> Iterable[UUID]:
+        """Ids of the seat holds (held or confirmed) on a transport now."""
+        ...
+
 
 def react(event: Event, lookups: PolicyLookups) -> list[FollowUpCommand]:
     """Every follow-up command any policy issues for one event (empty for most events)."""
     if recall_reason(event) is not None:
-        return list(recall_cases(event, lookups.active_cases_relying_on(event.originator_id)))
+        resource_id = event.originator_id
+        return [*recall_cases(event, lookups.active_cases_relying_on(resource_id)),
+                *release_recalled_holds(event, lookups.holds_on(resource_id))]
     if is_ban(event):
         volunteer_id = event.originator_id
         return list(on_volunteer_banned(event, lookups.unverified_reports_by(volunteer_id),

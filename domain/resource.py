@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -12,20 +13,38 @@ from domain.aggregate import CoordinationAggregate
 from domain.base import Meta, PersonalData
 from domain.errors import (
     CannotVerifyOwnReport,
+    DepartureWindowPassed,
+    HoldAlreadyConfirmed,
+    HoldExpired,
+    HoldNotDue,
+    HoldNotHeld,
     InvalidResource,
+    NoSeatsOffered,
     NotAnAdmin,
     NotAShelter,
+    NotATransport,
+    NotEnoughSeats,
     NothingToErase,
     NotPermitted,
     OccupancyExceedsCapacity,
     ResourceNotUsable,
     ResourceStatusUnchanged,
     ResourceWithdrawn,
+    SeatsAlreadyHeld,
+    SeatsStillHeld,
     ShelterFull,
+    TransportDoesNotFit,
     VerificationNotDue,
 )
 from domain.roles import ROLE_GRANTER, Authority, Role, is_policy_actor
-from domain.vocabulary import VERIFICATION_TTL, ResourceKind, ResourceStatus, Verification
+from domain.transport import Household, SeatCount, TransportOffer, departure_passed, misfits
+from domain.vocabulary import (
+    VERIFICATION_TTL,
+    HoldEnd,
+    ResourceKind,
+    ResourceStatus,
+    Verification,
+)
 from domain.volunteer import Volunteer
 
 WITHDRAWN = frozenset({ResourceStatus.RETRACTED.value, ResourceStatus.DESTROYED.value})
@@ -34,24 +53,40 @@ WITHDRAWN = frozenset({ResourceStatus.RETRACTED.value, ResourceStatus.DESTROYED.
 class Resource(CoordinationAggregate):
     """Checked information about something people can use; it goes stale by design."""
 
+    class_version = 2
+    """Snapshots: version 2 keeps a transport's seat offer and the holds on it."""
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A version 1 snapshot predates seats: nothing offered, nothing held."""
+        state.update(seats=None, accepts=[], departs_from=None, departs_until=None,
+                     origin="", destination="", holds=[])
+
     @classmethod
     def report(
         cls, *, resource_id: UUID, kind: ResourceKind, region: str, place: str,
         details: str, reporter: Volunteer, capacity: int | None = None,
         contact: Mapping[str, str] | None = None, contact_subject_id: UUID | None = None,
-        meta: Meta,
+        transport: TransportOffer | None = None, meta: Meta,
     ) -> Resource:
-        """Report a resource; a contact person's name/phone stays personal data."""
+        """Report a resource; a contact person's name/phone (a driver's) stays personal
+        data. A transport may come with its offer of seats (TransportOffered follows)."""
         reporter.ensure_active()
         kind = ResourceKind(kind)
         _ensure_capacity_fits_kind(kind, capacity)
         if not region.strip():
             raise InvalidResource("a resource needs a region")
+        if transport is not None:
+            _ensure_transport_kind(kind, resource_id)
+            transport.validate(meta.at)
         personal = None if not contact else PersonalData.of(
             contact_subject_id or resource_id, **contact)
-        return cls(id=resource_id, kind=kind.value, region=region, place=place,
-                   details=details, capacity=capacity, contact=personal,
-                   reported_by=reporter.id, meta=meta)
+        resource = cls(id=resource_id, kind=kind.value, region=region, place=place,
+                       details=details, capacity=capacity, contact=personal,
+                       reported_by=reporter.id, meta=meta)
+        if transport is not None:
+            resource._record_transport_offered(**transport.as_event(), meta=meta)
+        return resource
 
     @event("ResourceReported")
     def __init__(self, id: UUID, kind: str, region: str, place: str, details: str,
@@ -73,6 +108,16 @@ class Resource(CoordinationAggregate):
         self.expires_at: datetime | None = None
         self._status = ResourceStatus.AVAILABLE.value
         self.status_reason = ""
+        self.seats: int | None = None
+        """Seats a transport offers (None: no offer of seats recorded)."""
+        self.accepts: list[str] = []
+        self.departs_from: datetime | None = None
+        self.departs_until: datetime | None = None
+        self.origin = ""
+        self.destination = ""
+        self.holds: list[dict[str, Any]] = []
+        """Current seat holds: {"hold_id", "case_id", "seats", "until", "confirmed",
+        "held_by", "held_at"}; released and lapsed ones are gone."""
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -105,15 +150,9 @@ class Resource(CoordinationAggregate):
 
     def unusable_reason(self, at: datetime) -> str | None:
         """Why the resource may not be handed out at `at`, or None when it may."""
-        if self._status not in (ResourceStatus.AVAILABLE, ResourceStatus.FULL):
-            return self._status
-        if self._verification != Verification.VERIFIED:
-            return self._verification
-        if self.expires_at is None or at >= self.expires_at:
-            return Verification.EXPIRED.value
-        if self._status == ResourceStatus.FULL or self.is_shelter_full:
-            return ResourceStatus.FULL.value
-        return None
+        return unusable_reason(status=self._status,
+                               verification=self._verification, expires_at=self.expires_at,
+                               capacity=self.capacity, occupancy=self.occupancy, at=at)
 
     def is_usable(self, at: datetime) -> bool:
         """True when the resource may be handed out at `at`."""
@@ -127,6 +166,36 @@ class Resource(CoordinationAggregate):
         if reason == ResourceStatus.FULL and self.kind is ResourceKind.SHELTER:
             raise ShelterFull(self.id, reason)
         raise ResourceNotUsable(self.id, reason)
+
+    @property
+    def seat_count(self) -> SeatCount:
+        """Seats offered, held and confirmed now."""
+        return SeatCount.of(self.seats or 0, self.holds)
+
+    def hold(self, hold_id: UUID) -> dict[str, Any] | None:
+        """The current hold with this id, or None."""
+        return next((h for h in self.holds if h["hold_id"] == hold_id), None)
+
+    def lapse_due(self, at: datetime) -> list[UUID]:
+        """Unconfirmed holds whose time has run out at `at` (the tick lapses them)."""
+        return [h["hold_id"] for h in self.holds if not h["confirmed"] and at >= h["until"]]
+
+    def ensure_may_hold(self, *, hold_id: UUID, household: Household, seats: int,
+                        at: datetime) -> None:
+        """Raise unless `seats` may be held at `at` for a household: a transport offering
+        seats, usable (verified, fresh, available), not left yet, taking what the household
+        brings, with that many seats free. The error says which rule failed."""
+        self._ensure_offers_seats()
+        self.ensure_usable(at)
+        self._ensure_not_left(at)
+        missing = misfits(self.accepts, household)
+        if missing:
+            raise TransportDoesNotFit(self.id, missing)
+        if self.hold(hold_id) is not None:
+            raise SeatsAlreadyHeld(f"hold {hold_id} is held on transport {self.id} already")
+        count = self.seat_count
+        if seats > count.free:
+            raise NotEnoughSeats(self.id, seats, count.offered, count.held, count.confirmed)
 
     def is_expiry_due(self, now: datetime) -> bool:
         """True when a verification has run out but no VerificationExpired is recorded yet."""
@@ -190,6 +259,78 @@ class Resource(CoordinationAggregate):
             raise OccupancyExceedsCapacity(f"occupancy must be 0..{self.capacity}")
         self._record_occupancy(occupancy=occupancy, capacity=self.capacity, meta=meta)
 
+    def offer_seats(self, *, offer: TransportOffer, by: Volunteer, meta: Meta) -> None:
+        """Someone in touch with the driver states the transport's offer anew (seats, what
+        it takes, when it leaves, from and to); never fewer seats than are held now."""
+        by.ensure_active()
+        self._ensure_not_withdrawn()
+        _ensure_transport_kind(self.kind, self.id)
+        offer.validate(meta.at)
+        taken = self.seat_count.taken
+        if offer.seats < taken:
+            raise SeatsStillHeld(f"transport {self.id} has {taken} seats held or confirmed; "
+                                 f"it cannot offer {offer.seats}: release holds first")
+        self._record_transport_offered(**offer.as_event(), meta=meta)
+
+    def hold_seats(self, *, hold_id: UUID, case_id: UUID, household: Household, seats: int,
+                   until: datetime, by: Volunteer, meta: Meta) -> None:
+        """Hold seats for a case until a time (see ensure_may_hold); use domain.seats, which
+        records the case's side in the same unit of work."""
+        by.ensure_active()
+        self.ensure_may_hold(hold_id=hold_id, household=household, seats=seats, at=meta.at)
+        self._record_seats_held(hold_id=hold_id, case_id=case_id, seats=seats, until=until,
+                                held_by=by.id, meta=meta)
+
+    def ensure_may_confirm(self, *, hold_id: UUID, at: datetime) -> dict[str, Any]:
+        """The hold, unless it cannot be confirmed at `at`: gone, confirmed already, run
+        out, or on a transport no longer usable or gone."""
+        hold = self._current_hold(hold_id)
+        if hold["confirmed"]:
+            raise HoldAlreadyConfirmed(f"hold {hold_id} is confirmed already")
+        if at >= hold["until"]:
+            raise HoldExpired(hold_id, hold["until"])
+        self.ensure_usable(at)
+        self._ensure_not_left(at)
+        return hold
+
+    def confirm_hold(self, *, hold_id: UUID, by: Volunteer, meta: Meta) -> None:
+        """The person will come: the held seats are confirmed (they no longer lapse)."""
+        by.ensure_active()
+        hold = self.ensure_may_confirm(hold_id=hold_id, at=meta.at)
+        self._record_hold_confirmed(hold_id=hold_id, case_id=hold["case_id"],
+                                    seats=hold["seats"], meta=meta)
+
+    def ensure_may_release(self, *, hold_id: UUID, by: Volunteer | None,
+                           meta: Meta) -> dict[str, Any]:
+        """The hold, unless it is gone or nobody entitled releases it (by=None: a policy)."""
+        if by is not None:
+            by.ensure_active()
+        elif not is_policy_actor(meta):
+            raise NotPermitted("only a policy may release seats without an acting volunteer")
+        return self._current_hold(hold_id)
+
+    def release_hold(self, *, hold_id: UUID, why: HoldEnd, by: Volunteer | None,
+                     meta: Meta) -> None:
+        """Free a hold's seats, held or confirmed: let go, a no-show, a recall, a closing."""
+        hold = self.ensure_may_release(hold_id=hold_id, by=by, meta=meta)
+        self._record_hold_released(hold_id=hold_id, case_id=hold["case_id"],
+                                   seats=hold["seats"], confirmed=hold["confirmed"],
+                                   why=HoldEnd(why).value, meta=meta)
+
+    def ensure_lapse_due(self, *, hold_id: UUID, at: datetime) -> dict[str, Any]:
+        """The hold, if it is unconfirmed and its time has run out at `at`."""
+        hold = self._current_hold(hold_id)
+        if hold["confirmed"] or at < hold["until"]:
+            raise HoldNotDue(f"hold {hold_id} is confirmed or runs until "
+                             f"{hold['until'].isoformat()}")
+        return hold
+
+    def lapse_hold(self, *, hold_id: UUID, meta: Meta) -> None:
+        """Record that an unconfirmed hold ran out, as of the tick's time meta.at."""
+        hold = self.ensure_lapse_due(hold_id=hold_id, at=meta.at)
+        self._record_hold_lapsed(hold_id=hold_id, case_id=hold["case_id"],
+                                 seats=hold["seats"], meta=meta)
+
     def retract(self, *, reason: str, by: Volunteer | None, meta: Meta) -> None:
         """Retract it as fake: by a fact-checker or supervisor, or (by=None) a policy."""
         if by is not None:
@@ -226,6 +367,21 @@ class Resource(CoordinationAggregate):
     def _ensure_not_withdrawn(self) -> None:
         if self.is_withdrawn:
             raise ResourceWithdrawn(f"resource {self.id} is {self._status}")
+
+    def _ensure_offers_seats(self) -> None:
+        _ensure_transport_kind(self.kind, self.id)
+        if self.seats is None:
+            raise NoSeatsOffered(f"transport {self.id} has no seats on offer")
+
+    def _ensure_not_left(self, at: datetime) -> None:
+        if self.departs_until is not None and departure_passed(self.departs_until, at):
+            raise DepartureWindowPassed(self.id, self.departs_until)
+
+    def _current_hold(self, hold_id: UUID) -> dict[str, Any]:
+        hold = self.hold(hold_id)
+        if hold is None:
+            raise HoldNotHeld(f"transport {self.id} has no current hold {hold_id}")
+        return hold
 
     def _ensure_status_change(self, by: Volunteer, status: ResourceStatus) -> None:
         by.ensure_active()
@@ -285,9 +441,60 @@ class Resource(CoordinationAggregate):
     def _record_personal_data_erased(self, subject_id: UUID, meta: Meta) -> None:
         self.contact = PersonalData.erased_for(subject_id)
 
+    @event("TransportOffered")
+    def _record_transport_offered(self, seats: int, accepts: list[str],
+                                  departs_from: datetime | None, departs_until: datetime | None,
+                                  origin: str, destination: str, meta: Meta) -> None:
+        self.seats = seats
+        self.accepts = list(accepts)
+        self.departs_from, self.departs_until = departs_from, departs_until
+        self.origin, self.destination = origin, destination
+
+    @event("SeatsHeld")
+    def _record_seats_held(self, hold_id: UUID, case_id: UUID, seats: int, until: datetime,
+                           held_by: UUID, meta: Meta) -> None:
+        self.holds.append({"hold_id": hold_id, "case_id": case_id, "seats": seats,
+                           "until": until, "confirmed": False, "held_by": held_by,
+                           "held_at": meta.at})
+
+    @event("HoldConfirmed")
+    def _record_hold_confirmed(self, hold_id: UUID, case_id: UUID, seats: int,
+                               meta: Meta) -> None:
+        self.holds = [{**h, "confirmed": True} if h["hold_id"] == hold_id else h
+                      for h in self.holds]
+
+    @event("HoldReleased")
+    def _record_hold_released(self, hold_id: UUID, case_id: UUID, seats: int, confirmed: bool,
+                              why: str, meta: Meta) -> None:
+        self.holds = [h for h in self.holds if h["hold_id"] != hold_id]
+
+    @event("HoldLapsed")
+    def _record_hold_lapsed(self, hold_id: UUID, case_id: UUID, seats: int,
+                            meta: Meta) -> None:
+        self.holds = [h for h in self.holds if h["hold_id"] != hold_id]
+
     def _set_status(self, status: ResourceStatus, reason: str) -> None:
         self._status = status.value
         self.status_reason = reason
+
+
+def unusable_reason(*, status: str | None, verification: str | None,
+                    expires_at: datetime | None, capacity: int | None, occupancy: int | None,
+                    at: datetime) -> str | None:
+    """Why a resource in this condition may not be handed out at `at` (its status,
+    'unverified', 'rejected', 'expired' or 'full'), or None when it may. The aggregate's rule,
+    and read models' too (they hold the same facts in rows)."""
+    status = status or ResourceStatus.AVAILABLE.value
+    if status not in (ResourceStatus.AVAILABLE, ResourceStatus.FULL):
+        return status
+    if verification != Verification.VERIFIED:
+        return verification or Verification.UNVERIFIED.value
+    if expires_at is None or at >= expires_at:
+        return Verification.EXPIRED.value
+    no_place_left = capacity is not None and (occupancy or 0) >= capacity  # only shelters
+    if status == ResourceStatus.FULL or no_place_left:                       # have capacity
+        return ResourceStatus.FULL.value
+    return None
 
 
 def _ensure_capacity_fits_kind(kind: ResourceKind, capacity: int | None) -> None:
@@ -295,6 +502,12 @@ def _ensure_capacity_fits_kind(kind: ResourceKind, capacity: int | None) -> None
         raise InvalidResource("a shelter needs a capacity of at least one place")
     if kind is not ResourceKind.SHELTER and capacity is not None:
         raise NotAShelter("only shelters have a capacity")
+
+
+def _ensure_transport_kind(kind: ResourceKind, resource_id: UUID) -> None:
+    if kind is not ResourceKind.TRANSPORT:
+        raise NotATransport(f"resource {resource_id} is a {kind.value}: only a transport "
+                            "offers seats")
 
 
 def _ensure_checker_or_supervisor(by: Volunteer) -> None:

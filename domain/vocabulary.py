@@ -50,6 +50,12 @@ class ResourceKind(StrEnum):
     ROUTE = "route"
     BORDER_CROSSING = "border_crossing"
     CONTACT = "contact"
+    CORRIDOR = "corridor"
+    """A humanitarian corridor: a route agreed open for civilians, usually for hours."""
+    CHECKPOINT = "checkpoint"
+    CURFEW = "curfew"
+    """A curfew: its window's hours are when it is in force (nobody moves), so it is open
+    (a journey may rely on it) outside them."""
 
 
 class Verification(StrEnum):
@@ -80,5 +86,30 @@ VERIFICATION_TTL: dict[ResourceKind, timedelta] = {
     ResourceKind.FOOD_POINT: timedelta(hours=24),
     ResourceKind.MEDICINE: timedelta(hours=24),
     ResourceKind.CONTACT: timedelta(days=21),
+    ResourceKind.CORRIDOR: timedelta(hours=2),
+    ResourceKind.CHECKPOINT: timedelta(hours=3),
+    ResourceKind.CURFEW: timedelta(hours=24),
 }
 """How long a verification holds, by kind: the faster a thing goes stale, the shorter."""
+
+
+class Accepts(StrEnum):
+    """What a transport takes besides adults: the household must fit all it brings."""
+
+    CHILDREN = "children"
+    PETS = "pets"
+    MOBILITY = "mobility"
+    """Wheelchairs and people with reduced mobility."""
+    LUGGAGE = "luggage"
+
+
+class HoldEnd(StrEnum):
+    """Why a seat hold ended before the journey did (HoldReleased.why)."""
+
+    RELEASED = "released"
+    """The caseworker let the seats go."""
+    NO_SHOW = "no_show"
+    """The person did not come: the seats are free for someone else."""
+    RECALLED = "resource_recalled"
+    """The transport was recalled (unsafe, full, fake, expired, rejected, ...)."""
+    CASE_CLOSED = "case_closed"

@@ -5,8 +5,10 @@ health details and notes stay sealed in the event store. Waits are computed at q
 time from the stored timestamps. The board keeps its own small copy of each resource's
 condition, so "cases relying on a resource that changed" is a join, whatever order
 case and resource events arrive in. `stage` is the aggregate's journey stage; `last_step`
-(and `last_step_at`) is the last movement or transport arranged, so a case with a ride
-arranged no longer looks untouched; advice counts as contact, not as a step.
+(and `last_step_at`) is the last movement or transport arranged (or seats held on one), so
+a case with a ride arranged no longer looks untouched; advice counts as contact, not as a
+step. Seats the case holds on transports are counted on its row (held, confirmed) and listed
+in `case_holds`; a hold is relied on like any transport arranged.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from domain.journey import STAGE_AFTER_EVENT
-from projections.changes import Change, Delete, Increment, Insert, Upsert
+from projections.changes import Change, Delete, Increment, Insert, Update, Upsert
 from projections.records import EventRecord
 from projections.schema import BOOL, ID, INT, TEXT, TIME, Column, Table
 from projections.values import id_of, ids_of, stream_key, time_of
@@ -41,7 +43,14 @@ BOARD = Table("case_board", (
     Column("support_members", INT, 0), Column("outcome", TEXT), Column("closed_at", TIME),
     Column("personal_erased", BOOL, False), Column("last_event_at", TIME),
     Column("version", INT), Column("position", INT),
+    Column("seats_held", INT, 0), Column("seats_confirmed", INT, 0),
 ), key=("case_id",), indexes=(("status", "urgency_rank"), ("assignee_id",), ("region",)))
+
+HOLDS = Table("case_holds", (
+    Column("case_id", ID), Column("hold_id", ID), Column("resource_id", ID),
+    Column("seats", INT), Column("until", TIME), Column("confirmed", BOOL, False),
+    Column("held_at", TIME),
+), key=("case_id", "hold_id"))
 
 FLAGS = Table("case_flags", (
     Column("case_id", ID), Column("flag_id", ID), Column("reason", TEXT),
@@ -58,10 +67,10 @@ RESOURCE_STATE = Table("board_resources", (
     Column("resource_id", ID), Column("kind", TEXT), Column("status", TEXT, "available"),
     Column("verification", TEXT, "unverified"), Column("expires_at", TIME),
     Column("capacity", INT), Column("occupancy", INT, 0), Column("reason", TEXT),
-    Column("changed_at", TIME),
+    Column("changed_at", TIME), Column("seats", INT), Column("departs_until", TIME),
 ), key=("resource_id",))
 
-TABLES = (BOARD, FLAGS, RELIED_ON, RESOURCE_STATE)
+TABLES = (BOARD, FLAGS, RELIED_ON, RESOURCE_STATE, HOLDS)
 
 
 def _row(record: EventRecord, **values: Any) -> Upsert:
@@ -108,6 +117,40 @@ def _transport_arranged(record: EventRecord) -> list[Change]:
     # A step of the journey that moves no one: the stage stays the aggregate's ("waiting"
     # until they set off), and the board says what was done last and when.
     return _relied_on(record, last_step=record.type, last_step_at=record.occurred_at)
+
+
+def _seats_held(record: EventRecord) -> list[Change]:
+    d, case_id = record.data, stream_key(record)
+    resource_id = id_of(d.get("resource_id"))
+    seats = int(d.get("seats") or 0)
+    return [
+        _row(record, last_step=record.type, last_step_at=record.occurred_at,
+             last_contact_at=record.occurred_at),
+        Insert("case_resources", {"case_id": case_id, "resource_id": resource_id,
+                                  "since": record.occurred_at, "via": record.type}),
+        Increment("case_board", {"case_id": case_id}, "seats_held", seats),
+        Insert("case_holds", {"case_id": case_id, "hold_id": id_of(d.get("hold_id")),
+                              "resource_id": resource_id, "seats": seats,
+                              "until": time_of(d.get("until")), "confirmed": False,
+                              "held_at": record.occurred_at})]
+
+
+def _seats_confirmed(record: EventRecord) -> list[Change]:
+    d, case_id = record.data, stream_key(record)
+    seats = int(d.get("seats") or 0)
+    return [_row(record, last_contact_at=record.occurred_at),
+            Increment("case_board", {"case_id": case_id}, "seats_held", -seats),
+            Increment("case_board", {"case_id": case_id}, "seats_confirmed", seats),
+            Update("case_holds", {"case_id": case_id, "hold_id": id_of(d.get("hold_id"))},
+                   {"confirmed": True})]
+
+
+def _seats_freed(record: EventRecord) -> list[Change]:
+    d, case_id = record.data, stream_key(record)
+    column = "seats_confirmed" if d.get("confirmed") else "seats_held"
+    return [_row(record),
+            Increment("case_board", {"case_id": case_id}, column, -int(d.get("seats") or 0)),
+            Delete("case_holds", {"case_id": case_id, "hold_id": id_of(d.get("hold_id"))})]
 
 
 def _moved(record: EventRecord) -> list[Change]:
@@ -182,6 +225,8 @@ CASE_HANDLERS: dict[str, Callable[[EventRecord], list[Change]]] = {
     "SupportGroupDissolved": lambda r: [_row(r, psychologist_id=None, support_members=0)],
     "CaseClosed": _closed, "CaseReopened": _reopened,
     "PersonalDataErased": lambda r: [_row(r, personal_erased=True)],
+    "TransportSeatsHeld": _seats_held, "TransportSeatsConfirmed": _seats_confirmed,
+    "TransportSeatsReleased": _seats_freed, "TransportSeatsLapsed": _seats_freed,
 }
 
 RESOURCE_STATUS = {"ResourceMarkedFull": "full", "ResourceMarkedUnsafe": "unsafe",
@@ -193,6 +238,9 @@ VERIFICATION = {"ResourceVerified": "verified", "ResourceRejected": "rejected",
 
 def _resource(record: EventRecord) -> list[Change]:
     d, kind = record.data, record.type
+    if kind == "TransportOffered":  # what it offers, not a change of its condition
+        return [Upsert("board_resources", {"resource_id": stream_key(record)}, {
+            "seats": d.get("seats"), "departs_until": time_of(d.get("departs_until"))})]
     values: dict[str, Any] = {"changed_at": record.occurred_at}
     if kind == "ResourceReported":
         values.update(kind=d.get("kind"), capacity=d.get("capacity"))

@@ -6,6 +6,8 @@ state. Instead the read model keeps one small row per case (assignee, urgency, s
 written from each case event alone, and counts them with GROUP BY at query time (indexed
 by assignee). Reassigning, releasing, closing and reopening then can never drift a count.
 Shifts are stored as intervals; hours today and over seven days are computed at query time.
+Seat holds a volunteer placed are kept one row per hold (from the transport's events, which
+name who held them), so "holds awaiting confirmation" is a count at query time too.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from projections.changes import Change, Delete, Increment, Insert, Latest, Update, Upsert
 from projections.records import EventRecord
 from projections.schema import BOOL, ID, INT, TEXT, TIME, Column, Table
-from projections.values import id_of, stamp, stream_key, volunteer_actor
+from projections.values import id_of, stamp, stream_key, time_of, volunteer_actor
 
 VOLUNTEERS = Table("volunteer_workload", (
     Column("volunteer_id", ID), Column("registered_at", TIME),
@@ -39,7 +41,13 @@ CASES = Table("workload_cases", (
     Column("status", TEXT),
 ), key=("case_id",), indexes=(("assignee_id", "status"),))
 
-TABLES = (VOLUNTEERS, ROLES, SHIFTS, CASES)
+HOLDS = Table("workload_holds", (
+    Column("resource_id", ID), Column("hold_id", ID), Column("volunteer_id", ID),
+    Column("case_id", ID), Column("seats", INT), Column("until", TIME),
+    Column("confirmed", BOOL, False),
+), key=("resource_id", "hold_id"), indexes=(("volunteer_id", "confirmed"),))
+
+TABLES = (VOLUNTEERS, ROLES, SHIFTS, CASES, HOLDS)
 URGENT = frozenset({"critical", "high"})
 
 
@@ -125,6 +133,21 @@ CASE_HANDLERS: dict[str, Callable[[EventRecord], list[Change]]] = {
 }
 
 
+def _hold(record: EventRecord) -> list[Change]:
+    """A seat hold's row, from the transport's hold events (none for other events)."""
+    d = record.data
+    key = {"resource_id": stream_key(record), "hold_id": id_of(d.get("hold_id"))}
+    if record.type == "SeatsHeld":
+        return [Insert("workload_holds", {
+            **key, "volunteer_id": id_of(d.get("held_by")), "case_id": id_of(d.get("case_id")),
+            "seats": d.get("seats"), "until": time_of(d.get("until")), "confirmed": False})]
+    if record.type == "HoldConfirmed":
+        return [Update("workload_holds", key, {"confirmed": True})]
+    if record.type in ("HoldReleased", "HoldLapsed"):
+        return [Delete("workload_holds", key)]
+    return []
+
+
 def _activity(record: EventRecord) -> list[Change]:
     volunteer_id = volunteer_actor(record.actor)
     if volunteer_id is None:
@@ -142,4 +165,6 @@ def project(record: EventRecord) -> list[Change]:
     elif record.stream_type == "case":
         handler = CASE_HANDLERS.get(record.type)
         changes = handler(record) if handler else []
+    elif record.stream_type == "resource":
+        changes = _hold(record)
     return changes + _activity(record)

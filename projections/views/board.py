@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from domain.resource import unusable_reason
+from domain.transport import departure_passed
 from projections.views.common import (
     MAX_PAGE,
     Plain,
@@ -34,6 +36,8 @@ ORDER: dict[str, str] = {
 }
 NEEDS = ("mobility_needs", "medical_needs", "needs_medicine", "needs_food", "needs_clothes")
 OPEN = ("unassigned", "assigned")
+LEFT = "left"
+"""A transport whose departure window is over: nobody boards it any more."""
 
 
 class BoardQuery(BaseModel):
@@ -74,6 +78,21 @@ class ReliedOnResource(BaseModel):
     verification: str | None
     expires_at: datetime | None
     usable: bool
+    departs_until: datetime | None = Field(default=None, description="a transport: when its "
+                                           "departure window ends")
+
+
+class BoardHold(BaseModel):
+    """Seats the case holds on a transport: held until `until` unless confirmed."""
+
+    hold_id: UUID
+    resource_id: UUID
+    seats: int
+    confirmed: bool
+    until: datetime | None
+    held_at: datetime | None
+    runs_out_in_seconds: int | None = Field(description="unconfirmed: time left at `now` "
+                                                        "(0 once run out); null if confirmed")
 
 
 class BoardCase(BaseModel):
@@ -105,6 +124,10 @@ class BoardCase(BaseModel):
     flags_active: int
     flags: list[BoardFlag]
     relied_on: list[ReliedOnResource]
+    seats_held: int = Field(default=0, description="seats held for the case on transports, "
+                                                   "not yet confirmed")
+    seats_confirmed: int = 0
+    holds: list[BoardHold] = Field(default_factory=list)
     support_members: int
     outcome: str | None
     closed_at: datetime | None
@@ -184,7 +207,8 @@ async def board(reader: Reader, q: BoardQuery, now: datetime, *,
     ids = [as_id(r["case_id"]) or "" for r in rows]
     flags = await _flags(reader, ids, supervisor, fresh)
     relied = await _relied_on(reader, ids, now, fresh)
-    cases = [_case(r, now, flags.get(i, []), relied.get(i, []), supervisor)
+    holds = await _holds(reader, ids, now, fresh)
+    cases = [_case(r, now, flags.get(i, []), relied.get(i, []), holds.get(i, []), supervisor)
              for r, i in zip(rows, ids, strict=True)]
     return BoardPage(now=now, total=int(total), limit=q.limit, offset=q.offset, cases=cases)
 
@@ -200,12 +224,14 @@ async def cases_by_id(reader: Reader, case_ids: list[str], now: datetime, *,
     ids = [as_id(r["case_id"]) or "" for r in rows]
     flags = await _flags(reader, ids, supervisor, False)
     relied = await _relied_on(reader, ids, now, False)
-    return [_case(r, now, flags.get(i, []), relied.get(i, []), supervisor)
+    holds = await _holds(reader, ids, now, False)
+    return [_case(r, now, flags.get(i, []), relied.get(i, []), holds.get(i, []), supervisor)
             for r, i in zip(rows, ids, strict=True)]
 
 
 def _case(row: dict[str, Any], now: datetime, flags: list[BoardFlag],
-          relied: list[ReliedOnResource], supervisor: bool) -> BoardCase:
+          relied: list[ReliedOnResource], holds: list[BoardHold],
+          supervisor: bool) -> BoardCase:
     opened = as_time(row["opened_at"])
     contact = as_time(row["last_contact_at"])
     extra = ({"person_id": row["person_id"], "psychologist_id": row["psychologist_id"],
@@ -221,7 +247,9 @@ def _case(row: dict[str, Any], now: datetime, flags: list[BoardFlag],
         assignee_id=row["assignee_id"], assigned_at=row["assigned_at"],
         last_step=row["last_step"], borders_crossed=row["borders_crossed"] or 0,
         notes=row["notes"] or 0, flags_active=row["flags_active"] or 0, flags=flags,
-        relied_on=relied, support_members=row["support_members"] or 0,
+        relied_on=relied, seats_held=row["seats_held"] or 0,
+        seats_confirmed=row["seats_confirmed"] or 0, holds=holds,
+        support_members=row["support_members"] or 0,
         outcome=row["outcome"], closed_at=row["closed_at"], version=row["version"],
         position=row["position"], **extra)
 
@@ -250,33 +278,49 @@ async def _relied_on(reader: Reader, ids: list[str], now: datetime,
     state = await reader.table("case_board", "board_resources", fresh=fresh)
     rows = await reader.fetch(
         f"SELECT u.case_id, u.resource_id, u.since, u.via, s.kind, s.status, s.verification, "
-        f"s.expires_at, s.capacity, s.occupancy FROM {uses} u LEFT JOIN {state} s "
-        f"ON s.resource_id = u.resource_id WHERE u.case_id IN ({marks(ids)}) ORDER BY u.since",
-        ids)
+        f"s.expires_at, s.capacity, s.occupancy, s.departs_until FROM {uses} u LEFT JOIN "
+        f"{state} s ON s.resource_id = u.resource_id WHERE u.case_id IN ({marks(ids)}) "
+        "ORDER BY u.since", ids)
     found: dict[str, list[ReliedOnResource]] = {}
     for r in rows:
         found.setdefault(as_id(r["case_id"]) or "", []).append(ReliedOnResource(
             resource_id=r["resource_id"], since=r["since"], via=r["via"], kind=r["kind"],
             status=r["status"], verification=r["verification"], expires_at=r["expires_at"],
-            usable=condition(r, now) is None))
+            usable=condition(r, now) is None, departs_until=r["departs_until"]))
+    return found
+
+
+async def _holds(reader: Reader, ids: list[str], now: datetime,
+                 fresh: bool) -> dict[str, list[BoardHold]]:
+    if not ids:
+        return {}
+    table = await reader.table("case_board", "case_holds", fresh=fresh)
+    rows = await reader.fetch(f"SELECT * FROM {table} WHERE case_id IN ({marks(ids)}) "
+                              "ORDER BY held_at, hold_id", ids)
+    found: dict[str, list[BoardHold]] = {}
+    for r in rows:
+        until, confirmed = as_time(r["until"]), bool(r["confirmed"])
+        found.setdefault(as_id(r["case_id"]) or "", []).append(BoardHold(
+            hold_id=r["hold_id"], resource_id=r["resource_id"], seats=r["seats"] or 0,
+            confirmed=confirmed, until=until, held_at=r["held_at"],
+            runs_out_in_seconds=None if confirmed or until is None
+            else seconds_between(until, now)))
     return found
 
 
 def condition(row: dict[str, Any], now: datetime) -> str | None:
-    """Why a resource may not be handed out now (None when it may), from its board copy."""
+    """Why a resource may not be handed out now (None when it may), from its board copy:
+    the domain's rule (its status, verification, expiry, a full shelter), and 'left' for a
+    transport whose departure window is over."""
     if row.get("status") is None:
         return "unknown"
-    if row["status"] != "available":
-        return str(row["status"])
-    if row["verification"] != "verified":
-        return str(row["verification"])
-    expires = as_time(row["expires_at"])
-    if expires is None or expires <= now:
-        return "expired"
-    capacity = row.get("capacity")
-    if capacity is not None and (row.get("occupancy") or 0) >= capacity:
-        return "full"
-    return None
+    reason = unusable_reason(
+        status=row["status"], verification=row["verification"],
+        expires_at=as_time(row["expires_at"]), capacity=row.get("capacity"),
+        occupancy=row.get("occupancy"), at=now)
+    if reason is None and departure_passed(as_time(row.get("departs_until")), now):
+        return LEFT
+    return reason
 
 
 async def counts(reader: Reader, now: datetime) -> BoardCounts:
@@ -309,7 +353,7 @@ async def resource_alerts(reader: Reader, now: datetime, limit: int = 1000,
     rows = await reader.fetch(
         f"SELECT u.case_id, u.resource_id, b.urgency, b.urgency_rank, b.status AS case_status, "
         f"b.assignee_id, s.kind, s.status, s.verification, s.expires_at, s.capacity, "
-        f"s.occupancy, s.reason, s.changed_at FROM {uses} u JOIN {board_t} b "
+        f"s.occupancy, s.reason, s.changed_at, s.departs_until FROM {uses} u JOIN {board_t} b "
         f"ON b.case_id = u.case_id JOIN {state} s ON s.resource_id = u.resource_id "
         f"WHERE b.status IN ('unassigned', 'assigned') AND (s.status <> 'available' "
         f"OR s.verification <> 'verified' OR s.expires_at IS NULL OR s.expires_at <= ? "

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from domain.transport import SeatCount
 from projections.views.board import OPEN, condition
 from projections.views.common import (
     MAX_PAGE,
@@ -17,10 +18,11 @@ from projections.views.common import (
     id_arg,
     marks,
     seconds_between,
+    split,
 )
 
 Kind = Literal["shelter", "transport", "food_point", "medicine", "route", "border_crossing",
-               "contact"]
+               "contact", "corridor", "checkpoint", "curfew"]
 WITHDRAWN = ("destroyed", "retracted")
 
 
@@ -29,12 +31,30 @@ class DirectoryQuery(BaseModel):
 
     kind: Kind | None = None
     region: Plain | None = Field(default=None, min_length=1, max_length=200)
+    min_free_seats: int | None = Field(default=None, ge=1, le=1000, description="only "
+                                       "transports with at least this many seats free")
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
     offset: int = Field(default=0, ge=0, le=100_000)
 
 
+class Seats(BaseModel):
+    """A transport's seats: offered, held (not yet confirmed), confirmed, free; what it
+    takes besides adults; when it leaves and from where to where."""
+
+    offered: int
+    held: int
+    confirmed: int
+    free: int
+    accepts: list[str] = Field(description="children, pets, mobility, luggage")
+    departs_from: datetime | None
+    departs_until: datetime | None
+    origin: str | None
+    destination: str | None
+
+
 class OfferedResource(BaseModel):
-    """A verified, unexpired, available resource (with free places, if a shelter)."""
+    """A verified, unexpired, available resource (with free places, if a shelter; with free
+    seats and not left yet, if a transport offering seats)."""
 
     resource_id: UUID
     kind: str
@@ -49,7 +69,20 @@ class OfferedResource(BaseModel):
     verified_by: UUID | None
     expires_at: datetime
     expires_in_seconds: int | None
+    seats: Seats | None = Field(default=None, description="a transport's seats, if offered")
     version: int | None
+
+
+class DirectoryHold(BaseModel):
+    """A current hold on a transport's seats."""
+
+    hold_id: UUID
+    case_id: UUID
+    seats: int
+    confirmed: bool
+    until: datetime | None
+    held_by: UUID | None
+    held_at: datetime | None
 
 
 class DirectoryPage(BaseModel):
@@ -85,9 +118,14 @@ class DirectoryEntry(BaseModel):
     verified_by: UUID | None
     expires_at: datetime | None
     expires_in_seconds: int | None = Field(description="0 once the verification has run out")
-    usable: bool = Field(description="it may be handed out at `now` (it is in the directory)")
+    usable: bool = Field(description="it may be handed out at `now` (it is in the directory "
+                                     "unless it is a transport with no seat free)")
     unusable_because: str | None = Field(description="why not: its status, its verification, "
-                                                     "expired or full")
+                                                     "expired, full, or left (a transport "
+                                                     "whose departure window is over)")
+    seats: Seats | None = Field(default=None, description="a transport's seats, if offered")
+    holds: list[DirectoryHold] = Field(default_factory=list,
+                                       description="current holds on a transport's seats")
     reported_at: datetime | None
     cases_relying: int = Field(description="open cases relying on it (from the case board)")
     cases_flagged: int = Field(description="open cases with a raised flag about it")
@@ -142,14 +180,23 @@ def _narrow(kind: str | None, region: str | None) -> tuple[str, list[Any]]:
     return "".join(f" AND {t}" for t in terms), args
 
 
+OFFERED = ("verification = 'verified' AND status = 'available' AND expires_at > ? "
+           "AND (capacity IS NULL OR occupancy < capacity) "
+           "AND (seats IS NULL OR seats - seats_held - seats_confirmed >= ?) "
+           "AND (departs_until IS NULL OR departs_until > ?)")
+"""What may be handed out at a time: the domain's usability rule (verified, fresh,
+available, a shelter with a free place) and a transport's: a seat free, not left yet."""
+
+
 async def directory(reader: Reader, q: DirectoryQuery, now: datetime, *,
                     fresh: bool = False) -> DirectoryPage:
     """Resources that may be handed out at `now`."""
     table = await reader.table("resource_directory", "resource_directory", fresh=fresh)
     narrow, args = _narrow(q.kind, q.region)
-    where = ("verification = 'verified' AND status = 'available' AND expires_at > ? "
-             "AND (capacity IS NULL OR occupancy < capacity)" + narrow)
-    params = [now, *args]
+    if q.min_free_seats is not None:
+        narrow += " AND seats IS NOT NULL"
+    where = OFFERED + narrow
+    params = [now, q.min_free_seats or 1, now, *args]
     total = (await reader.fetch(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}",
                                 params))[0]["n"]
     rows = await reader.fetch(f"SELECT * FROM {table} WHERE {where} ORDER BY kind, region, "
@@ -168,7 +215,21 @@ def _offered(row: dict[str, Any], now: datetime) -> OfferedResource:
         free_places=None if capacity is None else capacity - (row["occupancy"] or 0),
         has_contact=bool(row["has_contact"]), verified_at=row["verified_at"],
         verified_by=row["verified_by"], expires_at=expires,
-        expires_in_seconds=seconds_between(expires, now), version=row["version"])
+        expires_in_seconds=seconds_between(expires, now), seats=seats_of(row),
+        version=row["version"])
+
+
+def seats_of(row: dict[str, Any]) -> Seats | None:
+    """A directory row's seats, if it is a transport offering seats."""
+    if row.get("seats") is None:
+        return None
+    count = SeatCount(offered=row["seats"], held=row["seats_held"] or 0,
+                      confirmed=row["seats_confirmed"] or 0)
+    return Seats(offered=count.offered, held=count.held, confirmed=count.confirmed,
+                 free=count.free, accepts=split(row["accepts"]),
+                 departs_from=as_time(row["departs_from"]),
+                 departs_until=as_time(row["departs_until"]), origin=row["origin"],
+                 destination=row["destination"])
 
 
 async def entry(reader: Reader, resource_id: UUID, now: datetime, *,
@@ -181,7 +242,17 @@ async def entry(reader: Reader, resource_id: UUID, now: datetime, *,
     if not rows:
         return None
     relying, flagged = await _reliance(reader, resource_id, fresh)
-    return _entry(rows[0], now, relying, flagged)
+    holds = await _holds(reader, resource_id, fresh) if rows[0]["seats"] is not None else []
+    return _entry(rows[0], now, relying, flagged, holds)
+
+
+async def _holds(reader: Reader, resource_id: UUID, fresh: bool) -> list[DirectoryHold]:
+    table = await reader.table("resource_directory", "directory_holds", fresh=fresh)
+    rows = await reader.fetch(f"SELECT * FROM {table} WHERE resource_id = ? ORDER BY held_at, "
+                              "hold_id", [id_arg(resource_id)])
+    return [DirectoryHold(hold_id=r["hold_id"], case_id=r["case_id"], seats=r["seats"] or 0,
+                          confirmed=bool(r["confirmed"]), until=as_time(r["until"]),
+                          held_by=r["held_by"], held_at=as_time(r["held_at"])) for r in rows]
 
 
 async def _reliance(reader: Reader, resource_id: UUID, fresh: bool) -> tuple[int, int]:
@@ -199,7 +270,8 @@ async def _reliance(reader: Reader, resource_id: UUID, fresh: bool) -> tuple[int
     return int(row["relying"] or 0), int(row["flagged"] or 0)
 
 
-def _entry(row: dict[str, Any], now: datetime, relying: int, flagged: int) -> DirectoryEntry:
+def _entry(row: dict[str, Any], now: datetime, relying: int, flagged: int,
+           holds: list[DirectoryHold]) -> DirectoryEntry:
     expires, capacity = as_time(row["expires_at"]), row["capacity"]
     status, verification = row["status"] or "available", row["verification"] or "unverified"
     unusable = condition(row, now)
@@ -214,7 +286,8 @@ def _entry(row: dict[str, Any], now: datetime, relying: int, flagged: int) -> Di
         reason=row["status_reason"] if recalled else None, verification=verification,
         verified_at=row["verified_at"], verified_by=row["verified_by"], expires_at=expires,
         expires_in_seconds=None if expires is None else seconds_between(expires, now),
-        usable=unusable is None, unusable_because=unusable, reported_at=row["reported_at"],
+        usable=unusable is None, unusable_because=unusable, seats=seats_of(row), holds=holds,
+        reported_at=row["reported_at"],
         cases_relying=relying, cases_flagged=flagged, version=row["version"],
         position=row["position"])
 

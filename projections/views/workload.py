@@ -63,6 +63,11 @@ class VolunteerLoad(BaseModel):
     long_day: bool
     overloaded: bool
     has_capacity: bool = Field(description="cleared, in good standing, below every limit")
+    holds_to_confirm: int = Field(default=0, description="seat holds this volunteer placed "
+                                                         "that are not confirmed yet")
+    seats_held: int = Field(default=0, description="seats in those holds")
+    next_hold_runs_out_at: datetime | None = Field(
+        default=None, description="when the first of those holds lapses unless confirmed")
 
 
 class WorkloadPage(BaseModel):
@@ -102,14 +107,15 @@ async def workload(reader: Reader, q: WorkloadQuery, now: datetime, *,
     """Every registered volunteer's load (or one's), filtered, most loaded first."""
     tables = {n: await reader.table("volunteer_workload", n, fresh=fresh)
               for n in ("volunteer_workload", "volunteer_roles", "volunteer_shifts",
-                        "workload_cases")}
+                        "workload_cases", "workload_holds")}
     rows = await _volunteers(reader, tables["volunteer_workload"], volunteer_id)
     ids = [as_id(r["volunteer_id"]) or "" for r in rows]
     roles = await _roles(reader, tables["volunteer_roles"], ids)
     spans = await _spans(reader, tables["volunteer_shifts"], ids, now)
     cases = await _cases(reader, tables["workload_cases"], ids)
+    holds = await _holds(reader, tables["workload_holds"], ids)
     loads = [_load(r, roles.get(i, []), spans.get(i, []), cases.get(i, (0, 0)), q, now)
-             for r, i in zip(rows, ids, strict=True)]
+             .model_copy(update=holds.get(i, {})) for r, i in zip(rows, ids, strict=True)]
     chosen = [v for v in loads if _wanted(v, q)]
     chosen.sort(key=lambda v: (-v.urgent_cases, -v.active_cases, -v.hours_on_shift_today,
                                str(v.volunteer_id)))
@@ -173,6 +179,22 @@ async def _cases(reader: Reader, table: str, ids: list[str]) -> dict[str, tuple[
             [*urgent, *chunk])
         for r in rows:
             found[as_id(r["assignee_id"]) or ""] = (int(r["active"]), int(r["urgent"] or 0))
+    return found
+
+
+async def _holds(reader: Reader, table: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Unconfirmed seat holds per volunteer who placed them: how many, seats, first to
+    lapse."""
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(ids):
+        rows = await reader.fetch(
+            f"SELECT volunteer_id, COUNT(*) AS holds, SUM(seats) AS seats, MIN(until) AS "
+            f"first FROM {table} WHERE confirmed = ? AND volunteer_id IN ({marks(chunk)}) "
+            "GROUP BY volunteer_id", [False, *chunk])
+        for r in rows:
+            found[as_id(r["volunteer_id"]) or ""] = {
+                "holds_to_confirm": int(r["holds"]), "seats_held": int(r["seats"] or 0),
+                "next_hold_runs_out_at": as_time(r["first"])}
     return found
 
 

@@ -12,6 +12,7 @@ from domain.base import Meta
 from domain.case import Case
 from domain.intake import Intake
 from domain.resource import Resource
+from domain.seats import close_case
 from domain.vocabulary import CaseOutcome
 from domain.volunteer import Volunteer
 from services.auth import CallerRole as R
@@ -293,9 +294,13 @@ class CloseCase(CommandBody):
 
 @command("cases.close", "/cases/close", CASEWORKERS)
 def close(body: CloseCase, uow: UnitOfWork, meta: Meta) -> UUID:
-    """Close a case with an outcome (evacuated, stays, lost_contact, referred_elsewhere)."""
+    """Close a case with an outcome (evacuated, stays, lost_contact, referred_elsewhere);
+    the seats it holds on transports are freed with it."""
     case = uow.get(Case, body.case_id)
-    case.close(outcome=body.outcome, by=acting(uow, meta), meta=meta)
+    transports = {h["resource_id"]: uow.get(Resource, h["resource_id"])
+                  for h in case.seat_holds}
+    close_case(case=case, transports=transports, outcome=body.outcome, by=acting(uow, meta),
+               meta=meta)
     return case.id
 
 

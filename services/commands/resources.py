@@ -12,6 +12,7 @@ from domain.vocabulary import ResourceKind
 from services.auth import CallerRole as R
 from services.commands.common import OptionalText, ShortText, Text, Whole, acting, authority
 from services.commands.registry import CommandBody, command
+from services.commands.seats import SeatOffer
 from services.runtime.unit_of_work import UnitOfWork
 
 REPORTERS = {R.VOLUNTEER, R.SUPERVISOR, R.FACT_CHECKER, R.PSYCHOLOGIST}
@@ -40,7 +41,10 @@ class ReportResource(CommandBody):
     place: OptionalText = ""
     details: OptionalText = ""
     capacity: Whole | None = Field(default=None, ge=0, le=1_000_000)
-    contact: ContactPerson | None = None
+    contact: ContactPerson | None = Field(default=None, description="who to call (a driver, "
+                                          "a shelter's manager): sealed personal data")
+    transport: SeatOffer | None = Field(default=None, description="a transport's seats, what "
+                                        "it takes, its departure window, from and to")
 
 
 @command("resources.report", "/resources/report", REPORTERS)
@@ -53,7 +57,7 @@ def report(body: ReportResource, uow: UnitOfWork, meta: Meta) -> UUID:
         resource_id=body.resource_id, kind=body.kind, region=body.region, place=body.place,
         details=body.details, reporter=acting(uow, meta), capacity=body.capacity,
         contact=contact, contact_subject_id=body.contact.subject_id if body.contact else None,
-        meta=meta)
+        transport=body.transport.to_domain() if body.transport else None, meta=meta)
     uow.add(resource)
     return resource.id
 

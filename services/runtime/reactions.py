@@ -28,12 +28,16 @@ from domain.follow_ups import (
     ExpireVerification,
     FlagCase,
     FollowUpCommand,
+    LapseHold,
     ReleaseCase,
+    ReleaseHold,
     RetractResource,
 )
-from domain.policies import POLICY_NAMESPACE, expire_due, react
+from domain.policies import HOLD_LAPSE, POLICY_NAMESPACE, expire_due, lapse_due, react
 from domain.resource import Resource
 from domain.roles import policy_actor
+from domain.seats import lapse_seats, release_seats
+from domain.vocabulary import HoldEnd
 from domain.volunteer import Volunteer
 from projections.backoff import Backoff
 from services.clock import now
@@ -49,7 +53,7 @@ NAME = "reactions"
 def _relevant_topics() -> list[str]:
     """Only events the index or a policy reads: skipping the rest keeps this cheap."""
     case_events = ("TransportArranged", "AdviceGiven", "CaseTaken", "CaseAssigned",
-                   "CaseReleased", "CaseClosed", "CaseReopened")
+                   "CaseReleased", "CaseClosed", "CaseReopened", "TransportSeatsHeld")
     names = [getattr(Case, n) for n in case_events] + [Volunteer.VolunteerBanned]  # type: ignore[attr-defined]
     names += [v for v in vars(Resource).values()
               if isinstance(v, type) and issubclass(v, Resource.Event)]
@@ -67,6 +71,10 @@ class PolicyIndex:
         self.unverified: dict[UUID, set[UUID]] = defaultdict(set)
         self.reporter: dict[UUID, UUID] = {}
         self.expires: dict[UUID, datetime] = {}
+        self.holds: dict[UUID, set[UUID]] = defaultdict(set)
+        """Seat holds (held or confirmed) on each transport."""
+        self.hold_until: dict[tuple[UUID, UUID], datetime] = {}
+        """When each unconfirmed hold runs out, by (transport, hold)."""
 
     def active_cases_relying_on(self, resource_id: UUID) -> Iterable[UUID]:
         return set(self.relying.get(resource_id, ()))
@@ -80,6 +88,12 @@ class PolicyIndex:
     def due(self, at: datetime) -> list[UUID]:
         return [r for r, until in self.expires.items() if until <= at]
 
+    def holds_on(self, resource_id: UUID) -> Iterable[UUID]:
+        return set(self.holds.get(resource_id, ()))
+
+    def transports_with_lapsing_holds(self, at: datetime) -> list[UUID]:
+        return sorted({r for (r, _), until in self.hold_until.items() if until <= at})
+
     def apply(self, event: Any) -> None:
         name, sid = type(event).__name__, event.originator_id
         if isinstance(event, Case.Event):
@@ -88,8 +102,9 @@ class PolicyIndex:
             self._apply_resource(name, sid, event)
 
     def _apply_case(self, name: str, case_id: UUID, event: Any) -> None:
-        if name in ("TransportArranged", "AdviceGiven"):
-            for resource_id in event.resource_ids:
+        if name in ("TransportArranged", "AdviceGiven", "TransportSeatsHeld"):
+            held = [event.resource_id] if name == "TransportSeatsHeld" else []
+            for resource_id in [*getattr(event, "resource_ids", ()), *held]:
                 self.relying[resource_id].add(case_id)
                 self.case_resources[case_id].add(resource_id)
         elif name == "CaseTaken" or name == "CaseAssigned":
@@ -118,6 +133,9 @@ class PolicyIndex:
             self.reporter[resource_id] = event.reported_by
             self.unverified[event.reported_by].add(resource_id)
             return
+        if name in ("SeatsHeld", "HoldConfirmed", "HoldReleased", "HoldLapsed"):
+            self._apply_hold(name, resource_id, event)
+            return
         if name in ("ResourceVerified", "ResourceRejected", "ResourceRetracted"):
             reporter = self.reporter.get(resource_id)
             if reporter is not None:
@@ -128,11 +146,39 @@ class PolicyIndex:
                       "ResourceDestroyed"):
             self.expires.pop(resource_id, None)
 
+    def _apply_hold(self, name: str, resource_id: UUID, event: Any) -> None:
+        key = (resource_id, event.hold_id)
+        if name == "SeatsHeld":
+            self.holds[resource_id].add(event.hold_id)
+            self.hold_until[key] = event.until
+            return
+        self.hold_until.pop(key, None)
+        if name != "HoldConfirmed":
+            self.holds[resource_id].discard(event.hold_id)
+
+
+def _carry_out_on_hold(command: ReleaseHold | LapseHold, uow: UnitOfWork, meta: Meta) -> UUID:
+    """Release or lapse a hold on its transport and its case; nothing once it is gone (or,
+    for a lapse, confirmed meanwhile): a re-run after the fact changes nothing."""
+    transport = uow.get(Resource, command.resource_id)
+    hold = transport.hold(command.hold_id)
+    if hold is None or (isinstance(command, LapseHold) and hold["confirmed"]):
+        return transport.id
+    case = uow.get(Case, hold["case_id"])
+    if isinstance(command, ReleaseHold):
+        release_seats(case=case, transport=transport, hold_id=command.hold_id,
+                      why=HoldEnd.RECALLED, by=None, meta=meta)
+    else:
+        lapse_seats(case=case, transport=transport, hold_id=command.hold_id, meta=meta)
+    return transport.id
+
 
 def follow_up_handler(command: FollowUpCommand) -> Any:
     """The writer handler that carries out one follow-up on its aggregate."""
 
     def handle(_: Any, uow: UnitOfWork, meta: Meta) -> UUID:
+        if isinstance(command, ReleaseHold | LapseHold):
+            return _carry_out_on_hold(command, uow, meta)
         if isinstance(command, FlagCase):
             case = uow.get(Case, command.case_id)
             case.flag(flag_id=command.flag_id, reason=command.reason, detail=command.detail,
@@ -178,7 +224,7 @@ class LocalFollowUps:
 
 
 FOLLOW_UPS: dict[str, type[Any]] = {cls.__name__: cls for cls in (
-    FlagCase, ReleaseCase, RetractResource, ExpireVerification)}
+    FlagCase, ReleaseCase, RetractResource, ExpireVerification, ReleaseHold, LapseHold)}
 """The follow-up commands by name, as they travel between processes."""
 
 
@@ -217,6 +263,11 @@ RELEVANT_TOPICS = _relevant_topics()
 
 GATHER_SECONDS = 0.01
 """How long woken reactions wait for more commits before they read (bounds the added lag)."""
+
+
+def _tick_meta(policy: str, at: datetime) -> Meta:
+    tick_id = uuid5(POLICY_NAMESPACE, f"tick/{at.isoformat()}")
+    return Meta(actor=policy_actor(policy), at=at, command_id=tick_id, correlation_id=tick_id)
 
 
 class Reactions:
@@ -287,16 +338,25 @@ class Reactions:
             self._saved_at = time.monotonic()
 
     def tick(self, at: datetime | None = None) -> list[Outcome]:
-        """Expire every verification that has run out by `at` (default: now)."""
+        """Expire every verification and lapse every unconfirmed seat hold that has run out
+        by `at` (default: now)."""
         at = at or now()
+        commands: list[FollowUpCommand] = [*self._expiries(at), *self._lapses(at)]
+        return self._carry_out(commands) if commands else []
+
+    def _expiries(self, at: datetime) -> list[ExpireVerification]:
         due = self.index.due(at)
         if not due:
             return []
-        tick_id = uuid5(POLICY_NAMESPACE, f"tick/{at.isoformat()}")
-        tick = Meta(actor=policy_actor("verification_expiry"), at=at, command_id=tick_id,
-                    correlation_id=tick_id)
         resources: list[Resource] = [self.app.readers.get(r) for r in due]
-        return self._carry_out(expire_due(resources, tick))
+        return expire_due(resources, _tick_meta("verification_expiry", at))
+
+    def _lapses(self, at: datetime) -> list[LapseHold]:
+        due = self.index.transports_with_lapsing_holds(at)
+        if not due:
+            return []
+        transports: list[Resource] = [self.app.readers.get(r) for r in due]
+        return lapse_due(transports, _tick_meta(HOLD_LAPSE, at))
 
     def _carry_out(self, commands: Sequence[FollowUpCommand]) -> list[Outcome]:
         return self.sender.carry_out(commands)

@@ -541,10 +541,15 @@ class CommandWriter:
         pipelined). Raises only if nothing was stored."""
         events = prepared.events
         ids = self.app.recorder.insert_events(prepared.stored, **events.saved_kwargs) or []
-        positions: dict[tuple[UUID, int], int] = {
-            (event.originator_id, event.originator_version): position
-            for event, position in zip(events.events, ids, strict=False)
-        }
+        positions: dict[tuple[UUID, int], int] = {}
+        last_of_command: dict[UUID | None, int] = {}
+        """The last position of each command's events, whichever streams they went to: a
+        command changing two streams (seats held on a transport for a case) is read back
+        whole by waiting for it, whichever stream its answer names."""
+        for event, position in zip(events.events, ids, strict=False):
+            positions[(event.originator_id, event.originator_version)] = position
+            command_id = _command_of(event)
+            last_of_command[command_id] = max(position, last_of_command.get(command_id, 0))
         self.batches += 1
         self.commands += len(prepared.executed)
         keys = self.app.keys
@@ -555,7 +560,9 @@ class CommandWriter:
         for e in prepared.executed:
             outcome = e.outcome
             if isinstance(outcome, Accepted):
-                outcome.position = positions.get((outcome.stream_id, outcome.version))
+                outcome.position = max(
+                    positions.get((outcome.stream_id, outcome.version)) or 0,
+                    last_of_command.get(outcome.command_id, 0)) or None
             _settle(e.submission.future, outcome)  # type: ignore[arg-type]
         try:
             self.app._take_snapshots(events)  # reads the store: only after the commit

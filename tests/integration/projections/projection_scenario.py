@@ -16,9 +16,12 @@ from uuid import UUID, uuid4
 from domain.base import Meta
 from domain.case import Case
 from domain.intake import Intake
+from domain.policies import HOLD_LAPSE
 from domain.resource import Resource
-from domain.roles import Authority, Role
-from domain.vocabulary import CaseOutcome, ResourceKind
+from domain.roles import Authority, Role, policy_actor
+from domain.seats import confirm_seats, hold_seats, lapse_seats, release_seats
+from domain.transport import TransportOffer
+from domain.vocabulary import Accepts, CaseOutcome, HoldEnd, ResourceKind
 from domain.volunteer import Volunteer
 from services.storage.application import CorridorApplication
 
@@ -217,12 +220,47 @@ class Scenario:
         if relying:
             self.save(*relying)
 
+    def seats(self) -> None:
+        """A car offering seats: open cases hold some; one confirms, one is a no-show, one
+        lapses, the rest stay held."""
+        car = Resource.report(
+            resource_id=uuid4(), kind=ResourceKind.TRANSPORT, region=REGIONS[0],
+            place="station square", details="minibus", reporter=self.helpers[0],
+            contact={"name": "Driver Petro", "phone": "+380-99"}, meta=self.meta(
+                self.helpers[0].id),
+            transport=TransportOffer(seats=12, accepts=frozenset(Accepts), origin="kharkiv",
+                                     destination="lviv"))
+        car.verify(by=self.checker, meta=self.meta(self.checker.id))
+        self.resources.append(car)
+        holding = [self.open_case() for _ in range(4)]
+        holds = []
+        for i, case in enumerate(holding):
+            by = self.helpers[i % len(self.helpers)]
+            case.take(volunteer=by, meta=self.meta(by.id))
+            hold_id = uuid4()
+            hold_seats(case=case, transport=car, hold_id=hold_id, by=by,
+                       meta=self.meta(by.id), seats=1)
+            holds.append((case, by, hold_id))
+        for step, (case, by, hold_id) in enumerate(holds[:3]):
+            if step == 0:
+                confirm_seats(case=case, transport=car, hold_id=hold_id, by=by,
+                              meta=self.meta(by.id))
+            elif step == 1:
+                release_seats(case=case, transport=car, hold_id=hold_id, why=HoldEnd.NO_SHOW,
+                              by=by, meta=self.meta(by.id))
+            else:
+                lapse_seats(case=case, transport=car, hold_id=hold_id,
+                            meta=self.meta(policy_actor(HOLD_LAPSE), minutes=45))
+        self.save(car, *holding)
+
     def full_day(self, cases: int = 20) -> int:
-        """Staff, resources, shifts, cases and a recall; returns the last position."""
+        """Staff, resources, shifts, cases, seats held on a car and a recall; returns the
+        last position."""
         self.staff()
         self.report_resources()
         self.shifts()
         self.cases_round(cases)
+        self.seats()
         self.resource_changes()
         return self.last_position
 

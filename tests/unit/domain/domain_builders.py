@@ -13,7 +13,8 @@ from domain.case import Case
 from domain.intake import Intake
 from domain.resource import Resource
 from domain.roles import Authority, Role
-from domain.vocabulary import ResourceKind
+from domain.transport import TransportOffer
+from domain.vocabulary import Accepts, ResourceKind
 from domain.volunteer import Volunteer
 
 T0 = datetime(2022, 3, 1, 8, 0, tzinfo=UTC)
@@ -118,6 +119,26 @@ def verified(kind: ResourceKind = ResourceKind.SHELTER, capacity: int | None = 1
     resource = reported(kind, capacity)
     resource.verify(by=fact_checker(), meta=meta(at))
     return resource
+
+
+def offer(seats: int = 4, accepts: Iterable[Accepts] = (Accepts.CHILDREN,),
+          departs_from: datetime | None = None,
+          departs_until: datetime | None = None) -> TransportOffer:
+    """A transport's offer: `seats` seats from Kharkiv to Lviv."""
+    return TransportOffer(seats=seats, accepts=frozenset(accepts), departs_from=departs_from,
+                          departs_until=departs_until, origin="Kharkiv", destination="Lviv")
+
+
+def transport(seats: int = 4, accepts: Iterable[Accepts] = (Accepts.CHILDREN,),
+              departs_until: datetime | None = None, verified_at: datetime = T0) -> Resource:
+    """A transport with a driver's contact, offering seats, verified at `verified_at`."""
+    car = Resource.report(
+        resource_id=new_id(), kind=ResourceKind.TRANSPORT, region="Kharkiv oblast",
+        place="Kharkiv, railway station", details="private car", reporter=volunteer(),
+        contact={"name": "Andrii", "phone": "+380 67 000 00 00"},
+        transport=offer(seats, accepts, departs_until=departs_until), meta=meta())
+    car.verify(by=fact_checker(), meta=meta(verified_at))
+    return car
 
 
 def replay(events: Iterable[Any]) -> Any:

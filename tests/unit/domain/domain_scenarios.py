@@ -9,17 +9,21 @@ from domain_builders import (
     later,
     meta,
     new_id,
+    offer,
     open_case,
     reported,
     supervisor,
+    transport,
     verified,
     volunteer,
 )
 
 from domain.case import Case
+from domain.policies import HOLD_LAPSE
 from domain.resource import Resource
 from domain.roles import Role, policy_actor
-from domain.vocabulary import CaseOutcome, ResourceKind
+from domain.seats import confirm_seats, hold_seats, lapse_seats, release_seats
+from domain.vocabulary import CaseOutcome, HoldEnd, ResourceKind
 from domain.volunteer import Volunteer
 
 
@@ -35,6 +39,7 @@ def whole_case() -> Case:
     case.give_advice(text="stay in the shelter tonight", resources=[shelter], by=holder,
                      meta=meta())
     case.arrange_transport(resources=[bus], description="bus 14:00", by=holder, meta=meta())
+    seats_through_every_step(case, transport(), holder)
     case.add_note(text="her mother is bedridden", by=holder, meta=meta())
     flag_id = new_id()
     case.flag(flag_id=flag_id, reason="resource_unsafe", detail="shelled", by=None,
@@ -57,6 +62,30 @@ def whole_case() -> Case:
     case.record_follow_up(text="found a flat", by=holder, meta=meta())
     case.erase_personal_data(subject_id=case.person_id, by=OPERATOR, meta=meta())
     return case
+
+
+def seats_through_every_step(case: Case, car: Resource, holder: Volunteer) -> None:
+    """Seats held, confirmed, released as a no-show, held again and lapsed (at T0 + 1 h)."""
+    first, second = new_id(), new_id()
+    hold_seats(case=case, transport=car, hold_id=first, by=holder, meta=meta())
+    confirm_seats(case=case, transport=car, hold_id=first, by=holder, meta=meta())
+    release_seats(case=case, transport=car, hold_id=first, why=HoldEnd.NO_SHOW, by=holder,
+                  meta=meta())
+    hold_seats(case=case, transport=car, hold_id=second, by=holder, meta=meta())
+    lapse_seats(case=case, transport=car, hold_id=second,
+                meta=meta(later(hours=1), actor=policy_actor(HOLD_LAPSE)))
+
+
+def whole_transport() -> Resource:
+    """A transport through every seat event: offered (twice), held, confirmed, released,
+    held again and lapsed."""
+    car = transport()
+    car.offer_seats(offer=offer(seats=5), by=volunteer(), meta=meta())
+    holder = volunteer()
+    case = open_case(children_ages=[6])
+    case.take(volunteer=holder, meta=meta())
+    seats_through_every_step(case, car, holder)
+    return car
 
 
 def whole_volunteer() -> Volunteer:

@@ -9,7 +9,13 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from domain_scenarios import destroyed_resource, whole_case, whole_resource, whole_volunteer
+from domain_scenarios import (
+    destroyed_resource,
+    whole_case,
+    whole_resource,
+    whole_transport,
+    whole_volunteer,
+)
 from domain_transcoding import round_trip
 
 from domain import aggregates
@@ -25,21 +31,23 @@ EVENT_NAMES = {
            "BorderCrossed", "ArrivedSafe", "CannotLeave", "NoteAdded", "CaseFlagged",
            "FlagCleared", "SupportGroupFormed", "SupportGroupMemberAdded",
            "SupportGroupDissolved", "CaseClosed", "CaseReopened", "FollowUpRecorded",
-           "PersonalDataErased"},
+           "PersonalDataErased", "TransportSeatsHeld", "TransportSeatsConfirmed",
+           "TransportSeatsReleased", "TransportSeatsLapsed"},
     Volunteer: {"VolunteerRegistered", "RoleGranted", "RoleRevoked", "TrainingLogged",
                 "VolunteerCleared", "ShiftStarted", "ShiftEnded", "VolunteerSuspended",
                 "VolunteerBanned", "VolunteerReinstated", "PersonalDataErased"},
     Resource: {"ResourceReported", "ResourceVerified", "ResourceRejected",
                "VerificationExpired", "ResourceMarkedFull", "ResourceMarkedUnsafe",
                "ResourceDestroyed", "ResourceClosed", "ResourceReopened", "OccupancyUpdated",
-               "ResourceRetracted", "PersonalDataErased"},
+               "ResourceRetracted", "PersonalDataErased", "TransportOffered", "SeatsHeld",
+               "HoldConfirmed", "HoldReleased", "HoldLapsed"},
 }
 CREATED = {Case: "CaseOpened", Volunteer: "VolunteerRegistered", Resource: "ResourceReported"}
 HISTORIES: list[Callable[[], list[Any]]] = [
     lambda: list(whole_case().collect_events()),
     lambda: list(whole_volunteer().collect_events()),
     lambda: list(whole_resource().collect_events()) + list(
-        destroyed_resource().collect_events()),
+        destroyed_resource().collect_events()) + list(whole_transport().collect_events()),
 ]
 
 
@@ -114,7 +122,7 @@ def test_event_attributes_are_json_friendly(history: Callable[[], list[Any]]) ->
 
 
 @pytest.mark.parametrize("make", [whole_case, whole_volunteer, whole_resource,
-                                  destroyed_resource])
+                                  destroyed_resource, whole_transport])
 def test_aggregate_state_is_json_friendly_for_snapshots(make: Callable[[], Any]) -> None:
     aggregate = make()
     for key, value in vars(aggregate).items():

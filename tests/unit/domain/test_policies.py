@@ -150,8 +150,10 @@ class FakeLookups:
     """Answers as the projections would."""
 
     def __init__(self, relying: dict[UUID, list[UUID]], reports: dict[UUID, list[UUID]],
-                 assigned: dict[UUID, list[UUID]]) -> None:
+                 assigned: dict[UUID, list[UUID]],
+                 holds: dict[UUID, list[UUID]] | None = None) -> None:
         self.relying, self.reports, self.assigned = relying, reports, assigned
+        self.holds = holds or {}
 
     def active_cases_relying_on(self, resource_id: UUID) -> Iterable[UUID]:
         return self.relying.get(resource_id, [])
@@ -161,6 +163,9 @@ class FakeLookups:
 
     def active_cases_of(self, volunteer_id: UUID) -> Iterable[UUID]:
         return self.assigned.get(volunteer_id, [])
+
+    def holds_on(self, resource_id: UUID) -> Iterable[UUID]:
+        return self.holds.get(resource_id, [])
 
 
 def test_react_routes_each_event_to_its_policy() -> None:

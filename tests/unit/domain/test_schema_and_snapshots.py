@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 from domain_builders import meta, taken_case
-from domain_scenarios import destroyed_resource, whole_case, whole_resource, whole_volunteer
+from domain_scenarios import (
+    destroyed_resource,
+    whole_case,
+    whole_resource,
+    whole_transport,
+    whole_volunteer,
+)
 from domain_transcoding import loaded, mapper, stored
 
 from domain.base import PersonalData
@@ -73,7 +79,7 @@ def _rebuilt_from_snapshot(make: Callable[[], Any], cut: int) -> tuple[Any, Any]
 
 
 @pytest.mark.parametrize("make", [whole_case, whole_volunteer, whole_resource,
-                                  destroyed_resource])
+                                  destroyed_resource, whole_transport])
 @pytest.mark.parametrize("cut", [1, 2, 5, 9])
 def test_a_snapshot_plus_later_events_equals_the_full_replay(make: Callable[[], Any],
                                                             cut: int) -> None:
