@@ -38,9 +38,8 @@ def router() -> APIRouter:
         checks: dict[str, bool] = {"event_store": store_ok}
         if runtime.remote is not None:  # an HTTP worker: its commands go to the writer
             checks["writer"] = await runtime.remote.ping(READY_TIMEOUT_SECONDS)
-        probe = runtime.extras.get("kafka_probe")
-        if probe is not None:
-            checks["kafka"] = await probe()
+        if runtime.kafka is not None:
+            checks["kafka"] = await runtime.kafka.probe()
         ok = all(checks.values())
         return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks},
                             status_code=200 if ok else 503)

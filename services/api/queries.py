@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -28,9 +28,7 @@ from projections.views import audit, board, directory, workload
 from projections.views.common import Moment
 from services.api.deps import PrincipalDep, RuntimeDep
 from services.auth import CallerRole, Forbidden, Principal
-from services.bootstrap import Runtime
 from services.clock import now as clock_now
-from services.storage.readmodels import store_config
 
 R = CallerRole
 BOARD_READERS = frozenset({R.VOLUNTEER, R.SUPERVISOR})
@@ -66,14 +64,14 @@ class ReadModelBehind(CoordinationError):
 
 
 class ProjectionsUnavailable(CoordinationError):
-    """This process serves no read models (start_projections did not run)."""
+    """This process serves no read models (its runtime has none)."""
 
     http_status = 503
 
 
 def get_service(runtime: RuntimeDep) -> ProjectionService:
-    service = runtime.extras.get("projections")
-    if not isinstance(service, ProjectionService):
+    service = runtime.projections
+    if service is None:
         raise ProjectionsUnavailable("read models are not running in this process")
     return service
 
@@ -284,9 +282,8 @@ def _status_routes(routes: APIRouter) -> None:
     @routes.get("/metrics", summary="Prometheus metrics (projection lag and more)",
                 response_class=Response, tags=["health"])
     async def prometheus(runtime: RuntimeDep) -> Response:
-        service = runtime.extras.get("projections")
-        if isinstance(service, ProjectionService):
-            metrics.record(await service.status())
+        if runtime.projections is not None:
+            metrics.record(await runtime.projections.status())
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -348,27 +345,15 @@ def sse(event: str, data: dict[str, Any], event_id: str = "") -> bytes:
     return head.encode() + b"data: " + orjson.dumps(data) + b"\n\n"
 
 
-async def start_projections(runtime: Runtime) -> Callable[[], Awaitable[None]]:
-    """Open the read models (and run the in-process runner unless Kafka workers do it)."""
-    settings = runtime.settings
-    service = ProjectionService(store_config(settings).open(), recorder=runtime.app.recorder,
-                                run_in_process=settings.projections_in_process)
-    await service.start()
-    runtime.extras["projections"] = service
-    previous = runtime.writer.after_commit
-
-    def after_commit() -> None:
-        if previous is not None:
-            previous()
-        service.nudge()
-
-    runtime.writer.after_commit = after_commit
-    restore = _end_streams_on_signals(service)
-
-    async def stop() -> None:
-        restore()
-        await service.stop()
-    return stop
+@contextlib.contextmanager
+def streams_end_on_signals(service: ProjectionService | None) -> Iterator[None]:
+    """While serving, SIGTERM/SIGINT first end the live streams (then do what they did)."""
+    restore = _end_streams_on_signals(service) if service is not None else None
+    try:
+        yield
+    finally:
+        if restore is not None:
+            restore()
 
 
 def _end_streams_on_signals(service: ProjectionService) -> Callable[[], None]:

@@ -9,6 +9,6 @@
 
 Wiring in shared files: import `services.audit.access_commands` in the command catalog, include
 `services.audit.api.router()` in the FastAPI app, add "services.cli.audit" to the CLI
-plugins, optionally add `services.audit.anchoring.anchoring()` to STARTUP_HOOKS, and list
-`AccessLog` and `AnchorLog` (domain.access) among the snapshotted aggregate classes.
+plugins, run `services.audit.anchoring.anchoring()` among the duties (services.bootstrap), and
+list `AccessLog` and `AnchorLog` (domain.access) among the snapshotted aggregate classes.
 """

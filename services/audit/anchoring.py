@@ -35,7 +35,7 @@ async def anchor_once(runtime: Runtime) -> Accepted | None:
 
 
 def anchoring(every_seconds: float = 600.0) -> Callable[[Runtime], Awaitable[Stop]]:
-    """A startup hook (services.api.app.STARTUP_HOOKS) that anchors every `every_seconds`."""
+    """A duty (services.bootstrap.Duty) that anchors every `every_seconds`."""
 
     async def start(runtime: Runtime) -> Stop:
         async def loop() -> None:

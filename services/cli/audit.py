@@ -51,10 +51,10 @@ def register(app: typer.Typer) -> None:
 @contextmanager
 def _runtime() -> Iterator[Any]:
     import services.audit.access_commands  # noqa: F401  (registers the audit commands)
-    from services.bootstrap import build_runtime
+    from services.bootstrap import for_reading
     from services.settings import Settings
 
-    runtime = build_runtime(Settings(), start_writer=False)
+    runtime = for_reading(Settings())
     try:
         yield runtime
     finally:

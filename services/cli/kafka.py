@@ -1,87 +1,39 @@
-"""Kafka entry points: `corridor relay`, `corridor command-consumer`, `corridor kafka ...`, and
-`start_in_process` for the API's lifespan."""
+"""Kafka entry points: `corridor relay`, `corridor command-consumer`, `corridor kafka ...`."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
-import logging
 import signal
-from collections.abc import Awaitable, Callable
 
 import typer
 
-from services.bootstrap import Runtime
-from services.kafka.clients import kafka_probe
-from services.kafka.command_consumer import CommandConsumer
-from services.kafka.relay import EventRelay
+from services import bootstrap
 from services.settings import Settings
 
-log = logging.getLogger("corridor.kafka")
 
-Stop = Callable[[], Awaitable[None]]
-Worker = Callable[[asyncio.Event], Awaitable[None]]
-
-__all__ = ["kafka_probe", "register", "start_in_process"]
-
-
-async def start_in_process(runtime: Runtime) -> Stop:
-    """Run the relay and the command consumer as tasks when Kafka is configured."""
-    if not runtime.settings.kafka_bootstrap:
-        return _nothing_to_stop
-    stopping = asyncio.Event()
-    relay, commands = EventRelay(runtime.app, runtime.settings), CommandConsumer(runtime)
-    tasks = [asyncio.create_task(relay.run(stopping), name="corridor-relay"),
-             asyncio.create_task(commands.run(stopping), name="corridor-command-consumer")]
-    runtime.extras.update(relay=relay, command_consumer=commands,
-                          kafka_probe=functools.partial(kafka_probe, runtime.settings))
-    return functools.partial(_stop, runtime, stopping, tasks)
-
-
-async def _stop(runtime: Runtime, stopping: asyncio.Event, tasks: list[asyncio.Task[None]],
-                timeout: float = 15.0) -> None:
-    stopping.set()
-    _, late = await asyncio.wait(tasks, timeout=timeout)
-    for task in late:  # a broker that is down can hold a flush; do not hold shutdown
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    for name in ("kafka_probe", "relay", "command_consumer"):
-        runtime.extras.pop(name, None)
-
-
-async def _nothing_to_stop() -> None:
-    return None
-
-
-async def until_signalled(work: Worker) -> None:
-    """Run `work` until SIGTERM or SIGINT asks it to stop."""
+def stop_signalled() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    await work(stopping)
+    return stopping
 
 
 async def _relay(settings: Settings, name: str, batch_size: int) -> None:
-    from services.storage.application import CorridorApplication
-    from services.storage.secrets import master_key
-
-    app = await asyncio.to_thread(CorridorApplication, settings, master_key(settings))
+    relay = await asyncio.to_thread(bootstrap.for_relay, settings, name=name,
+                                    batch_size=batch_size)
     try:
-        await until_signalled(EventRelay(app, settings, name=name, batch_size=batch_size).run)
+        await relay.run(stop_signalled())
     finally:
-        app.close()
+        relay.app.close()
 
 
 async def _command_consumer(settings: Settings) -> None:
-    from services.bootstrap import build_runtime
-
-    runtime = await asyncio.to_thread(build_runtime, settings)
-    try:
-        await until_signalled(CommandConsumer(runtime).run)
-    finally:
-        await asyncio.to_thread(runtime.close)
+    runtime = await asyncio.to_thread(bootstrap.for_command_consumer, settings)
+    async with runtime.running():
+        await stop_signalled().wait()
 
 
 def _settings() -> Settings:

@@ -98,12 +98,11 @@ def rotate_master_key(new_key: str = typer.Option(..., help="from `corridor keyg
     printed version, and keep the old key as CORRIDOR_PREVIOUS_MASTER_KEY until every process
     runs with the new one. Safe to re-run if interrupted.
     """
-    from services.storage.application import CorridorApplication
+    from services.bootstrap import application
     from services.storage.sealing import decode_master_key
-    from services.storage.secrets import master_key, retired_master_keys
 
     settings = Settings()
-    corridor = CorridorApplication(settings, master_key(settings), retired_master_keys(settings))
+    corridor = application(settings)
     version = settings.master_key_version + 1
     count = corridor.keys.rotate(decode_master_key(new_key), version)
     corridor.close()

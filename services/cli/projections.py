@@ -22,12 +22,10 @@ from rich.progress import (
 from rich.text import Text
 
 from projections.catalog import select
-from projections.parallel import ProcessFill
 from projections.rebuild import RebuildReport, rebuild
-from services.kafka.projection_worker import GROUP_ID, run_kafka_worker
-from services.runtime.store_follower import follow_store
+from services import bootstrap
+from services.kafka.projection_worker import GROUP_ID
 from services.settings import Settings
-from services.storage.readmodels import source_config, store_config
 
 console = Console(stderr=True)
 
@@ -75,10 +73,8 @@ def rebuild_command(
 
 async def _rebuild(settings: Settings, names: list[str], processes: int, switch: bool,
                    keep_retired: int) -> RebuildReport:
-    stores, sources = store_config(settings), source_config(settings)
-    store, source = stores.open(), sources.open()
-    parallel = (ProcessFill(stores, sources, processes)
-                if processes > 1 and stores.dialect == "postgres" else None)
+    parts = bootstrap.for_rebuild(settings, processes=processes)
+    store, source = parts.store, parts.source
     await store.start()
     try:
         with Progress(TextColumn("[bold]rebuilding[/bold]"), BarColumn(), MofNCompleteColumn(),
@@ -86,7 +82,7 @@ async def _rebuild(settings: Settings, names: list[str], processes: int, switch:
                       console=console) as bar:
             task = bar.add_task("rebuild", total=None)
             return await rebuild(store, source, select(names), switch=switch,
-                                 keep_retired=keep_retired, parallel=parallel,
+                                 keep_retired=keep_retired, parallel=parts.parallel,
                                  progress=lambda done, total: bar.update(
                                      task, completed=done, total=total))
     finally:
@@ -120,7 +116,6 @@ async def _project(settings: Settings, source: Source, group_id: str) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     console.print(f"projecting from {source.value}; stop with Ctrl-C")
-    if source is Source.KAFKA:
-        await run_kafka_worker(settings, stop=stop, group_id=group_id)
-        return
-    await follow_store(settings, stop)
+    worker = bootstrap.for_projection_worker(settings, from_kafka=source is Source.KAFKA,
+                                             group_id=group_id)
+    await worker(stop)

@@ -17,39 +17,40 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from services.runtime.reactions import Reactions
+from services.runtime.store_follower import follow_store
 from services.settings import Settings
 from services.storage.readmodels import events_channel
 
 
-async def run(settings: Settings, socket_path: str | None, *, project: bool,
-              stop: asyncio.Event) -> None:
-    """Project (`project`) and/or react (`socket_path`: the writer's socket) until `stop`."""
-    from services.runtime.ipc import RemoteFollowUps
-    from services.runtime.reactions import Reactions
-    from services.runtime.store_follower import follow_store
-    from services.storage.application import CorridorApplication
-    from services.storage.secrets import master_key, retired_master_keys
+@dataclass
+class Background:
+    """The supervisor's duties, built by `services.bootstrap.for_background`."""
 
-    app = reactions = None
-    if socket_path is not None:
-        app = CorridorApplication(settings, master_key(settings), retired_master_keys(settings))
-        reactions = Reactions(app, RemoteFollowUps(socket_path),
-                              tick_seconds=settings.expiry_tick_seconds)
-        reactions.start()  # its own threads: it polls the store and blocks on the writer
-    on_news = [reactions.nudge] if reactions is not None else []
-    try:
-        if project:
-            await follow_store(settings, stop, on_news=on_news)
-        elif on_news:
-            await _listen_until(settings, stop, on_news)
-        else:
-            await stop.wait()
-    finally:
-        if reactions is not None:
-            await asyncio.to_thread(reactions.stop)
-        if app is not None:
-            app.close()
+    settings: Settings
+    reactions: Reactions | None
+    """The policies, already running, their follow-ups sent to the writer process; None
+    when they run elsewhere (CORRIDOR_REACTIONS_IN_PROCESS=false)."""
+    project: bool
+    """Follow the store into the read models here (off when Kafka workers project)."""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Project and/or wake the policies on the store's news until `stop`, then stop the
+        policies."""
+        on_news = [self.reactions.nudge] if self.reactions is not None else []
+        try:
+            if self.project:
+                await follow_store(self.settings, stop, on_news=on_news)
+            elif on_news:
+                await _listen_until(self.settings, stop, on_news)
+            else:
+                await stop.wait()
+        finally:
+            if self.reactions is not None:
+                await asyncio.to_thread(self.reactions.stop)
+                self.reactions.app.close()
 
 
 async def _listen_until(settings: Settings, stop: asyncio.Event,

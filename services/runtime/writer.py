@@ -144,10 +144,12 @@ class CommandWriter:
     """Serialises command execution per process and groups commits."""
 
     def __init__(self, app: CorridorApplication, *, max_batch: int = 512,
-                 after_commit: Callable[[], None] | None = None) -> None:
+                 commit_listeners: Sequence[Callable[[], None]] = ()) -> None:
         self.app = app
         self.max_batch = max_batch
-        self.after_commit = after_commit
+        self.commit_listeners = tuple(commit_listeners)
+        """Called after every commit (on the thread that committed): each wakes a follower
+        of the store, such as the projection runner or the policies."""
         self._queue: queue.Queue[Submission | _Wake | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="command-writer", daemon=True)
         self._committer = ThreadPoolExecutor(1, thread_name_prefix="command-commit")
@@ -568,11 +570,11 @@ class CommandWriter:
             self.app._take_snapshots(events)  # reads the store: only after the commit
         except Exception:
             log.exception("taking snapshots failed (they are an optimisation; events stand)")
-        if self.after_commit is not None:
+        for listener in self.commit_listeners:
             try:
-                self.after_commit()
+                listener()
             except Exception:
-                log.exception("after-commit hook failed")
+                log.exception("a commit listener failed")
 
     def _evict(self, uow: UnitOfWork) -> None:
         for subject_id, _, _ in uow.new_keys:  # not stored: looked up next time

@@ -57,23 +57,19 @@ def preload() -> None:
 
 async def run_writer(settings: Settings, socket_path: str) -> None:
     """Serve commands on `socket_path` until SIGTERM or SIGINT."""
-    from services.api.app import build, started, startup_hooks, tune_collector
-    from services.runtime.ipc import WriterServer
+    from services import bootstrap
+    from services.api.app import tune_collector
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
-    runtime = await build(settings.model_copy(update={"writer_socket": None}),
-                          writer_on_loop=True)
-    async with started(runtime, startup_hooks()):
-        server = WriterServer(runtime)
-        await server.start(socket_path)
+    runtime = await asyncio.to_thread(bootstrap.for_writer_process, settings, loop, socket_path)
+    async with runtime.running():
         if settings.tune_gc:
             tune_collector()
         log.info("writer process ready on %s", socket_path)
         await stopping.wait()
-        await server.close()
 
 
 def writer_main(socket_path: str) -> None:
@@ -180,8 +176,7 @@ def serve_with_writer_process(settings: Settings, host: str, port: int, workers:
     with tempfile.TemporaryDirectory(prefix="corridor-writer-") as directory:
         os.chmod(directory, 0o700)
         socket_path = str(Path(directory) / "writer.sock")
-        writer = WriterProcess(socket_path, {"CORRIDOR_PROJECTIONS_IN_PROCESS": "false",
-                                             "CORRIDOR_REACTIONS_IN_PROCESS": "false"})
+        writer = WriterProcess(socket_path, {})
         http: list[Child] = []
         try:
             writer.wait_ready()
@@ -213,17 +208,15 @@ def _run_background(settings: Settings, socket_path: str) -> None:
     import uvloop
     from setproctitle import setproctitle
 
-    from services.runtime.background_process import run
+    from services import bootstrap
 
     setproctitle(TITLE.format("supervisor, projections and policies"))
-    settings = settings.model_copy(update={"create_tables": False})
 
     async def until_stopped() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await run(settings, socket_path if settings.reactions_in_process else None,
-                  project=settings.projections_in_process, stop=stop)
+        await bootstrap.for_background(settings, socket_path).run(stop)
 
     uvloop.run(until_stopped())

@@ -425,7 +425,8 @@ class CommandApiContract:
         api.accepted("cases/give-advice", volunteer.token, case_id=case_id,
                      text="use the river road", resource_ids=[route])
         expires_at = api.aggregate(route).expires_at
-        reactions = api.runtime.extras["reactions"]
+        reactions = api.runtime.reactions
+        assert reactions is not None
         stored_up_to = api.runtime.app.recorder.max_notification_id()
         eventually(lambda: reactions.seen_up_to, until=lambda seen: seen >= stored_up_to)
 

@@ -11,7 +11,8 @@ from services.settings import Settings
 
 
 def stretch_the_policies_poll(api: Api, seconds: float) -> None:
-    reactions = api.runtime.extras["reactions"]
+    reactions = api.runtime.reactions
+    assert reactions is not None
     reactions.poll_seconds = seconds
     reactions.nudge()  # ends the wait begun with the old interval
     stored = api.runtime.app.recorder.max_notification_id() or 0

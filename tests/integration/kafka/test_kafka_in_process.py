@@ -15,8 +15,8 @@ from aiokafka import AIOKafkaProducer
 from kafka_harness import eventually, kafka_settings, read_topic
 
 from services.auth import CallerRole
-from services.bootstrap import build_runtime
-from services.cli.kafka import kafka_probe, start_in_process
+from services.bootstrap import for_serve
+from services.kafka.clients import kafka_probe
 from services.kafka.messages import CommandReply, decode_event
 from services.kafka.relay import EventRelay
 from services.kafka.topics import Topics, ensure_topics
@@ -32,10 +32,10 @@ NAME, CONTACT = "Mariia Shevchenko", "mariia@example.org"
 async def test_a_command_sent_to_kafka_is_answered_and_its_event_published_sealed(
         pg_settings: Settings) -> None:
     topics = Topics.of(pg_settings)
-    runtime = await asyncio.to_thread(build_runtime, pg_settings)
-    stop = await start_in_process(runtime)
-    try:
-        assert await runtime.extras["kafka_probe"]()
+    runtime = await asyncio.to_thread(for_serve, pg_settings)
+    async with runtime.running():
+        assert runtime.kafka is not None
+        assert await runtime.kafka.probe()
         body = {"command_id": str(uuid4()), "volunteer_id": str(uuid4()), "display_name": NAME,
                 "contact": CONTACT, "languages": ["uk"], "time_zone": "Europe/Kyiv"}
         await ensure_topics(pg_settings)
@@ -48,21 +48,20 @@ async def test_a_command_sent_to_kafka_is_answered_and_its_event_published_seale
                 headers=[("authorization", f"Bearer {token}".encode())])
         finally:
             await producer.stop()
-        relay: EventRelay = runtime.extras["relay"]
+        relay = runtime.kafka.relay
+        assert isinstance(relay, EventRelay)
 
         async def answered_and_published() -> bool:
             replies = await read_topic(pg_settings.kafka_bootstrap or "", topics.replies)
             return bool(replies) and await relay.lag() == 0
 
         await eventually(answered_and_published, 30, "the reply and the relayed event")
-    finally:
         started = time.monotonic()
-        await stop()
+        await runtime.kafka.stop()
         stopped_in = time.monotonic() - started
-        await asyncio.to_thread(runtime.close)
 
     assert stopped_in < 15
-    assert "kafka_probe" not in runtime.extras
+    assert not runtime.kafka.running
     (reply,) = await read_topic(pg_settings.kafka_bootstrap or "", topics.replies)
     outcome = CommandReply.model_validate_json(reply.value or b"").outcome
     assert isinstance(outcome, Accepted)
@@ -77,13 +76,9 @@ async def test_a_command_sent_to_kafka_is_answered_and_its_event_published_seale
 
 async def test_without_kafka_configured_nothing_is_started(tmp_path: Path) -> None:
     settings = kafka_settings(None, "unused.", tmp_path, store="sqlite")
-    runtime = await asyncio.to_thread(build_runtime, settings)
-    try:
-        stop = await start_in_process(runtime)
-        await stop()
-        assert "relay" not in runtime.extras and "kafka_probe" not in runtime.extras
-    finally:
-        await asyncio.to_thread(runtime.close)
+    runtime = await asyncio.to_thread(for_serve, settings)
+    async with runtime.running():
+        assert runtime.kafka is None
 
 
 @pytest.mark.kafka

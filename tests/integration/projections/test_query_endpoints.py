@@ -26,9 +26,9 @@ from domain.case import Case
 from domain.intake import Intake
 from projections.service import ProjectionService
 from services.api import problems
-from services.api.queries import board_events, router, start_projections
+from services.api.queries import board_events, router
 from services.auth import CallerRole, Principal
-from services.bootstrap import Runtime, build_runtime
+from services.bootstrap import Runtime, for_serve
 from services.clock import now
 from services.commands import CATALOG
 from services.runtime.outcomes import Accepted
@@ -49,7 +49,7 @@ class Network:
 
     @property
     def service(self) -> ProjectionService:
-        service = self.runtime.extras["projections"]
+        service = self.runtime.projections
         assert isinstance(service, ProjectionService)
         return service
 
@@ -94,20 +94,18 @@ def backend(request: pytest.FixtureRequest) -> Settings:
 
 @pytest.fixture
 async def network(backend: Settings) -> AsyncIterator[Network]:
-    runtime = await asyncio.to_thread(build_runtime, backend)
-    stop = await start_projections(runtime)
+    runtime = await asyncio.to_thread(for_serve, backend)
     api = FastAPI()
     problems.install(api)
     api.include_router(router())
     api.state.runtime = runtime
     transport = httpx.ASGITransport(app=api)
-    async with httpx.AsyncClient(transport=transport, base_url="http://corridor") as client:
+    async with runtime.running(), httpx.AsyncClient(transport=transport,
+                                                    base_url="http://corridor") as client:
         people = Network(client, runtime, admin="admin", helper=str(uuid4()),
                          checker=str(uuid4()))
         await _staff(people)
         yield people
-    await stop()
-    await asyncio.to_thread(runtime.close)
 
 
 STAFF = {CallerRole.ADMIN}
@@ -450,24 +448,22 @@ async def test_the_board_stream_sends_a_changed_case(network: Network) -> None:
 @pytest.mark.postgres
 async def test_events_stored_by_another_process_wake_the_runner(
         postgres_settings: Settings) -> None:
-    runtime = await asyncio.to_thread(build_runtime, postgres_settings)
-    stop = await start_projections(runtime)
-    service = runtime.extras["projections"]
+    runtime = await asyncio.to_thread(for_serve, postgres_settings)
     other = CorridorApplication(postgres_settings, os.urandom(32))
     try:
-        assert service.runner is not None
-        service.runner.idle_seconds = 60.0  # only a NOTIFY can wake it in time
-        await asyncio.sleep(0.5)  # let it go idle
-        position = Scenario(other).save(Case.open(
-            case_id=uuid4(), person_id=uuid4(), meta=Scenario(other).meta("intake-bot"),
-            intake=Intake(safe_now=True, region="sumy", destination="poland",
-                          contact_channel="phone")))
+        async with runtime.running():
+            service = runtime.projections
+            assert service is not None and service.runner is not None
+            service.runner.idle_seconds = 60.0  # only a NOTIFY can wake it in time
+            await asyncio.sleep(0.5)  # let it go idle
+            position = Scenario(other).save(Case.open(
+                case_id=uuid4(), person_id=uuid4(), meta=Scenario(other).meta("intake-bot"),
+                intake=Intake(safe_now=True, region="sumy", destination="poland",
+                              contact_channel="phone")))
 
-        assert await service.wait_for("case_board", position, timeout=5)
+            assert await service.wait_for("case_board", position, timeout=5)
     finally:
         other.close()
-        await stop()
-        await asyncio.to_thread(runtime.close)
 
 
 async def test_a_position_never_written_is_the_callers_mistake(network: Network) -> None:
