@@ -2,6 +2,8 @@
 
 The token's subject is the actor recorded on every event the caller causes; its roles gate
 which commands and queries it may use. Nothing in a request body can change either.
+A token is read strictly: its signature first, then every claim against `TokenClaims`, so a
+malformed claim is refused naming it, never guessed at (a `roles` object read as its keys).
 """
 
 from __future__ import annotations
@@ -10,8 +12,28 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Annotated, Any
 
 import jwt
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+ISSUER = "corridor"
+"""The `iss` of tokens from `corridor token` (CORRIDOR_TOKEN_ISSUER)."""
+AUDIENCE = "corridor"
+"""The `aud` of tokens from `corridor token` (CORRIDOR_TOKEN_AUDIENCE)."""
+CLOCK_SKEW_SECONDS = 30
+"""How far in the future an `iat` or `nbf` may lie (the issuer's clock may run ahead)."""
+LATEST_NUMERIC_DATE = 253_402_300_799
+"""9999-12-31T23:59:59Z: a later time is no date a token can mean."""
 
 
 class CallerRole(StrEnum):
@@ -26,6 +48,51 @@ class CallerRole(StrEnum):
     ADMIN = "admin"
 
 
+Subject = Annotated[str, StringConstraints(min_length=1, max_length=128,
+                                           pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$")]
+"""An actor id as recorded on events: a volunteer's UUID or a service's name, printable
+ASCII without spaces (a NUL or a 64 KB subject would be stored on every event it causes)."""
+NumericDate = Annotated[float, Field(ge=0, le=LATEST_NUMERIC_DATE, allow_inf_nan=False)]
+"""Seconds since the epoch (RFC 7519)."""
+SUBJECT: TypeAdapter[str] = TypeAdapter(Subject)
+
+
+class TokenClaims(BaseModel):
+    """The claims a corridor token must carry; other claims are ignored.
+
+    Validated strictly (a role list is a JSON array of known role names, times are numbers)
+    with the accepted issuer and audience in the validation context.
+    """
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+    sub: Subject
+    roles: list[CallerRole] = Field(max_length=len(CallerRole))
+    iss: str
+    aud: str | list[str]
+    iat: NumericDate
+    exp: NumericDate
+    nbf: NumericDate | None = None
+
+    @field_validator("iss")
+    @classmethod
+    def _accepted_issuer(cls, issuer: str, info: ValidationInfo) -> str:
+        expected = (info.context or {}).get("issuer", ISSUER)
+        if issuer != expected:
+            raise ValueError(f"is not the issuer this service accepts ({expected!r})")
+        return issuer
+
+    @field_validator("aud")
+    @classmethod
+    def _accepted_audience(cls, audience: str | list[str], info: ValidationInfo,
+                           ) -> str | list[str]:
+        expected = (info.context or {}).get("audience", AUDIENCE)
+        named = [audience] if isinstance(audience, str) else audience
+        if expected not in named:
+            raise ValueError(f"does not name this service's audience ({expected!r})")
+        return audience
+
+
 @dataclass(frozen=True)
 class Principal:
     """An authenticated caller."""
@@ -38,32 +105,76 @@ class Principal:
 
 
 class NotAuthenticated(Exception):
-    """The credential is missing, malformed, expired or forged."""
+    """The credential is missing, malformed, expired or forged; `claim` names the claim at
+    fault when one is."""
+
+    def __init__(self, message: str, *, claim: str | None = None) -> None:
+        super().__init__(message)
+        self.claim = claim
 
 
 class Forbidden(Exception):
     """The caller is authenticated but lacks the role this needs."""
 
 
+def claims_of(payload: bytes, issuer: str = ISSUER, audience: str = AUDIENCE,
+              now: float | None = None) -> TokenClaims:
+    """The claims of a token's (signature-checked) payload, valid at `now`, else
+    NotAuthenticated naming the first claim at fault."""
+    try:
+        claims = TokenClaims.model_validate_json(
+            payload, context={"issuer": issuer, "audience": audience})
+    except ValidationError as error:
+        raise _refusal(error) from None
+    moment = time.time() if now is None else now
+    if claims.exp <= moment:
+        raise NotAuthenticated("invalid token: claim 'exp': the token has expired", claim="exp")
+    if claims.iat > moment + CLOCK_SKEW_SECONDS:
+        raise NotAuthenticated("invalid token: claim 'iat': issued in the future", claim="iat")
+    if claims.nbf is not None and claims.nbf > moment + CLOCK_SKEW_SECONDS:
+        raise NotAuthenticated("invalid token: claim 'nbf': not valid yet", claim="nbf")
+    if claims.exp <= claims.iat:
+        raise NotAuthenticated("invalid token: claim 'exp': not after 'iat'", claim="exp")
+    return claims
+
+
+def _refusal(error: ValidationError) -> NotAuthenticated:
+    """The first problem of the claims, naming the claim but never its value."""
+    first = error.errors(include_input=False, include_url=False)[0]
+    loc = first.get("loc", ())
+    if not loc:
+        return NotAuthenticated("invalid token: the claims are not a JSON object")
+    claim = str(loc[0])
+    message = "required" if first["type"] == "missing" else first["msg"]
+    return NotAuthenticated(f"invalid token: claim {claim!r}: {message}", claim=claim)
+
+
 class TokenIssuer:
-    """Issues and checks tokens with one shared secret."""
+    """Issues and checks tokens with one shared secret, for one issuer and audience."""
 
     algorithm = "HS256"
 
-    def __init__(self, secret: str, ttl: timedelta = timedelta(hours=12)) -> None:
+    def __init__(self, secret: str, ttl: timedelta = timedelta(hours=12), *,
+                 issuer: str = ISSUER, audience: str = AUDIENCE) -> None:
         self._secret = secret
         self._ttl = ttl
+        self._issuer = issuer
+        self._audience = audience
+        self._signatures = jwt.PyJWS()
         self._verified: dict[str, tuple[Principal, float]] = {}
 
     def issue(self, actor: str, roles: list[CallerRole] | list[str], now: datetime | None = None,
               ttl: timedelta | None = None) -> str:
+        """A signed token naming `actor` (a ValueError if it is no valid subject)."""
         issued = now or datetime.now(UTC)
-        claims = {"sub": actor, "roles": [CallerRole(r).value for r in roles],
-                  "iat": issued, "exp": issued + (ttl or self._ttl)}
+        claims: dict[str, Any] = {
+            "sub": SUBJECT.validate_python(actor), "roles": [CallerRole(r).value for r in roles],
+            "iss": self._issuer, "aud": self._audience,
+            "iat": issued, "exp": issued + (ttl or self._ttl)}
         return jwt.encode(claims, self._secret, algorithm=self.algorithm)
 
     def verify(self, token: str) -> Principal:
-        """The caller a valid token names; checked signatures are remembered until expiry."""
+        """The caller a valid token names; checked tokens are remembered until expiry."""
         known = self._verified.get(token)
         if known is not None and time.time() < known[1]:
             return known[0]
@@ -75,12 +186,8 @@ class TokenIssuer:
 
     def _verify(self, token: str) -> tuple[Principal, float]:
         try:
-            claims = jwt.decode(token, self._secret, algorithms=[self.algorithm],
-                                options={"require": ["sub", "exp"]})
+            payload = self._signatures.decode(token, self._secret, algorithms=[self.algorithm])
         except jwt.PyJWTError as error:
             raise NotAuthenticated(f"invalid token: {error}") from None
-        try:
-            roles = frozenset(CallerRole(r) for r in claims.get("roles", []))
-        except ValueError as error:
-            raise NotAuthenticated(f"invalid token: {error}") from None
-        return Principal(actor=str(claims["sub"]), roles=roles), float(claims["exp"])
+        claims = claims_of(payload, self._issuer, self._audience)
+        return Principal(actor=claims.sub, roles=frozenset(claims.roles)), claims.exp

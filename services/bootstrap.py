@@ -342,7 +342,8 @@ def _read_models(settings: Settings, app: CorridorApplication, *,
 
 
 def _tokens(settings: Settings) -> TokenIssuer:
-    return TokenIssuer(auth_secret(settings), timedelta(hours=settings.token_ttl_hours))
+    return TokenIssuer(auth_secret(settings), timedelta(hours=settings.token_ttl_hours),
+                       issuer=settings.token_issuer, audience=settings.token_audience)
 
 
 def _kafka(runtime: Runtime, *, relay: bool) -> KafkaParts:

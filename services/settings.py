@@ -32,6 +32,10 @@ class Settings(BaseSettings):
         default=None, description="the master key before the last rotation, while re-wrapping")
     auth_secret: SecretStr | None = None
     token_ttl_hours: float = 12.0
+    token_issuer: str = Field(default="corridor", min_length=1, description="the `iss` "
+                              "every token must carry (`corridor token` writes it)")
+    token_audience: str = Field(default="corridor", min_length=1, description="the `aud` "
+                                "every token must name (`corridor token` writes it)")
 
     host: str = "127.0.0.1"
     port: int = 8000

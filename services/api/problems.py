@@ -74,7 +74,8 @@ def problem_for(error: Exception) -> JSONResponse | None:
         return problem(504, "the command was not answered in time; retry with the same "
                             "command id to learn its outcome", rule="Timeout")
     if isinstance(error, NotAuthenticated):
-        return problem(401, str(error), rule="authentication")
+        named = {"claim": error.claim} if error.claim else {}
+        return problem(401, str(error), rule="authentication", **named)
     if isinstance(error, Forbidden):
         return problem(403, str(error), rule="role")
     return None

@@ -77,8 +77,13 @@ def token(actor: str = typer.Option(..., help="actor id recorded on events (a vo
         roles = [CallerRole(r) for r in role]
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
-    issuer = TokenIssuer(auth_secret(Settings()))
-    typer.echo(issuer.issue(actor, roles, ttl=timedelta(hours=hours)))
+    settings = Settings()
+    issuer = TokenIssuer(auth_secret(settings), issuer=settings.token_issuer,
+                         audience=settings.token_audience)
+    try:
+        typer.echo(issuer.issue(actor, roles, ttl=timedelta(hours=hours)))
+    except ValueError as error:
+        raise typer.BadParameter(f"--actor: {error}") from None
 
 
 @app.command()
