@@ -55,6 +55,14 @@ class LevelResult:
                 "mix": dict(sorted(self.kinds.items())), "first_rejections": self.rejections}
 
 
+def _problem(body: bytes) -> object:
+    """A refusal's problem document (its rule and what it names), or None."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
 class HttpExecutor:
     """Sends Commands to the API over raw HTTP/1.1 with one token per (actor, roles)."""
 
@@ -160,14 +168,16 @@ class HttpExecutor:
             done = clock()
             measured = measure_from <= done <= stop_at
             if status == 200:
-                workload.acknowledged(state, command)
                 stream_id, version, _ = self._ack(body)
+                workload.acknowledged(state, command)
                 if on_ack is not None:
                     on_ack(command, stream_id, version, done)
                 if measured:
                     latencies.append(done - sent)
                     kinds[command.kind] += 1
-            elif len(result.rejections) < 5:
-                result.rejections.append(f"{command.path} {status}: {body[:300]!r}")
+            else:
+                workload.refused(state, command, status, _problem(body))
+                if len(result.rejections) < 5:
+                    result.rejections.append(f"{command.path} {status}: {body[:300]!r}")
             if measured:
                 statuses[status] += 1
