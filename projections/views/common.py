@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 MAX_PAGE = 200
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -36,9 +37,22 @@ def no_nul(text: str) -> str:
 Plain = Annotated[str, AfterValidator(no_nul)]
 """Text without NUL characters (see `no_nul`)."""
 
-Moment = Annotated[AwareDatetime, AfterValidator(_in_range)]
-"""A time with a timezone, within years every computation here can shift it by
-(0001-01-01T00:00:00+14:00 or 9999-12-31T23:59-14:00 overflowed datetime arithmetic: 500)."""
+RFC_3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+"""A date-time as RFC 3339 (section 5.6) writes it, the format the OpenAPI document declares."""
+
+
+def _rfc_3339(value: object) -> object:
+    """Text must be an RFC 3339 date-time: pydantic also reads '2024-01-01 00:00Z', a number
+    of seconds or a time without seconds, which the declared format `date-time` excludes."""
+    if isinstance(value, str) and not RFC_3339.fullmatch(value):
+        raise ValueError("expected an RFC 3339 date-time with a timezone, "
+                         "e.g. 2026-03-01T12:00:00Z")
+    return value
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_rfc_3339), AfterValidator(_in_range)]
+"""A time with a timezone, written as RFC 3339, within years every computation here can shift
+it by (0001-01-01T00:00:00+14:00 or 9999-12-31T23:59-14:00 overflowed datetime arithmetic: 500)."""
 
 
 class Reader(Protocol):

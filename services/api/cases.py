@@ -17,6 +17,7 @@ from domain.base import NotFound
 from domain.case import Case
 from services.api.deps import PrincipalDep, Purpose, RuntimeDep
 from services.api.privacy import need_to_know, shown
+from services.api.problems import ONE_ROW_PROBLEMS
 from services.auth import CallerRole, Forbidden
 from services.bootstrap import Runtime
 from services.clock import now
@@ -105,7 +106,8 @@ def _as_field(value: Any) -> dict[str, Any] | str:
 def router() -> APIRouter:
     routes = APIRouter(prefix="/cases", tags=["cases"])
 
-    @routes.get("/{case_id}", response_model=CaseDetail, summary="One case, need-to-know")
+    @routes.get("/{case_id}", response_model=CaseDetail, summary="One case, need-to-know",
+                responses=ONE_ROW_PROBLEMS)
     async def read_case(case_id: UUID, runtime: RuntimeDep, principal: PrincipalDep,
                         purpose: Purpose = "casework",
                         ) -> CaseDetail:

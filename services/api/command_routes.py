@@ -10,10 +10,11 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from pydantic_core import from_json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.deps import bearer_token
-from services.api.problems import problem, problem_for, rejected
+from services.api.problems import COMMAND_PROBLEMS, invalid_input, problem, problem_for, rejected
 from services.auth import Forbidden, NotAuthenticated, Principal
 from services.bootstrap import Runtime
 from services.commands import CATALOG, CommandSpec
@@ -21,16 +22,10 @@ from services.commands.common import repeated_key, repeated_key_message
 from services.runtime.outcomes import Accepted, Rejected
 
 SECURED: dict[str, Any] = {"security": [{"HTTPBearer": []}]}
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "content": {"application/problem+json": {}}}
-    for code, text in [(401, "missing or invalid token"), (403, "the caller lacks the role"),
-                       (404, "a named stream does not exist"),
-                       (409, "a rule was broken or the expected version did not match"),
-                       (413, "the body is larger than CORRIDOR_MAX_BODY_BYTES"),
-                       (415, "the body is not application/json"),
-                       (422, "invalid input; the body names the field and the rule"),
-                       (503, "the store did not take the write; retry with the same id")]
-}
+MAX_JSON_DEPTH = 200
+"""Levels of arrays and objects a command body may nest inside its outer object: as deep as
+pydantic-core reads (its recursion limit). Python's json, under FastAPI, answered a body a
+thousand levels deep with an undocumented 400."""
 
 
 def _endpoint(spec: CommandSpec) -> Callable[..., Awaitable[Any]]:
@@ -70,7 +65,9 @@ class CommandFastPath:
     mapped there too.
     Every command route's body is read here first, and one larger than `max_body_bytes`
     is refused with 413 before it is read in full; one that has not arrived within
-    `body_timeout_seconds` gets a 408 and the connection is closed.
+    `body_timeout_seconds` gets a 408 and the connection is closed. A JSON body that is not
+    UTF-8 or nests deeper than MAX_JSON_DEPTH gets the route's 422 problem for invalid JSON
+    from here, since FastAPI's parser would answer it with a 400 of its own.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -104,6 +101,9 @@ class CommandFastPath:
                                  rule="body_too_large")(scope, receive, send)
         command = _accepted_input(spec, runtime, headers, body)
         if command is None:
+            unreadable = _unreadable_json(headers, body)
+            if unreadable is not None:
+                return await unreadable(scope, receive, send)
             return await self.app(scope, _replay(body, receive), send)
         principal, payload = command
         try:
@@ -124,10 +124,10 @@ class CommandFastPath:
 
 def _accepted_input(spec: CommandSpec, runtime: Runtime, headers: dict[bytes, bytes],
                     body: bytes) -> tuple[Principal, Any] | None:
-    """(caller, validated body) of a request the fast path takes, else None."""
-    content_type = headers.get(b"content-type", b"").split(b";")[0].strip()
+    """(caller, validated body) of a request the fast path takes, else None. The token is
+    checked by the same `TokenIssuer.verify` (every claim) as on the FastAPI route."""
     scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
-    if content_type.lower() != b"application/json" or scheme.lower() != b"bearer" or not body:
+    if not _is_json(headers) or scheme.lower() != b"bearer" or not body:
         return None
     try:
         principal = runtime.tokens.verify(token.strip().decode("latin-1"))
@@ -139,6 +139,31 @@ def _accepted_input(spec: CommandSpec, runtime: Runtime, headers: dict[bytes, by
     if repeated_key(body) is not None:  # the route refuses it, naming the key
         return None
     return principal, payload
+
+
+def _is_json(headers: dict[bytes, bytes]) -> bool:
+    return headers.get(b"content-type", b"").split(b";")[0].strip().lower() == b"application/json"
+
+
+def _unreadable_json(headers: dict[bytes, bytes], body: bytes) -> Response | None:
+    """A 422 problem for a JSON body that is not UTF-8 (RFC 8259) or is nested deeper than
+    MAX_JSON_DEPTH; FastAPI's parser answered both with an undocumented 400. Only bodies the
+    fast path did not take get here, so a well-formed command pays nothing for it."""
+    if not _is_json(headers):
+        return None  # the route answers 415, naming the type expected
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return invalid_input([{"type": "json_invalid", "loc": ("body",), "msg": "",
+                               "ctx": {"error": f"not UTF-8 at byte {error.start}"}}])
+    try:
+        from_json(body)
+    except ValueError as error:
+        if str(error).startswith("recursion limit exceeded"):
+            return invalid_input([{"type": "json_too_deep", "loc": ("body",),
+                                   "msg": f"nested too deep: more than {MAX_JSON_DEPTH} "
+                                          "levels of arrays and objects inside the body"}])
+    return None  # anything else wrong with it the route names
 
 
 def _first_of_each(headers: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
@@ -221,7 +246,7 @@ def install(api: FastAPI) -> None:
         api.add_api_route(
             f"/commands{spec.path}", _endpoint(spec), methods=["POST"],
             response_model=Accepted, summary=spec.summary, tags=[spec.tag],
-            responses=PROBLEM_RESPONSES, openapi_extra=SECURED,
+            responses=COMMAND_PROBLEMS, openapi_extra=SECURED,
             description=f"Command `{spec.name}`. Roles: {', '.join(sorted(spec.roles))}.",
             response_class=JSONResponse, operation_id=spec.name.replace(".", "_"),
             dependencies=[Depends(json_body)])

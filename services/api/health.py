@@ -7,10 +7,24 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from services.api.deps import RuntimeDep
 
 READY_TIMEOUT_SECONDS = 3.0
+
+
+class Readiness(BaseModel):
+    """Whether this process can serve, and each dependency's check."""
+
+    status: str
+    checks: dict[str, Any] = Field(description="each dependency checked, by name")
+
+
+READINESS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": Readiness, "description": "every dependency answers"},
+    503: {"model": Readiness, "description": "a dependency does not answer; `checks` names it"},
+}
 
 
 def _store_answers(runtime: Any) -> bool:
@@ -28,7 +42,8 @@ def router() -> APIRouter:
     async def live() -> dict[str, str]:
         return {"status": "ok"}
 
-    @routes.get("/health/ready", summary="The store (writer process, Kafka if used) answer")
+    @routes.get("/health/ready", summary="The store (writer process, Kafka if used) answer",
+                responses=READINESS_RESPONSES)
     async def ready(runtime: RuntimeDep) -> JSONResponse:
         try:  # a probe must answer fast: a store that does not answer in time is not ready
             store_ok = await asyncio.wait_for(asyncio.to_thread(_store_answers, runtime),

@@ -27,6 +27,14 @@ from projections.tracking import Touched
 from projections.views import audit, board, directory, workload
 from projections.views.common import Moment
 from services.api.deps import PrincipalDep, RuntimeDep
+from services.api.problems import (
+    ONE_ROW_PROBLEMS,
+    OPEN_ONE_ROW_PROBLEMS,
+    OPEN_READ_PROBLEMS,
+    READ_PROBLEMS,
+    STATUS_PROBLEMS,
+    STREAM_PROBLEMS,
+)
 from services.auth import CallerRole, Forbidden, Principal
 from services.clock import now as clock_now
 
@@ -39,18 +47,6 @@ HEARTBEAT_SECONDS = 15.0
 STREAM_SECONDS = 300.0
 """A stream ends after this long (EventSource reconnects): a bound on how long one can
 hold a shutting-down server if its signal was not seen."""
-
-
-ONE_ROW_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "content": {"application/problem+json": {}}}
-    for code, text in [(401, "missing or invalid token"),
-                       (404, "nothing with that id; the problem names it"),
-                       (422, "a parameter is invalid (or min_position was never written); "
-                             "the problem names it"),
-                       (503, "this process serves no read models"),
-                       (504, "the read model had not reached min_position within wait_ms")]
-}
-"""The problems a single-row read can answer with (declared so the OpenAPI document is exact)."""
 
 
 class PositionNotWritten(InvalidCommand):
@@ -158,7 +154,8 @@ def router() -> APIRouter:
 
 
 def _board_routes(routes: APIRouter) -> None:
-    @routes.get("/board", response_model=board.BoardPage, summary="The case board")
+    @routes.get("/board", response_model=board.BoardPage, summary="The case board",
+                responses=READ_PROBLEMS)
     async def case_board(q: Annotated[board.BoardQuery, Query()], service: ServiceDep,
                          principal: PrincipalDep, wanted: ConsistencyDep,
                          now: NowDep) -> board.BoardPage:
@@ -168,7 +165,7 @@ def _board_routes(routes: APIRouter) -> None:
                                  fresh=fresh)
 
     @routes.get("/board/counts", response_model=board.BoardCounts,
-                summary="Cases by status and urgency")
+                summary="Cases by status and urgency", responses=READ_PROBLEMS)
     async def board_counts(service: ServiceDep, principal: PrincipalDep,
                            wanted: ConsistencyDep, now: NowDep) -> board.BoardCounts:
         require(principal, BOARD_READERS, "the board")
@@ -176,7 +173,8 @@ def _board_routes(routes: APIRouter) -> None:
         return await board.counts(service, now)
 
     @routes.get("/board/resource-alerts", response_model=list[board.ResourceAlert],
-                summary="Open cases relying on a resource that changed")
+                summary="Open cases relying on a resource that changed",
+                responses=READ_PROBLEMS)
     async def resource_alerts(service: ServiceDep, principal: PrincipalDep,
                               wanted: ConsistencyDep, now: NowDep,
                               limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -190,7 +188,8 @@ def _board_routes(routes: APIRouter) -> None:
                 response_class=StreamingResponse,
                 responses={200: {"content": {"text/event-stream": {}},
                                  "description": "`case` events carry a board row; "
-                                                "`refresh` asks to reload"}})
+                                                "`refresh` asks to reload"},
+                           **STREAM_PROBLEMS})
     async def board_stream(request: Request, service: ServiceDep,
                            principal: PrincipalDep) -> StreamingResponse:
         require(principal, BOARD_READERS, "the board")
@@ -201,7 +200,8 @@ def _board_routes(routes: APIRouter) -> None:
 
 
 def _audit_routes(routes: APIRouter) -> None:
-    @routes.get("/audit", response_model=audit.AuditPage, summary="The audit trail")
+    @routes.get("/audit", response_model=audit.AuditPage, summary="The audit trail",
+                responses=READ_PROBLEMS)
     async def audit_trail(q: Annotated[audit.AuditQuery, Query()], service: ServiceDep,
                           principal: PrincipalDep, wanted: ConsistencyDep) -> audit.AuditPage:
         require(principal, AUDIT_READERS, "the audit trail")
@@ -211,7 +211,8 @@ def _audit_routes(routes: APIRouter) -> None:
 
 def _workload_routes(routes: APIRouter) -> None:
     @routes.get("/workload", response_model=workload.WorkloadPage,
-                summary="Volunteer workload and who has capacity now")
+                summary="Volunteer workload and who has capacity now",
+                responses=READ_PROBLEMS)
     async def volunteer_workload(q: Annotated[workload.WorkloadQuery, Query()],
                                  service: ServiceDep, principal: PrincipalDep,
                                  wanted: ConsistencyDep, now: NowDep) -> workload.WorkloadPage:
@@ -220,9 +221,7 @@ def _workload_routes(routes: APIRouter) -> None:
         return await workload.workload(service, q, now, fresh=fresh)
 
     @routes.get("/workload/{volunteer_id}", response_model=workload.VolunteerLoad,
-                summary="One volunteer's workload", responses={**ONE_ROW_PROBLEMS, 403: {
-                    "description": "not a volunteer or supervisor",
-                    "content": {"application/problem+json": {}}}})
+                summary="One volunteer's workload", responses=ONE_ROW_PROBLEMS)
     async def one_volunteer(volunteer_id: UUID,
                             limits: Annotated[workload.VolunteerLimits, Query()],
                             service: ServiceDep, principal: PrincipalDep,
@@ -237,7 +236,8 @@ def _workload_routes(routes: APIRouter) -> None:
 
 def _directory_routes(routes: APIRouter) -> None:
     @routes.get("/resources/directory", response_model=directory.DirectoryPage,
-                summary="Verified, unexpired, available resources")
+                summary="Verified, unexpired, available resources",
+                responses=OPEN_READ_PROBLEMS)
     async def resource_directory(q: Annotated[directory.DirectoryQuery, Query()],
                                  service: ServiceDep, principal: PrincipalDep,
                                  wanted: ConsistencyDep, now: NowDep) -> directory.DirectoryPage:
@@ -245,7 +245,8 @@ def _directory_routes(routes: APIRouter) -> None:
         return await directory.directory(service, q, now, fresh=fresh)
 
     @routes.get("/resources/expiring", response_model=directory.ExpiringPage,
-                summary="Verifications running out (for fact-checkers)")
+                summary="Verifications running out (for fact-checkers)",
+                responses=READ_PROBLEMS)
     async def expiring(q: Annotated[directory.ExpiringQuery, Query()], service: ServiceDep,
                        principal: PrincipalDep, wanted: ConsistencyDep,
                        now: NowDep) -> directory.ExpiringPage:
@@ -256,7 +257,7 @@ def _directory_routes(routes: APIRouter) -> None:
     # After the two above: their paths would otherwise be taken for a resource id.
     @routes.get("/resources/{resource_id}", response_model=directory.DirectoryEntry,
                 summary="One resource: status, verification, whether usable now, who relies "
-                        "on it", responses=ONE_ROW_PROBLEMS)
+                        "on it", responses=OPEN_ONE_ROW_PROBLEMS)
     async def one_resource(resource_id: UUID, service: ServiceDep, principal: PrincipalDep,
                            wanted: ConsistencyDep, now: NowDep) -> directory.DirectoryEntry:
         """Any caller who may read the directory; the contact person stays sealed."""
@@ -270,7 +271,8 @@ def _directory_routes(routes: APIRouter) -> None:
 
 def _status_routes(routes: APIRouter) -> None:
     @routes.get("/projections/status", response_model=list[ProjectionStatusView],
-                summary="Position, store head and lag of every read model")
+                summary="Position, store head and lag of every read model",
+                responses=STATUS_PROBLEMS)
     async def status(service: ServiceDep, principal: PrincipalDep) -> list[ProjectionStatusView]:
         statuses = await service.status()
         metrics.record(statuses)
@@ -280,7 +282,10 @@ def _status_routes(routes: APIRouter) -> None:
             needs_rebuild=s.needs_rebuild, building=s.building) for s in statuses]
 
     @routes.get("/metrics", summary="Prometheus metrics (projection lag and more)",
-                response_class=Response, tags=["health"])
+                response_class=Response, tags=["health"],
+                responses={200: {"description": "the Prometheus text format",
+                                 "content": {CONTENT_TYPE_LATEST.split(";")[0]: {
+                                     "schema": {"type": "string"}}}}})
     async def prometheus(runtime: RuntimeDep) -> Response:
         if runtime.projections is not None:
             metrics.record(await runtime.projections.status())

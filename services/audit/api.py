@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 import services.audit.access_commands  # noqa: F401  (registers the audit commands)
 from services.api.deps import PrincipalDep, Purpose, RuntimeDep
+from services.api.problems import AUDIT_CHECK_PROBLEMS, AUDIT_PROBLEMS
 from services.audit.access import ensure_recorded
 from services.audit.export import MEDIA_TYPES, ExportFormat
 from services.audit.models import History, ResourceReport, StateDiff, StreamState, VerifyReport
@@ -25,12 +26,6 @@ from services.bootstrap import Runtime
 
 T = TypeVar("T")
 AUDIT_ROLES = frozenset({CallerRole.AUDITOR})  # admins pass every role check
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "content": {"application/problem+json": {}}}
-    for code, text in [(401, "missing or invalid token"), (403, "not an auditor or admin"),
-                       (404, "no such stream"), (409, "the stored history cannot be replayed"),
-                       (422, "a parameter is invalid; the body names it")]
-}
 
 
 def require_auditor(principal: PrincipalDep) -> Principal:
@@ -68,9 +63,10 @@ def _queries(runtime: Runtime) -> AuditQueries:
 
 
 def router() -> APIRouter:
-    routes = APIRouter(prefix="/audit", tags=["audit"], responses=PROBLEMS)
+    routes = APIRouter(prefix="/audit", tags=["audit"])
 
-    @routes.get("/verify", response_model=VerifyReport, summary="Prove the history unaltered")
+    @routes.get("/verify", response_model=VerifyReport, summary="Prove the history unaltered",
+                responses=AUDIT_CHECK_PROBLEMS)
     async def verify(runtime: RuntimeDep, principal: AuditorDep,
                      stream_id: UUID | None = None, snapshots: bool = False) -> VerifyReport:
         """Recompute the hash chain from the stored events (one stream, or the whole store
@@ -79,7 +75,8 @@ def router() -> APIRouter:
             return await asyncio.to_thread(verify_stream, runtime.app, stream_id)
         return await asyncio.to_thread(verify_store, runtime.app, snapshots=snapshots)
 
-    @routes.get("/{stream_id}/history", response_model=History, summary="Event by event")
+    @routes.get("/{stream_id}/history", response_model=History, summary="Event by event",
+                responses=AUDIT_PROBLEMS)
     async def history(stream_id: UUID, runtime: RuntimeDep, principal: AuditorDep,
                       purpose: Purpose = "audit",
                       from_version: int = Query(1, ge=1, le=MAX_VERSION),
@@ -92,7 +89,8 @@ def router() -> APIRouter:
                                          to_version=to_version)
         return await answered(runtime, principal, viewed)
 
-    @routes.get("/{stream_id}/as-of", response_model=StreamState, summary="State at a moment")
+    @routes.get("/{stream_id}/as-of", response_model=StreamState, summary="State at a moment",
+                responses=AUDIT_PROBLEMS)
     async def as_of(stream_id: UUID, runtime: RuntimeDep, principal: AuditorDep,
                     version: int | None = Query(None, ge=0, le=MAX_VERSION),
                     at: str | None = Query(None, description="ISO 8601 time with timezone"),
@@ -106,7 +104,8 @@ def router() -> APIRouter:
                                          purpose, version=version, at=when)
         return await answered(runtime, principal, viewed)
 
-    @routes.get("/{stream_id}/diff", response_model=StateDiff, summary="What changed")
+    @routes.get("/{stream_id}/diff", response_model=StateDiff, summary="What changed",
+                responses=AUDIT_PROBLEMS)
     async def diff(stream_id: UUID, runtime: RuntimeDep, principal: AuditorDep,
                    from_: str = Query(alias="from", description="a version or an ISO time"),
                    to: str = Query(description="a version or an ISO time"),
@@ -118,7 +117,7 @@ def router() -> APIRouter:
         return await answered(runtime, principal, viewed)
 
     @routes.get("/{stream_id}/resources", response_model=ResourceReport,
-                summary="Resources relied on, as they stood then")
+                summary="Resources relied on, as they stood then", responses=AUDIT_PROBLEMS)
     async def resources(stream_id: UUID, runtime: RuntimeDep, principal: AuditorDep,
                         purpose: Purpose = "audit") -> ResourceReport:
         """For each event naming resources: each one's verification at that moment."""
@@ -128,7 +127,8 @@ def router() -> APIRouter:
 
     @routes.get("/{stream_id}/export", summary="The history as JSON, CSV or printable HTML",
                 response_class=Response,
-                responses={200: {"content": {m.split(";")[0]: {} for m in MEDIA_TYPES.values()}}})
+                responses={200: {"content": {m.split(";")[0]: {} for m in MEDIA_TYPES.values()}},
+                           **AUDIT_PROBLEMS})
     async def export(stream_id: UUID, runtime: RuntimeDep, principal: AuditorDep,
                      format: ExportFormat = "json", purpose: Purpose = "audit") -> Response:
         """A document of the whole history, with the stream's chain checked at export."""
