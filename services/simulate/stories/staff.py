@@ -11,7 +11,7 @@ from services.simulate import people
 from services.simulate.commands import ADMIN, new_id
 from services.simulate.engine import sleep
 from services.simulate.stories import seats
-from services.simulate.stories.cases import seen
+from services.simulate.stories.casework import seen
 from services.simulate.stories.common import Plot, Steps
 from services.simulate.world import Member, ResourceFile
 
