@@ -116,7 +116,8 @@ def rotate_master_key(new_key: str = typer.Option(..., help="from `corridor keyg
 
 PLUGINS = {"services.cli.kafka": ("relay", "command-consumer", "kafka"),
            "services.cli.audit": ("audit",), "bench.cli": ("bench",),
-           "services.cli.projections": ("rebuild", "project")}
+           "services.cli.projections": ("rebuild", "project"),
+           "services.cli.simulate": ("simulate",)}
 """Modules that add their own commands with a `register(app)` function, and the commands
 each adds. Only the module a command needs is imported: `corridor serve --writer-process`
 imports only what its forked children run (services.runtime.writer_process.PRELOAD), not the audit,

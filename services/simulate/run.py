@@ -36,8 +36,8 @@ class Options:
 
 def issuer_for(settings: Settings) -> TokenIssuer:
     """Tokens the server accepts: signed with its secret (CORRIDOR_AUTH_SECRET, or on the
-    embedded default the secret `corridor serve` keeps in its data folder), as `corridor
-    token` signs them."""
+    embedded default the secret `corridor serve` keeps in its data folder), for its issuer
+    and audience, as `corridor token` signs them."""
     from services.storage.secrets import auth_secret
 
     kept = settings.data_dir / "auth.secret"
@@ -45,7 +45,8 @@ def issuer_for(settings: Settings) -> TokenIssuer:
         raise RuntimeError(f"no auth secret: {kept} does not exist. Run this where the "
                            "embedded server runs (its CORRIDOR_DATA_DIR), or set "
                            "CORRIDOR_AUTH_SECRET to the server's secret")
-    return TokenIssuer(auth_secret(settings))
+    return TokenIssuer(auth_secret(settings), issuer=settings.token_issuer,
+                       audience=settings.token_audience)
 
 
 async def run(options: Options, settings: Settings) -> Summary:

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 PLUGIN_MODULES = ("services.cli.kafka", "services.cli.audit", "bench.cli",
-                  "services.cli.projections")
+                  "services.cli.projections", "services.cli.simulate")
 
 
 def loaded_after(*argv: str) -> set[str]:
@@ -30,6 +30,7 @@ def test_serving_imports_no_plugin() -> None:
 def test_a_plugin_command_imports_only_its_own_plugin() -> None:
     assert loaded_after("rebuild", "--processes", "2") == {"services.cli.projections"}
     assert loaded_after("kafka", "topics") == {"services.cli.kafka"}
+    assert loaded_after("simulate", "--hours", "2") == {"services.cli.simulate"}
 
 
 def test_help_and_unknown_commands_import_every_plugin_to_list_them() -> None:
@@ -40,7 +41,8 @@ def test_help_and_unknown_commands_import_every_plugin_to_list_them() -> None:
 def test_the_installed_command_lists_every_command() -> None:
     out = subprocess.run([sys.executable, "-m", "services.cli.main", "--help"], capture_output=True,
                          text=True, check=True, timeout=60).stdout
-    for command in ("serve", "token", "rebuild", "project", "relay", "audit", "bench", "kafka"):
+    for command in ("serve", "token", "rebuild", "project", "relay", "audit", "bench", "kafka",
+                    "simulate"):
         assert command in out
 
 
