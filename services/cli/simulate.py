@@ -20,7 +20,9 @@ def simulate(
     speed: float = typer.Option(1000.0, min=1.0, max=1000.0, help="simulated time per real "
                                 "time: 1 is real time, 1000 plays a day in about 90 seconds "
                                 "(when the server keeps up)"),
-    seed: int = typer.Option(2022, help="the same seed plays the same day"),
+    seed: int = typer.Option(2022, help="the same seed plays the same day: the same people, "
+                             "requests and choices (every id derives from it, so a server "
+                             "that has played a seed refuses it again: pass another)"),
     requests: float = typer.Option(300.0, min=1.0, max=100_000.0, help="requests for help "
                                    "per day, in waves: most at night and after shelling"),
     volunteers: int = typer.Option(48, min=2, max=10_000, help="trained volunteers (plus "

@@ -4,6 +4,7 @@ resources caught before use, volunteers on shift more than 12 hours; as text and
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +20,7 @@ def percentile(values: list[int], share: float) -> int | None:
     if not values:
         return None
     ranked = sorted(values)
-    return ranked[max(0, min(len(ranked) - 1, round(share * len(ranked) + 0.5) - 1))]
+    return ranked[max(0, math.ceil(share * len(ranked)) - 1)]
 
 
 def spread(values: list[int]) -> dict[str, int | None]:
