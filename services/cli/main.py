@@ -39,6 +39,7 @@ def serve(host: str | None = None, port: int | None = None,
         raise typer.BadParameter("a writer process (or more than one worker) needs "
                                  "CORRIDOR_STORE=postgres (the embedded SQLite store serves "
                                  "from one process)", param_hint="--writer-process/--workers")
+    _refuse_an_unknown_schema(settings)
     typer.echo(f"corridor: store={settings.store} "
                f"({settings.sqlite_path if settings.store == 'sqlite' else 'postgres'})"
                + (f", {workers} HTTP worker{'s' if workers > 1 else ''} and one writer "
@@ -134,6 +135,20 @@ def _load_plugins(argv: list[str]) -> None:
     wanted = [m for m, names in PLUGINS.items() if command in names] or list(PLUGINS)
     for name in wanted:  # an unknown command or --help: all of them, to list or refuse
         importlib.import_module(name).register(app)
+
+
+def _refuse_an_unknown_schema(settings: Settings) -> None:
+    """Open the store once before serving: it migrates, or a store a newer corridor migrated
+    is refused here with one line and exit code 2, before any process is forked or any
+    request answered (the store is closed again: children open their own connections)."""
+    from projections.migrations import SchemaVersionError
+    from services.bootstrap import application
+
+    try:
+        application(settings).close()
+    except SchemaVersionError as refused:
+        typer.echo(f"corridor: {refused}", err=True)
+        raise typer.Exit(2) from None
 
 
 def main() -> None:
