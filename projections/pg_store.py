@@ -78,6 +78,12 @@ def parse_payload(text: str) -> Touched:
                    bool(data.get("everything")))
 
 
+CONNECT_TIMEOUT_SECONDS = 5.0
+"""A pool's new connection: asyncpg waits 60 s by default, and a read while the database is
+unreachable (not refusing) would hold its caller that long before its 503. A connection
+lost in an outage is replaced on the next acquire, with no backoff to wait out."""
+
+
 class PostgresStore:
     """Read models, generations and positions in one PostgreSQL schema."""
 
@@ -111,7 +117,7 @@ class PostgresStore:
         finally:
             await conn.close()
         self._pool = await asyncpg.create_pool(
-            self.dsn, min_size=1, max_size=self.pool_size,
+            self.dsn, min_size=1, max_size=self.pool_size, timeout=CONNECT_TIMEOUT_SECONDS,
             server_settings={"search_path": self.schema})
         async with self.pool.acquire() as conn:
             await migrate_async(AsyncpgSession(conn), SCHEMA)

@@ -40,7 +40,7 @@ from services.commands import CommandBody
 from services.commands.registry import spec_of
 from services.runtime.outcomes import Outcome
 from services.runtime.reactions import LocalFollowUps, Reactions
-from services.runtime.writer import CommandWriter, Submission
+from services.runtime.writer import CommandNotAnswered, CommandWriter, Submission
 from services.settings import Settings
 from services.storage.application import CorridorApplication
 from services.storage.readmodels import source_config, store_config
@@ -128,13 +128,18 @@ class Runtime:
                           credential_roles=frozenset(r.value for r in principal.roles))
 
     async def send(self, name: str, body: CommandBody, principal: Principal,
-                   timeout: float = 30.0) -> Outcome:
+                   timeout: float | None = None) -> Outcome:
+        """The command's outcome; CommandNotAnswered after `timeout` (by default
+        CORRIDOR_COMMAND_WAIT_SECONDS), WriterBusy at once when the writer's queue is full."""
+        wait = self.settings.command_wait_seconds if timeout is None else timeout
         if self.remote is not None:
-            return await self.remote.send(name, body, principal.actor, timeout,
+            return await self.remote.send(name, body, principal.actor, wait,
                                           roles=principal.roles)
         future = self.writer.submit(self.submission(name, body, principal))
-        # shield: a caller's timeout must not cancel a command the writer may already run.
-        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout)
+        try:  # shield: a caller's timeout must not cancel a command the writer may run
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), wait)
+        except TimeoutError:
+            raise CommandNotAnswered(wait) from None
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Runtime]:
@@ -200,7 +205,8 @@ def for_http_worker(settings: Settings) -> Runtime:
         raise ValueError("an HTTP worker needs CORRIDOR_WRITER_SOCKET")
     app = application(settings)
     return Runtime(settings=settings, app=app, writer=CommandWriter(app), tokens=_tokens(settings),
-                   remote=RemoteCommands(settings.writer_socket),
+                   remote=RemoteCommands(settings.writer_socket,
+                                         max_in_flight=settings.command_queue_max),
                    projections=_read_models(settings, app, project=False))
 
 
@@ -316,7 +322,8 @@ def _storing(settings: Settings, *, react: bool, read_models: bool = False,
     listeners = [wake_reactions] if react else []
     if projections is not None:
         listeners.append(projections.nudge)
-    writer = CommandWriter(app, max_batch=settings.group_commit_max, commit_listeners=listeners)
+    writer = CommandWriter(app, max_batch=settings.group_commit_max, commit_listeners=listeners,
+                           max_queued=settings.command_queue_max)
     if react:
         reactions = Reactions(app, LocalFollowUps(writer),
                               tick_seconds=settings.expiry_tick_seconds)

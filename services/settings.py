@@ -54,6 +54,19 @@ class Settings(BaseSettings):
                                       "process's Unix socket")
 
     group_commit_max: int = Field(default=512, ge=1)
+    command_wait_seconds: float = Field(default=5.0, gt=0, le=300, description="longest "
+                                        "an HTTP command waits for the writer; then it gets "
+                                        "a 503 problem with Retry-After (the store or the "
+                                        "writer is down or slow), and a retry with the same "
+                                        "command id returns the outcome if it was stored")
+    command_queue_max: int = Field(default=4096, ge=1, description="commands that may wait "
+                                   "for the writer (or, in an HTTP worker, for the writer "
+                                   "process); beyond it a command gets a 503 problem with "
+                                   "Retry-After at once (load shedding)")
+    pg_connect_timeout_seconds: int = Field(default=5, ge=1, description="longest the "
+                                              "event store waits for a pooled PostgreSQL "
+                                              "connection (and the read models for a new "
+                                              "one) before failing the request with a 503")
     aggregate_cache_size: int = Field(default=10_000, ge=0, description="aggregates the "
                                       "writer keeps in memory (cases, volunteers, resources "
                                       "in use). A batch reads the ones it misses in one round "

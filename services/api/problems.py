@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError
+import asyncpg
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -17,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from domain.base import CoordinationError
 from services.auth import Forbidden, NotAuthenticated
 from services.runtime.outcomes import Rejected
+from services.runtime.writer import CommandNotAnswered, WriterBusy
 
 PROBLEM = "application/problem+json"
 TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
@@ -98,6 +101,20 @@ AUDIT_CHECK_PROBLEMS = problem_responses(401, 403, 404, 422, 503)
 """A check of the hash chain (nothing replayed, nothing recorded)."""
 
 
+RETRY_AFTER_SECONDS = 2
+"""The Retry-After of a 503: a store that is back, or a writer's queue that has room again,
+is usually so within a second or two (docs/operations.md)."""
+STORE_DOWN: tuple[type[Exception], ...] = (
+    OperationalError, InterfaceError,  # eventsourcing's, raised for psycopg's below
+    psycopg.OperationalError, psycopg.InterfaceError,  # PoolTimeout is an OperationalError
+    asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError,
+    ConnectionError,  # refused, reset, aborted, a broken pipe (OSError's connection kinds)
+)
+"""What the database's drivers raise when it cannot be reached (psycopg for the event store,
+asyncpg for the read models, the socket itself): a 503 `store_unavailable`, not a bug's 500."""
+
+
 def problem(status: int, detail: str, *, rule: str | None = None,
             **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"type": f"urn:corridor:problem:{rule or status}",
@@ -107,6 +124,8 @@ def problem(status: int, detail: str, *, rule: str | None = None,
         body["rule"] = rule
     body.update(extra)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:  # every 503 here is passing: the client should come back
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -142,9 +161,17 @@ def problem_for(error: Exception) -> JSONResponse | None:
     if isinstance(error, CoordinationError):
         return problem(error.http_status, str(error), rule=error.rule,
                        **getattr(error, "extra", {}))
+    if isinstance(error, STORE_DOWN):
+        return problem(503, f"the database cannot be reached ({type(error).__name__}); "
+                            "retry later (a command with the same command id)",
+                       rule="store_unavailable")
     if isinstance(error, PersistenceError):
         return problem(503, "the event store did not take the write; nothing was stored. "
                             "Retry with the same command id.", rule="StoreUnavailable")
+    if isinstance(error, WriterBusy):
+        return problem(503, str(error), rule="writer_busy")
+    if isinstance(error, CommandNotAnswered):
+        return problem(503, str(error), rule="command_not_answered")
     if isinstance(error, TimeoutError):
         return problem(504, "the command was not answered in time; retry with the same "
                             "command id to learn its outcome", rule="Timeout")
@@ -175,8 +202,10 @@ def install(app: FastAPI) -> None:
         assert response is not None  # registered below only for the errors it maps
         return response
 
-    for kind in (CoordinationError, PersistenceError, TimeoutError, NotAuthenticated,
-                 Forbidden):
+    kinds: tuple[type[Exception], ...] = (
+        CoordinationError, PersistenceError, *STORE_DOWN, WriterBusy, CommandNotAnswered,
+        TimeoutError, NotAuthenticated, Forbidden)
+    for kind in kinds:
         app.add_exception_handler(kind, mapped)
 
     @app.exception_handler(StarletteHTTPException)

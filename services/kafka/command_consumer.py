@@ -29,6 +29,7 @@ from services.kafka.consumer_base import GroupConsumer
 from services.kafka.messages import CommandMessage, CommandReply, Outgoing, header
 from services.kafka.topics import Topics, ensure_topics
 from services.runtime.outcomes import Outcome
+from services.runtime.writer import WriterBusy
 
 log = logging.getLogger("corridor.kafka.commands")
 
@@ -202,8 +203,9 @@ class CommandConsumer:
 
 
 def _outcome(admitted: Admitted, result: Outcome | BaseException) -> Outcome | Refused:
-    if isinstance(result, PersistenceError | asyncio.CancelledError):
-        raise result  # the store is unavailable: retry the whole batch later, commit nothing
+    if isinstance(result, PersistenceError | WriterBusy | asyncio.CancelledError):
+        raise result  # the store is unavailable or the writer full: retry the whole batch
+        # later, commit nothing
     if isinstance(result, BaseException):
         log.error("command %s (%s) failed unexpectedly: %s", admitted.spec.name,
                   admitted.body.command_id, type(result).__name__)

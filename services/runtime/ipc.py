@@ -30,7 +30,7 @@ from concurrent.futures import Future
 from typing import Any, cast
 
 import orjson
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import OperationalError, PersistenceError
 from pydantic import TypeAdapter, ValidationError
 
 from domain.base import CoordinationError, InvalidCommand
@@ -38,6 +38,7 @@ from services.auth import CallerRole, Principal
 from services.commands import CommandBody
 from services.commands.registry import spec_of
 from services.runtime.outcomes import Accepted, Outcome, Rejected
+from services.runtime.writer import CommandNotAnswered, WriterBusy
 
 log = logging.getLogger("corridor.ipc")
 
@@ -213,6 +214,8 @@ class _WriterConnection(_FramedConnection):
             self._queue({"id": request_id, "outcome": done.result().model_dump(mode="json")})
         elif isinstance(error, PersistenceError):
             self._queue({"id": request_id, "error": "store", "detail": type(error).__name__})
+        elif isinstance(error, WriterBusy):
+            self._queue({"id": request_id, "error": "busy", "detail": str(error)})
         else:
             self._queue({"id": request_id, "error": "failed",
                          "detail": f"{type(error).__name__}: {error}"})
@@ -269,8 +272,10 @@ def _outcome(answer: dict[str, Any], name: str) -> Outcome:
             return Accepted.model_validate(outcome)
         return Rejected.model_validate(outcome)
     kind, detail = answer.get("error"), answer.get("detail", "")
-    if kind == "store":
-        raise PersistenceError(detail)
+    if kind == "store":  # the writer could not reach the store: a 503 store_unavailable
+        raise (OperationalError if detail == "OperationalError" else PersistenceError)(detail)
+    if kind == "busy":
+        raise WriterBusy(detail)
     if kind == "invalid":
         raise InvalidCommand(detail)
     raise RuntimeError(f"the writer failed on {name}: {detail}")
@@ -283,8 +288,12 @@ class RemoteCommands:
     """Sends commands to the writer process and awaits their outcomes (one shared
     connection; answers are matched by id, so many commands are in flight at once)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, max_in_flight: int | None = None) -> None:
         self.path = path
+        self.max_in_flight = max_in_flight
+        """Commands awaiting the writer process beyond this are refused at once (WriterBusy,
+        a 503): a writer process that is stuck on a store that is down answers nothing, and
+        requests would otherwise pile up for their timeouts."""
         self._ids = itertools.count(1)
         self._connection: _ClientConnection | None = None
         self._connecting: asyncio.Lock | None = None
@@ -320,9 +329,19 @@ class RemoteCommands:
     async def send(self, name: str, body: CommandBody, actor: str,
                    timeout: float = 30.0, *, roles: Iterable[str] = ()) -> Outcome:
         """Send a command on behalf of `actor`, whose credential names `roles` (the writer
-        needs them for rules on what one person may do to another)."""
-        answer = await self.request({"name": name, "body": body.model_dump_json(),
-                                     "actor": actor, "roles": sorted(roles)}, timeout)
+        needs them for rules on what one person may do to another). CommandNotAnswered
+        after `timeout`; WriterBusy at once when too many are in flight."""
+        connection = self._connection
+        waiting = len(connection.pending) if connection is not None else 0
+        if self.max_in_flight is not None and waiting >= self.max_in_flight:
+            raise WriterBusy(f"{waiting} commands are waiting for the writer process, the "
+                             "bound (CORRIDOR_COMMAND_QUEUE_MAX); nothing was sent. Retry "
+                             "with the same command id after Retry-After.")
+        try:
+            answer = await self.request({"name": name, "body": body.model_dump_json(),
+                                         "actor": actor, "roles": sorted(roles)}, timeout)
+        except TimeoutError:
+            raise CommandNotAnswered(timeout) from None
         return _outcome(answer, name)
 
     async def ping(self, timeout: float = 3.0) -> bool:

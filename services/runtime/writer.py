@@ -35,7 +35,13 @@ from uuid import UUID
 
 import orjson
 from eventsourcing.application import ProcessingEvent
-from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    PersistenceError,
+    StoredEvent,
+)
 
 from domain.base import CoordinationError, Meta
 from services.runtime.outcomes import Accepted, Outcome, Rejected
@@ -60,6 +66,26 @@ class CommandIdReused(CoordinationError):
     """The command id was already used for a different command."""
 
     http_status = 422
+
+
+class WriterBusy(Exception):
+    """The writer's queue is full: the command was refused at once, nothing was run."""
+
+    @classmethod
+    def queue_full(cls, queued: int) -> WriterBusy:
+        return cls(f"the command writer has {queued} commands waiting, its bound "
+                   "(CORRIDOR_COMMAND_QUEUE_MAX); nothing was run. Retry with the same "
+                   "command id after Retry-After.")
+
+
+class CommandNotAnswered(Exception):
+    """The writer did not answer within the command wait; the command may still be stored."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the command was not answered within {seconds:g} s "
+                         "(CORRIDOR_COMMAND_WAIT_SECONDS): the store or the writer is "
+                         "unavailable or slow. It may still be stored: retry with the same "
+                         "command id, which returns its outcome if it was.")
 
 
 class StreamExists(Exception):
@@ -144,9 +170,14 @@ class CommandWriter:
     """Serialises command execution per process and groups commits."""
 
     def __init__(self, app: CorridorApplication, *, max_batch: int = 512,
-                 commit_listeners: Sequence[Callable[[], None]] = ()) -> None:
+                 commit_listeners: Sequence[Callable[[], None]] = (),
+                 max_queued: int | None = None) -> None:
         self.app = app
         self.max_batch = max_batch
+        self.max_queued = max_queued
+        """Commands waiting beyond this are refused at once (WriterBusy, a 503): while the
+        store is down or slow, callers get an answer instead of waiting in a growing
+        queue for their timeouts. None: unbounded (tools and tests)."""
         self.commit_listeners = tuple(commit_listeners)
         """Called after every commit (on the thread that committed): each wakes a follower
         of the store, such as the projection runner or the policies."""
@@ -202,7 +233,15 @@ class CommandWriter:
         else:
             self._committer.shutdown(wait=True)
 
+    @property
+    def queued(self) -> int:
+        """Commands waiting for a batch."""
+        return len(self._pending) if self._loop is not None else self._queue.qsize()
+
     def submit(self, submission: Submission) -> Future[Outcome]:
+        if self.max_queued is not None and self.queued >= self.max_queued:
+            _fail(submission.future, WriterBusy.queue_full(self.queued))
+            return submission.future
         if self._loop is not None:
             return self._submit_on_loop(submission)
         self._queue.put(submission)
@@ -324,6 +363,10 @@ class CommandWriter:
             if self._settle_inflight(on_top=uow):  # ran on a failed batch's state: redo
                 return self._process(batch)
             self._evict(uow)
+            down = next((e.error for e in executed
+                         if isinstance(e.error, OperationalError | InterfaceError)), None)
+            if down is not None:  # the store is unreachable: one by one would wait again
+                return self._fail_all(batch, down)
             if len(batch) > 1:
                 return self._one_by_one(batch, looked_up)
             error = executed[0].error or RuntimeError(f"command {batch[0].name} failed")
@@ -422,6 +465,9 @@ class CommandWriter:
                 command_id=sub.command_id, http_status=409, rule="ConcurrentWrite",
                 detail="another writer changed this stream at the same time, or it exists "
                        "already; reload and retry"))
+            return None
+        if isinstance(error, OperationalError | InterfaceError):  # the store is unreachable:
+            self._fail_all(batch, error)  # one by one, each would wait for it again
             return None
         if isinstance(error, PersistenceError):  # nothing was stored; the store may recover
             if len(batch) > 1:

@@ -170,10 +170,26 @@ async def test_reading_personal_data_records_the_disclosure_through_the_writer(
     assert body["case_id"] in {c["case_id"] for c in board.json()["cases"]}
 
 
-def test_the_server_stops_when_its_writer_process_dies(served: Served) -> None:
-    os.kill(served.writer_pid(), signal.SIGKILL)
-    served.process.wait(60)
-    assert "the writer process exited" in served.log.read_text()
+def test_a_writer_process_that_dies_is_restarted_and_reads_are_served_meanwhile(
+        served: Served) -> None:
+    killed = served.writer_pid()
+    intake, reader = served.headers("intake-bot", "intake"), served.headers("watch", "supervisor")
+    body = open_case_body()
+    os.kill(killed, signal.SIGKILL)
+
+    deadline = time.monotonic() + 60
+    while (reply := httpx.post(f"{served.base}/commands/cases/open", json=body,
+                               headers=intake, timeout=30)).status_code != 200:
+        assert reply.status_code == 503, reply.text  # until the writer answers again
+        assert reply.headers["content-type"] == "application/problem+json"
+        assert int(reply.headers["retry-after"]) > 0
+        assert httpx.get(f"{served.base}/board", headers=reader, timeout=10).status_code == 200
+        assert time.monotonic() < deadline, served.log.read_text()
+        time.sleep(0.1)
+
+    assert served.process.poll() is None  # the server stayed up
+    assert served.writer_pid() != killed
+    assert "starting it again" in served.log.read_text()
 
 
 def test_sigterm_stops_the_workers_and_the_writer(served: Served) -> None:
