@@ -10,8 +10,14 @@ import structlog
 
 
 def configure(json: bool = False, level: int = logging.INFO) -> None:
+    # Plain tracebacks: structlog's default, rich's with every frame's local variables, took
+    # seconds per logged error on a busy machine (on the event loop: while the database was
+    # down each failed reconnect held every request that long), and locals can hold the
+    # payloads and personal data these logs must never carry.
+    console = structlog.dev.ConsoleRenderer(colors=False,
+                                            exception_formatter=structlog.dev.plain_traceback)
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if json else console
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         processor=renderer,
