@@ -35,15 +35,17 @@ from domain.errors import (
 )
 from domain.intake import Intake, assess_urgency
 from domain.journey import JourneyStage, Step, ensure_step_allowed, stage_after
-from domain.policies import RecallReason
+from domain.policies import RecallReason, WindowReason
 from domain.resource import Resource
 from domain.roles import STAFF_ROLES, Authority, Role, is_policy_actor
 from domain.transport import Household
 from domain.vocabulary import CaseOutcome, CaseStatus, HoldEnd, Urgency
 from domain.volunteer import Volunteer
+from domain.windows import ZoneLookup, utc_only
 
-FLAG_VOCABULARY = frozenset(r.value for r in RecallReason)
-"""Flag reasons that are machine vocabulary (the recall policy's): readable on the board."""
+FLAG_VOCABULARY = frozenset(r.value for r in (*RecallReason, *WindowReason))
+"""Flag reasons that are machine vocabulary (the recall policy's, the window watch's):
+readable on the board."""
 TYPED_FLAG_REASON = "caseworker_concern"
 """The board's reason for a flag whose reason a person typed; the typed text is sealed."""
 
@@ -219,23 +221,25 @@ class Case(CoordinationAggregate):
     # --- journey ---------------------------------------------------------------------------
 
     def give_advice(self, *, text: str, by: Volunteer, meta: Meta,
-                    resources: Sequence[Resource] = ()) -> None:
-        """Record advice (readable text), naming any usable resources it relies on."""
+                    resources: Sequence[Resource] = (), zones: ZoneLookup = utc_only) -> None:
+        """Record advice, naming any resources it relies on: each usable and inside its
+        window (a time zone by name from `zones`)."""
         self._ensure_may_work(by)
         if not text.strip():
             raise InvalidCommand("advice needs a text")
-        ids = _usable_ids(resources, meta.at)
+        ids = _usable_ids(resources, meta.at, zones)
         self._record_advice(personal=self._said(text=text), resource_ids=ids, meta=meta)
 
     def arrange_transport(self, *, resources: Sequence[Resource], description: str,
-                          by: Volunteer, meta: Meta) -> None:
-        """Record transport arranged on usable resources (driver, bus, route...)."""
+                          by: Volunteer, meta: Meta, zones: ZoneLookup = utc_only) -> None:
+        """Record transport arranged on resources (driver, bus, route...), each usable and
+        inside its window (a transport not left yet)."""
         self._ensure_may_work(by)
         if self.stage is JourneyStage.ARRIVED:
             raise StepOutOfOrder("TransportArranged", self._stage)
         if not resources:
             raise InvalidCommand("transport relies on at least one resource")
-        ids = _usable_ids(resources, meta.at)
+        ids = _usable_ids(resources, meta.at, zones)
         self._record_transport(personal=self._said(description=description), resource_ids=ids,
                                meta=meta)
 
@@ -350,8 +354,10 @@ class Case(CoordinationAggregate):
     # --- flags -----------------------------------------------------------------------------
 
     def flag(self, *, flag_id: UUID, reason: str, by: Volunteer | None, meta: Meta,
-             detail: str = "", resource_id: UUID | None = None) -> None:
-        """Raise a flag (e.g. a resource it relies on became unsafe); by=None for a policy."""
+             detail: str = "", resource_id: UUID | None = None,
+             closes_at: datetime | None = None) -> None:
+        """Raise a flag (e.g. a resource it relies on became unsafe, or its window closes at
+        `closes_at`); by=None for a policy."""
         self._ensure_open()
         self._ensure_may_work_or_policy(by, meta)
         if self._flag_index(flag_id) is not None:
@@ -359,7 +365,7 @@ class Case(CoordinationAggregate):
         readable, typed = flag_reason(reason)
         self._record_flagged(flag_id=flag_id, reason=readable,
                              personal=self._said(**typed, detail=detail),
-                             resource_id=resource_id, meta=meta)
+                             resource_id=resource_id, closes_at=closes_at, meta=meta)
 
     def clear_flag(self, *, flag_id: UUID, reason: str, by: Volunteer, meta: Meta) -> None:
         """Clear a raised flag, saying why."""
@@ -700,13 +706,15 @@ class Case(CoordinationAggregate):
     # --- events: flags and support group ---------------------------------------------------
 
     class CaseFlagged(CoordinationAggregate.Event):
-        """A flag raised. Version 2 sealed the detail and any typed reason (see flag_reason)."""
+        """A flag raised. Version 2 sealed the detail and any typed reason (see flag_reason);
+        version 3 carries when the window it is about closes (or closed), readable."""
 
-        class_version = 2
+        class_version = 3
         flag_id: UUID
         reason: str
         personal: PersonalData
         resource_id: UUID | None
+        closes_at: datetime | None
         meta: Meta
 
         @staticmethod
@@ -716,9 +724,15 @@ class Case(CoordinationAggregate):
             state["personal"] = PersonalData.from_legacy(
                 state["originator_id"], **typed, detail=state.pop("detail", ""))
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Version 2 flags were about no window."""
+            state["closes_at"] = None
+
     @event(CaseFlagged)
     def _record_flagged(self, flag_id: UUID, reason: str, personal: PersonalData,
-                        resource_id: UUID | None, meta: Meta) -> None:
+                        resource_id: UUID | None, closes_at: datetime | None,
+                        meta: Meta) -> None:
         personal = personal.belonging_to(self.person_id)
         self.flags.append({"flag_id": flag_id, "reason": reason, "personal": personal,
                            "resource_id": resource_id, "raised_at": meta.at})
@@ -807,8 +821,10 @@ class Case(CoordinationAggregate):
         self.flags = [{**f, "personal": erased(f["personal"])} for f in self.flags]
 
 
-def _usable_ids(resources: Sequence[Resource], at: datetime) -> list[UUID]:
-    """The ids of the resources, once each is shown usable at `at` (else it raises)."""
+def _usable_ids(resources: Sequence[Resource], at: datetime, zones: ZoneLookup) -> list[UUID]:
+    """The ids of the resources, once each is shown usable and open at `at` (else it
+    raises: ResourceNotUsable, DepartureWindowPassed or WindowClosed)."""
     for resource in resources:
         resource.ensure_usable(at)
+        resource.ensure_open(at, zones)
     return list(dict.fromkeys(r.id for r in resources))

@@ -282,6 +282,29 @@ class SeatsStillHeld(CoordinationError):
     holds first."""
 
 
+# --- opening windows ----------------------------------------------------------------------
+
+
+class InvalidWindow(InvalidCommand):
+    """A window is once (it opens, closes or both) or daily (from one time of day to
+    another), and closes after it opens."""
+
+
+class WindowClosed(CoordinationError):
+    """Nothing may rely on a resource outside its opening window (a corridor not open yet or
+    any more, a checkpoint closed for the night, a curfew in force)."""
+
+    def __init__(self, resource_id: UUID, window: dict[str, object], description: str,
+                 opens_at: datetime | None) -> None:
+        when = "it does not open again" if opens_at is None else (
+            f"it opens at {opens_at.isoformat()}")
+        super().__init__(f"resource {resource_id} is outside its window ({description}); "
+                         f"{when}")
+        self.extra: dict[str, object] = {
+            "resource_id": str(resource_id), "window": window, "window_text": description,
+            "opens_at": None if opens_at is None else opens_at.isoformat()}
+
+
 class NaiveTime(InvalidCommand):
     """Business times must be timezone-aware."""
 

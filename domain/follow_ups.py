@@ -2,7 +2,8 @@
 
 How each maps onto the aggregates (by=None marks the policy as the actor; meta.actor says
 which policy):
-- FlagCase           -> Case.flag(flag_id=, reason=, detail=, resource_id=, by=None, meta=)
+- FlagCase           -> Case.flag(flag_id=, reason=, detail=, resource_id=, closes_at=,
+                        by=None, meta=)
 - ReleaseCase        -> Case.release(reason=, by=None, meta=)  (skip unless still theirs:
                         case.is_assigned_to(volunteer_id))
 - RetractResource    -> Resource.retract(reason=, by=None, meta=)
@@ -16,6 +17,7 @@ which policy):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from domain.base import Meta
@@ -23,7 +25,7 @@ from domain.base import Meta
 
 @dataclass(frozen=True)
 class FlagCase:
-    """Flag an active case because a resource it relies on changed."""
+    """Flag an active case because a resource it relies on changed (or its window closes)."""
 
     case_id: UUID
     flag_id: UUID
@@ -31,6 +33,8 @@ class FlagCase:
     detail: str
     resource_id: UUID
     meta: Meta
+    closes_at: datetime | None = None
+    """When the window the flag is about closes (or closed); None for a recall."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ running a policy twice on the same event yields the same commands: they are idem
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Protocol
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -27,12 +29,17 @@ from domain.follow_ups import (
 from domain.resource import Resource
 from domain.roles import policy_actor
 from domain.volunteer import Volunteer
+from domain.windows import Window
 
 POLICY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:corridor:policy")
 RESOURCE_RECALL = "resource_recall"
 VOLUNTEER_BAN = "volunteer_ban"
 VERIFICATION_EXPIRY = "verification_expiry"
 HOLD_LAPSE = "seat_hold_lapse"
+WINDOW_WATCH = "window_watch"
+WINDOW_LEAD = timedelta(minutes=60)
+"""How long before a window closes the cases relying on it are flagged, unless the service
+is told otherwise."""
 
 Event = DomainEventProtocol[UUID]
 
@@ -47,6 +54,14 @@ class RecallReason(StrEnum):
     RETRACTED = "resource_retracted"
     REJECTED = "resource_rejected"
     EXPIRED = "verification_expired"
+
+
+class WindowReason(StrEnum):
+    """Why a case was flagged by the window watch: a window it relies on closes soon, or
+    closed (the flag names the resource and carries the closing time)."""
+
+    CLOSING = "window_closing"
+    CLOSED = "window_closed"
 
 
 RECALL_TRIGGERS: dict[str, RecallReason] = {
@@ -187,6 +202,55 @@ def lapse_due(transports: Iterable[Resource], tick: Meta) -> list[LapseHold]:
             meta = follow_up_meta(HOLD_LAPSE, tick, hold_id, transport.id)
             commands.append(LapseHold(resource_id=transport.id, hold_id=hold_id, meta=meta))
     return commands
+
+
+@dataclass(frozen=True)
+class WatchedWindow:
+    """A resource's window, its time zone, and the active cases relying on the resource
+    (each with the time it began to)."""
+
+    resource_id: UUID
+    window: Window
+    zone: tzinfo
+    relying: Mapping[UUID, datetime]
+
+
+def watch_windows(watched: Iterable[WatchedWindow], tick: Meta,
+                  lead: timedelta = WINDOW_LEAD) -> list[FlagCase]:
+    """On a tick (meta.at = now): flag every case relying on a window that closes within
+    `lead`, and again once it has closed (a closing after the case began to rely on it).
+
+    Each flag names the resource and the closing time; its command id derives from the
+    resource, the closing and the case, so every tick before (or after) a closing issues the
+    same command for it, carried out once.
+    """
+    commands = []
+    for each in watched:
+        state = each.window.state(tick.at, each.zone)
+        alerts: list[tuple[WindowReason, datetime]] = []
+        if state.is_open and state.closes_at is not None and state.closes_at - tick.at <= lead:
+            alerts.append((WindowReason.CLOSING, state.closes_at))
+        if state.closed_at is not None:
+            alerts.append((WindowReason.CLOSED, state.closed_at))
+        for reason, closes in alerts:
+            trigger_id = uuid5(POLICY_NAMESPACE, f"window/{each.resource_id}/"
+                                                 f"{closes.isoformat()}/{reason.value}")
+            detail = _window_detail(each, reason, closes)
+            for case_id, since in sorted(each.relying.items()):
+                if reason is WindowReason.CLOSED and closes < since:
+                    continue  # it closed before the case relied on it: nothing to tell
+                meta = follow_up_meta(WINDOW_WATCH, tick, trigger_id, case_id)
+                commands.append(FlagCase(
+                    case_id=case_id, flag_id=uuid5(meta.command_id, "flag"),
+                    reason=reason.value, detail=detail, resource_id=each.resource_id,
+                    closes_at=closes, meta=meta))
+    return commands
+
+
+def _window_detail(each: WatchedWindow, reason: WindowReason, closes: datetime) -> str:
+    local = closes.astimezone(each.zone).isoformat()
+    verb = "closes" if reason is WindowReason.CLOSING else "closed"
+    return f"the window ({each.window.describe()}) {verb} at {local}"
 
 
 class PolicyLookups(Protocol):

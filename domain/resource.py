@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -19,6 +20,7 @@ from domain.errors import (
     HoldNotDue,
     HoldNotHeld,
     InvalidResource,
+    InvalidWindow,
     NoSeatsOffered,
     NotAnAdmin,
     NotAShelter,
@@ -35,6 +37,7 @@ from domain.errors import (
     ShelterFull,
     TransportDoesNotFit,
     VerificationNotDue,
+    WindowClosed,
 )
 from domain.roles import ROLE_GRANTER, Authority, Role, is_policy_actor
 from domain.transport import Household, SeatCount, TransportOffer, departure_passed, misfits
@@ -46,6 +49,7 @@ from domain.vocabulary import (
     Verification,
 )
 from domain.volunteer import Volunteer
+from domain.windows import Window, ZoneLookup, utc_only
 
 WITHDRAWN = frozenset({ResourceStatus.RETRACTED.value, ResourceStatus.DESTROYED.value})
 
@@ -53,8 +57,9 @@ WITHDRAWN = frozenset({ResourceStatus.RETRACTED.value, ResourceStatus.DESTROYED.
 class Resource(CoordinationAggregate):
     """Checked information about something people can use; it goes stale by design."""
 
-    class_version = 2
-    """Snapshots: version 2 keeps a transport's seat offer and the holds on it."""
+    class_version = 3
+    """Snapshots: version 2 keeps a transport's seat offer and the holds on it, version 3
+    the resource's opening window."""
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -62,15 +67,21 @@ class Resource(CoordinationAggregate):
         state.update(seats=None, accepts=[], departs_from=None, departs_until=None,
                      origin="", destination="", holds=[])
 
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """A version 2 snapshot predates windows: open whenever it is usable."""
+        state["window"] = None
+
     @classmethod
     def report(
         cls, *, resource_id: UUID, kind: ResourceKind, region: str, place: str,
         details: str, reporter: Volunteer, capacity: int | None = None,
         contact: Mapping[str, str] | None = None, contact_subject_id: UUID | None = None,
-        transport: TransportOffer | None = None, meta: Meta,
+        transport: TransportOffer | None = None, window: Window | None = None, meta: Meta,
     ) -> Resource:
         """Report a resource; a contact person's name/phone (a driver's) stays personal
-        data. A transport may come with its offer of seats (TransportOffered follows)."""
+        data. A transport may come with its offer of seats (TransportOffered follows), any
+        resource with its opening window (WindowSet follows)."""
         reporter.ensure_active()
         kind = ResourceKind(kind)
         _ensure_capacity_fits_kind(kind, capacity)
@@ -79,6 +90,9 @@ class Resource(CoordinationAggregate):
         if transport is not None:
             _ensure_transport_kind(kind, resource_id)
             transport.validate(meta.at)
+        if window is not None:
+            window = _as_kind_says(kind, window)
+            window.validate()
         personal = None if not contact else PersonalData.of(
             contact_subject_id or resource_id, **contact)
         resource = cls(id=resource_id, kind=kind.value, region=region, place=place,
@@ -86,6 +100,8 @@ class Resource(CoordinationAggregate):
                        reported_by=reporter.id, meta=meta)
         if transport is not None:
             resource._record_transport_offered(**transport.as_event(), meta=meta)
+        if window is not None:
+            resource._record_window_set(**window.as_event(), meta=meta)
         return resource
 
     @event("ResourceReported")
@@ -118,6 +134,8 @@ class Resource(CoordinationAggregate):
         self.holds: list[dict[str, Any]] = []
         """Current seat holds: {"hold_id", "case_id", "seats", "until", "confirmed",
         "held_by", "held_at"}; released and lapsed ones are gone."""
+        self.window: dict[str, Any] | None = None
+        """The opening window's fields (Window.as_event), or None: open whenever usable."""
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -166,6 +184,25 @@ class Resource(CoordinationAggregate):
         if reason == ResourceStatus.FULL and self.kind is ResourceKind.SHELTER:
             raise ShelterFull(self.id, reason)
         raise ResourceNotUsable(self.id, reason)
+
+    @property
+    def opening_window(self) -> Window | None:
+        """When it may be relied on, or None: whenever it is usable."""
+        return Window.from_event(self.window)
+
+    def ensure_open(self, at: datetime, zones: ZoneLookup = utc_only) -> None:
+        """Raise unless something may rely on it at `at` as far as time goes: a transport
+        that has not left (DepartureWindowPassed), inside its opening window (WindowClosed,
+        with the window and when it opens next)."""
+        self._ensure_not_left(at)
+        window = self.opening_window
+        if window is None:
+            return
+        zone = zones(window.time_zone)
+        state = window.state(at, zone)
+        if not state.is_open:  # say when it opens on the window's own clock
+            opens_at = None if state.opens_at is None else state.opens_at.astimezone(zone)
+            raise WindowClosed(self.id, window.as_json(), window.describe(), opens_at)
 
     @property
     def seat_count(self) -> SeatCount:
@@ -331,6 +368,21 @@ class Resource(CoordinationAggregate):
         self._record_hold_lapsed(hold_id=hold_id, case_id=hold["case_id"],
                                  seats=hold["seats"], meta=meta)
 
+    def set_window(self, *, window: Window | None, by: Volunteer, meta: Meta) -> None:
+        """A fact-checker or supervisor states when it may be relied on (a corridor agreed
+        for tomorrow 10:00-16:00, a checkpoint's hours, a curfew), or that it no longer has
+        a window (None)."""
+        _ensure_checker_or_supervisor(by)
+        self._ensure_not_withdrawn()
+        if window is None:
+            if self.window is None:
+                raise InvalidWindow(f"resource {self.id} has no window to clear")
+            self._record_window_cleared(meta=meta)
+            return
+        window = _as_kind_says(self.kind, window)
+        window.validate()
+        self._record_window_set(**window.as_event(), meta=meta)
+
     def retract(self, *, reason: str, by: Volunteer | None, meta: Meta) -> None:
         """Retract it as fake: by a fact-checker or supervisor, or (by=None) a policy."""
         if by is not None:
@@ -441,6 +493,18 @@ class Resource(CoordinationAggregate):
     def _record_personal_data_erased(self, subject_id: UUID, meta: Meta) -> None:
         self.contact = PersonalData.erased_for(subject_id)
 
+    @event("WindowSet")
+    def _record_window_set(self, opens_at: datetime | None, closes_at: datetime | None,
+                           daily_from: str | None, daily_until: str | None, time_zone: str,
+                           closed_within: bool, meta: Meta) -> None:
+        self.window = {"opens_at": opens_at, "closes_at": closes_at, "daily_from": daily_from,
+                       "daily_until": daily_until, "time_zone": time_zone,
+                       "closed_within": closed_within}
+
+    @event("WindowCleared")
+    def _record_window_cleared(self, meta: Meta) -> None:
+        self.window = None
+
     @event("TransportOffered")
     def _record_transport_offered(self, seats: int, accepts: list[str],
                                   departs_from: datetime | None, departs_until: datetime | None,
@@ -502,6 +566,11 @@ def _ensure_capacity_fits_kind(kind: ResourceKind, capacity: int | None) -> None
         raise InvalidResource("a shelter needs a capacity of at least one place")
     if kind is not ResourceKind.SHELTER and capacity is not None:
         raise NotAShelter("only shelters have a capacity")
+
+
+def _as_kind_says(kind: ResourceKind, window: Window) -> Window:
+    """A curfew's hours are when it is in force (closed); every other window's, when open."""
+    return replace(window, closed_within=kind is ResourceKind.CURFEW)
 
 
 def _ensure_transport_kind(kind: ResourceKind, resource_id: UUID) -> None:

@@ -20,7 +20,7 @@ from domain.journey import STAGE_AFTER_EVENT
 from projections.changes import Change, Delete, Increment, Insert, Update, Upsert
 from projections.records import EventRecord
 from projections.schema import BOOL, ID, INT, TEXT, TIME, Column, Table
-from projections.values import id_of, ids_of, stream_key, time_of
+from projections.values import id_of, ids_of, stream_key, time_of, window_columns
 
 URGENCY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 STAGE_AFTER = {event: stage.value for event, stage in STAGE_AFTER_EVENT.items()}
@@ -55,7 +55,7 @@ HOLDS = Table("case_holds", (
 FLAGS = Table("case_flags", (
     Column("case_id", ID), Column("flag_id", ID), Column("reason", TEXT),
     Column("detail", TEXT), Column("resource_id", ID), Column("raised_at", TIME),
-    Column("raised_by", TEXT),
+    Column("raised_by", TEXT), Column("closes_at", TIME),
 ), key=("case_id", "flag_id"), indexes=(("resource_id",),))
 
 RELIED_ON = Table("case_resources", (
@@ -68,6 +68,9 @@ RESOURCE_STATE = Table("board_resources", (
     Column("verification", TEXT, "unverified"), Column("expires_at", TIME),
     Column("capacity", INT), Column("occupancy", INT, 0), Column("reason", TEXT),
     Column("changed_at", TIME), Column("seats", INT), Column("departs_until", TIME),
+    Column("window_opens_at", TIME), Column("window_closes_at", TIME),
+    Column("window_daily_from", TEXT), Column("window_daily_until", TEXT),
+    Column("window_zone", TEXT), Column("window_closed_within", BOOL, False),
 ), key=("resource_id",))
 
 TABLES = (BOARD, FLAGS, RELIED_ON, RESOURCE_STATE, HOLDS)
@@ -170,7 +173,8 @@ def _flagged(record: EventRecord) -> list[Change]:
         Insert("case_flags", {
             "case_id": case_id, "flag_id": id_of(d["flag_id"]), "reason": d.get("reason"),
             "detail": d.get("detail", ""), "resource_id": id_of(d.get("resource_id")),
-            "raised_at": record.occurred_at, "raised_by": record.actor}),
+            "raised_at": record.occurred_at, "raised_by": record.actor,
+            "closes_at": time_of(d.get("closes_at"))}),
         # The domain refuses to raise a raised flag or clear a cleared one, so +1/-1 is exact.
         Increment("case_board", {"case_id": case_id}, "flags_active", 1),
     ]
@@ -241,6 +245,9 @@ def _resource(record: EventRecord) -> list[Change]:
     if kind == "TransportOffered":  # what it offers, not a change of its condition
         return [Upsert("board_resources", {"resource_id": stream_key(record)}, {
             "seats": d.get("seats"), "departs_until": time_of(d.get("departs_until"))})]
+    if kind in ("WindowSet", "WindowCleared"):  # when it is open: asked at query time
+        return [Upsert("board_resources", {"resource_id": stream_key(record)},
+                       window_columns(record))]
     values: dict[str, Any] = {"changed_at": record.occurred_at}
     if kind == "ResourceReported":
         values.update(kind=d.get("kind"), capacity=d.get("capacity"))

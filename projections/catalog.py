@@ -30,16 +30,17 @@ class Projection:
         return next(t for t in self.tables if t.name == name)
 
 
-CASE_BOARD = Projection("case_board", 3, case_board.TABLES, case_board.project,
-                        "open cases, waits, flags, relied-on resources and seats held")
+CASE_BOARD = Projection("case_board", 4, case_board.TABLES, case_board.project,
+                        "open cases, waits, flags, relied-on resources (and their windows) "
+                        "and seats held")
 AUDIT_TRAIL = Projection("audit_trail", 1, audit_trail.TABLES, audit_trail.project,
                          "every event of every stream, in order")
 VOLUNTEER_WORKLOAD = Projection("volunteer_workload", 2, workload.TABLES, workload.project,
                                 "cases, shifts, standing and seat holds per volunteer")
-RESOURCE_DIRECTORY = Projection("resource_directory", 2, resource_directory.TABLES,
+RESOURCE_DIRECTORY = Projection("resource_directory", 3, resource_directory.TABLES,
                                 resource_directory.project,
-                                "verified resources on offer, seats on transports, expiring "
-                                "verifications")
+                                "verified resources on offer, seats on transports, opening "
+                                "windows, expiring verifications")
 
 PROJECTIONS: tuple[Projection, ...] = (CASE_BOARD, AUDIT_TRAIL, VOLUNTEER_WORKLOAD,
                                        RESOURCE_DIRECTORY)

@@ -7,7 +7,8 @@ an event the directory waits for: the query filters `expires_at > now`, so a ver
 stops being offered the moment it runs out, even before VerificationExpired is recorded. The
 contact person's details (a driver's name and phone) stay sealed; the row only says one
 exists. Seat counts follow the transport's own hold events; `directory_holds` keeps its
-current holds.
+current holds. An opening window is kept as it was set; whether it is open is a question of
+the time asked about, answered by the query (in the window's own time zone).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from projections.changes import Change, Delete, Increment, Insert, Update, Upsert
 from projections.records import EventRecord
 from projections.schema import BOOL, ID, INT, TEXT, TIME, Column, Table
-from projections.values import id_of, stamp, stream_key, time_of
+from projections.values import id_of, stamp, stream_key, time_of, window_columns
 
 DIRECTORY = Table("resource_directory", (
     Column("resource_id", ID), Column("kind", TEXT), Column("region", TEXT),
@@ -32,6 +33,9 @@ DIRECTORY = Table("resource_directory", (
     Column("seats", INT), Column("seats_held", INT, 0), Column("seats_confirmed", INT, 0),
     Column("accepts", TEXT, ""), Column("departs_from", TIME), Column("departs_until", TIME),
     Column("origin", TEXT), Column("destination", TEXT),
+    Column("window_opens_at", TIME), Column("window_closes_at", TIME),
+    Column("window_daily_from", TEXT), Column("window_daily_until", TEXT),
+    Column("window_zone", TEXT), Column("window_closed_within", BOOL, False),
 ), key=("resource_id",),
     indexes=(("verification", "status", "kind", "region"), ("expires_at",)))
 
@@ -73,6 +77,8 @@ def _values(record: EventRecord) -> dict[str, Any]:
                 "departs_from": time_of(d.get("departs_from")),
                 "departs_until": time_of(d.get("departs_until")), "origin": d.get("origin"),
                 "destination": d.get("destination")}
+    if kind in ("WindowSet", "WindowCleared"):
+        return window_columns(record)
     return {}
 
 

@@ -90,3 +90,20 @@ def stamp(record: EventRecord) -> dict[str, Any]:
     """Columns every stream-keyed row carries: last event, version and store position."""
     return {"last_event_at": record.occurred_at, "version": record.version,
             "position": record.position}
+
+
+WINDOW_COLUMNS = ("window_opens_at", "window_closes_at", "window_daily_from",
+                  "window_daily_until", "window_zone", "window_closed_within")
+"""The columns a row keeps a resource's opening window in (all None: no window)."""
+
+
+def window_columns(record: EventRecord) -> dict[str, Any]:
+    """WindowSet's (or WindowCleared's) fields as row columns."""
+    if record.type == "WindowCleared":
+        return dict.fromkeys(WINDOW_COLUMNS)
+    d = record.data
+    return {"window_opens_at": time_of(d.get("opens_at")),
+            "window_closes_at": time_of(d.get("closes_at")),
+            "window_daily_from": d.get("daily_from"), "window_daily_until": d.get("daily_until"),
+            "window_zone": d.get("time_zone") or "UTC",
+            "window_closed_within": bool(d.get("closed_within"))}

@@ -221,7 +221,8 @@ def for_background(settings: Settings, socket_path: str) -> Background:
     reactions = None
     if settings.reactions_in_process:
         reactions = Reactions(application(settings), RemoteFollowUps(socket_path),
-                              tick_seconds=settings.expiry_tick_seconds)
+                              tick_seconds=settings.expiry_tick_seconds,
+                              window_lead_minutes=settings.window_lead_minutes)
         reactions.start()
     return Background(settings, reactions, project=settings.projections_in_process)
 
@@ -326,7 +327,8 @@ def _storing(settings: Settings, *, react: bool, read_models: bool = False,
                            max_queued=settings.command_queue_max)
     if react:
         reactions = Reactions(app, LocalFollowUps(writer),
-                              tick_seconds=settings.expiry_tick_seconds)
+                              tick_seconds=settings.expiry_tick_seconds,
+                              window_lead_minutes=settings.window_lead_minutes)
     runtime = Runtime(settings=settings, app=app, writer=writer, tokens=_tokens(settings),
                       projections=projections, reactions=reactions, duties=duties)
     if kafka and settings.uses_kafka:

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     projections_in_process: bool = True
     reactions_in_process: bool = True
     expiry_tick_seconds: float = Field(default=30.0, gt=0)
+    window_lead_minutes: float = Field(default=60.0, gt=0, le=24 * 60, description="how "
+                                       "long before an opening window (a corridor, a "
+                                       "checkpoint, a curfew) closes the cases relying on it "
+                                       "are flagged; again once it has closed")
     reconnect_give_up_seconds: float | None = Field(
         default=None, gt=0, description="a projection worker (`corridor project --from "
         "kafka`) that has failed this long in a row (database or broker down) exits "

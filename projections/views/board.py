@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from domain.resource import unusable_reason
 from domain.transport import departure_passed
+from projections.values import WINDOW_COLUMNS
 from projections.views.common import (
     MAX_PAGE,
     Plain,
@@ -21,6 +22,7 @@ from projections.views.common import (
     seconds_between,
     split,
 )
+from projections.views.windows import WINDOW_CLOSED, WindowView, window_state, window_view
 
 Status = Literal["unassigned", "assigned", "closed"]
 UrgencyLevel = Literal["critical", "high", "medium", "low"]
@@ -38,6 +40,7 @@ NEEDS = ("mobility_needs", "medical_needs", "needs_medicine", "needs_food", "nee
 OPEN = ("unassigned", "assigned")
 LEFT = "left"
 """A transport whose departure window is over: nobody boards it any more."""
+WINDOW = ", ".join(f"s.{c}" for c in WINDOW_COLUMNS)
 
 
 class BoardQuery(BaseModel):
@@ -63,6 +66,9 @@ class BoardFlag(BaseModel):
     reason: str
     resource_id: UUID | None
     raised_at: datetime
+    closes_at: datetime | None = Field(default=None, description="a window flag "
+                                       "(window_closing, window_closed): when the window "
+                                       "the case relies on closes, or closed")
     detail: str | None = None
     raised_by: str | None = None
 
@@ -80,6 +86,8 @@ class ReliedOnResource(BaseModel):
     usable: bool
     departs_until: datetime | None = Field(default=None, description="a transport: when its "
                                            "departure window ends")
+    window: WindowView | None = Field(default=None, description="its opening window, if it "
+                                                                "has one, as of `now`")
 
 
 class BoardHold(BaseModel):
@@ -265,7 +273,8 @@ async def _flags(reader: Reader, ids: list[str], supervisor: bool,
     for r in rows:
         found.setdefault(as_id(r["case_id"]) or "", []).append(BoardFlag(
             flag_id=r["flag_id"], reason=r["reason"] or "", resource_id=r["resource_id"],
-            raised_at=r["raised_at"], detail=r["detail"] if supervisor else None,
+            raised_at=r["raised_at"], closes_at=as_time(r["closes_at"]),
+            detail=r["detail"] if supervisor else None,
             raised_by=r["raised_by"] if supervisor else None))
     return found
 
@@ -278,15 +287,16 @@ async def _relied_on(reader: Reader, ids: list[str], now: datetime,
     state = await reader.table("case_board", "board_resources", fresh=fresh)
     rows = await reader.fetch(
         f"SELECT u.case_id, u.resource_id, u.since, u.via, s.kind, s.status, s.verification, "
-        f"s.expires_at, s.capacity, s.occupancy, s.departs_until FROM {uses} u LEFT JOIN "
-        f"{state} s ON s.resource_id = u.resource_id WHERE u.case_id IN ({marks(ids)}) "
-        "ORDER BY u.since", ids)
+        f"s.expires_at, s.capacity, s.occupancy, s.departs_until, {WINDOW} FROM {uses} u "
+        f"LEFT JOIN {state} s ON s.resource_id = u.resource_id WHERE u.case_id IN "
+        f"({marks(ids)}) ORDER BY u.since", ids)
     found: dict[str, list[ReliedOnResource]] = {}
     for r in rows:
         found.setdefault(as_id(r["case_id"]) or "", []).append(ReliedOnResource(
             resource_id=r["resource_id"], since=r["since"], via=r["via"], kind=r["kind"],
             status=r["status"], verification=r["verification"], expires_at=r["expires_at"],
-            usable=condition(r, now) is None, departs_until=r["departs_until"]))
+            usable=condition(r, now) is None, departs_until=r["departs_until"],
+            window=window_view(r, now)))
     return found
 
 
@@ -310,8 +320,8 @@ async def _holds(reader: Reader, ids: list[str], now: datetime,
 
 def condition(row: dict[str, Any], now: datetime) -> str | None:
     """Why a resource may not be handed out now (None when it may), from its board copy:
-    the domain's rule (its status, verification, expiry, a full shelter), and 'left' for a
-    transport whose departure window is over."""
+    the domain's rule (its status, verification, expiry, a full shelter), 'left' for a
+    transport whose departure window is over, 'window_closed' outside its opening window."""
     if row.get("status") is None:
         return "unknown"
     reason = unusable_reason(
@@ -320,6 +330,9 @@ def condition(row: dict[str, Any], now: datetime) -> str | None:
         occupancy=row.get("occupancy"), at=now)
     if reason is None and departure_passed(as_time(row.get("departs_until")), now):
         return LEFT
+    state = window_state(row, now) if reason is None else None
+    if state is not None and not state.is_open:
+        return WINDOW_CLOSED
     return reason
 
 
@@ -353,13 +366,15 @@ async def resource_alerts(reader: Reader, now: datetime, limit: int = 1000,
     rows = await reader.fetch(
         f"SELECT u.case_id, u.resource_id, b.urgency, b.urgency_rank, b.status AS case_status, "
         f"b.assignee_id, s.kind, s.status, s.verification, s.expires_at, s.capacity, "
-        f"s.occupancy, s.reason, s.changed_at, s.departs_until FROM {uses} u JOIN {board_t} b "
-        f"ON b.case_id = u.case_id JOIN {state} s ON s.resource_id = u.resource_id "
-        f"WHERE b.status IN ('unassigned', 'assigned') AND (s.status <> 'available' "
-        f"OR s.verification <> 'verified' OR s.expires_at IS NULL OR s.expires_at <= ? "
-        f"OR (s.capacity IS NOT NULL AND s.occupancy >= s.capacity)) "
-        f"ORDER BY b.urgency_rank, s.changed_at DESC, u.case_id LIMIT ? OFFSET ?",
-        [now, limit, offset])
+        f"s.occupancy, s.reason, s.changed_at, s.departs_until, {WINDOW} FROM {uses} u "
+        f"JOIN {board_t} b ON b.case_id = u.case_id JOIN {state} s ON s.resource_id = "
+        f"u.resource_id WHERE b.status IN ('unassigned', 'assigned') AND (s.status <> "
+        f"'available' OR s.verification <> 'verified' OR s.expires_at IS NULL OR "
+        f"s.expires_at <= ? OR (s.capacity IS NOT NULL AND s.occupancy >= s.capacity) "
+        f"OR s.window_zone IS NOT NULL) "
+        f"ORDER BY b.urgency_rank, s.changed_at DESC, u.case_id", [now])
+    # a window's state is the domain's to say (in its time zone): asked here, not in SQL
+    rows = [r for r in rows if condition(r, now) is not None][offset:offset + limit]
     ids = sorted({as_id(r["case_id"]) or "" for r in rows})
     raised = await reader.fetch(
         f"SELECT case_id, flag_id, resource_id FROM {flags_t} WHERE resource_id IS NOT NULL "

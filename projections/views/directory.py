@@ -20,6 +20,7 @@ from projections.views.common import (
     seconds_between,
     split,
 )
+from projections.views.windows import WindowView, window_state, window_view
 
 Kind = Literal["shelter", "transport", "food_point", "medicine", "route", "border_crossing",
                "contact", "corridor", "checkpoint", "curfew"]
@@ -33,7 +34,19 @@ class DirectoryQuery(BaseModel):
     region: Plain | None = Field(default=None, min_length=1, max_length=200)
     min_free_seats: int | None = Field(default=None, ge=1, le=1000, description="only "
                                        "transports with at least this many seats free")
+    opening_later: bool = Field(default=False, description="also list resources outside "
+                                "their window now, each saying when it opens")
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
+    offset: int = Field(default=0, ge=0, le=100_000)
+
+
+class ClosingSoonQuery(BaseModel):
+    """Resources on offer whose window closes (or a transport that leaves) soon."""
+
+    within_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    kind: Kind | None = None
+    region: Plain | None = Field(default=None, min_length=1, max_length=200)
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
     offset: int = Field(default=0, ge=0, le=100_000)
 
 
@@ -70,7 +83,30 @@ class OfferedResource(BaseModel):
     expires_at: datetime
     expires_in_seconds: int | None
     seats: Seats | None = Field(default=None, description="a transport's seats, if offered")
+    window: WindowView | None = Field(default=None, description="its opening window, if it "
+                                      "has one: offered only while open (listed when closed "
+                                      "only with opening_later, saying when it opens)")
     version: int | None
+
+
+class ClosingResource(BaseModel):
+    """A resource on offer now that stops being so soon: its window closes, or (a transport)
+    its departure window ends."""
+
+    resource: OfferedResource
+    closes_at: datetime
+    closes_in_seconds: int
+    what_closes: Literal["window", "departure"]
+
+
+class ClosingSoonPage(BaseModel):
+    """What closes soon, soonest first."""
+
+    now: datetime
+    total: int
+    limit: int
+    offset: int
+    closing: list[ClosingResource]
 
 
 class DirectoryHold(BaseModel):
@@ -124,6 +160,7 @@ class DirectoryEntry(BaseModel):
                                                      "expired, full, or left (a transport "
                                                      "whose departure window is over)")
     seats: Seats | None = Field(default=None, description="a transport's seats, if offered")
+    window: WindowView | None = Field(default=None, description="its opening window, if any")
     holds: list[DirectoryHold] = Field(default_factory=list,
                                        description="current holds on a transport's seats")
     reported_at: datetime | None
@@ -197,12 +234,70 @@ async def directory(reader: Reader, q: DirectoryQuery, now: datetime, *,
         narrow += " AND seats IS NOT NULL"
     where = OFFERED + narrow
     params = [now, q.min_free_seats or 1, now, *args]
-    total = (await reader.fetch(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}",
-                                params))[0]["n"]
+    if not await _windowed(reader, table, where, params):  # all in SQL, a page at a time
+        total = (await reader.fetch(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}",
+                                    params))[0]["n"]
+        rows = await reader.fetch(f"SELECT * FROM {table} WHERE {where} ORDER BY kind, "
+                                  "region, place, resource_id LIMIT ? OFFSET ?",
+                                  [*params, q.limit, q.offset])
+        return DirectoryPage(now=now, total=int(total), limit=q.limit, offset=q.offset,
+                             resources=[_offered(r, now) for r in rows])
+    # Some have windows: whether each is open is the domain's to say, in its time zone.
     rows = await reader.fetch(f"SELECT * FROM {table} WHERE {where} ORDER BY kind, region, "
-                              "place, resource_id LIMIT ? OFFSET ?", [*params, q.limit, q.offset])
-    return DirectoryPage(now=now, total=int(total), limit=q.limit, offset=q.offset,
-                         resources=[_offered(r, now) for r in rows])
+                              "place, resource_id", params)
+    shown = [r for r in rows if q.opening_later or _open(r, now)]
+    return DirectoryPage(now=now, total=len(shown), limit=q.limit, offset=q.offset,
+                         resources=[_offered(r, now)
+                                    for r in shown[q.offset:q.offset + q.limit]])
+
+
+async def _windowed(reader: Reader, table: str, where: str, params: list[Any]) -> bool:
+    rows = await reader.fetch(f"SELECT 1 AS found FROM {table} WHERE {where} AND window_zone "
+                              "IS NOT NULL LIMIT 1", params)
+    return bool(rows)
+
+
+def _open(row: dict[str, Any], now: datetime) -> bool:
+    state = window_state(row, now)
+    return state is None or state.is_open
+
+
+async def closing_soon(reader: Reader, q: ClosingSoonQuery, now: datetime, *,
+                       fresh: bool = False) -> ClosingSoonPage:
+    """Resources on offer now whose window closes (or, a transport, that leave) within the
+    next `within_minutes`, soonest first."""
+    table = await reader.table("resource_directory", "resource_directory", fresh=fresh)
+    narrow, args = _narrow(q.kind, q.region)
+    until = now + timedelta(minutes=q.within_minutes)
+    rows = await reader.fetch(
+        f"SELECT * FROM {table} WHERE {OFFERED} AND (window_zone IS NOT NULL OR "
+        f"departs_until <= ?){narrow}", [now, 1, now, until, *args])
+    closing = []
+    for row in rows:
+        found = _closes(row, now)
+        if found is not None and found[0] <= until:
+            closes, what = found
+            closing.append(ClosingResource(
+                resource=_offered(row, now), closes_at=closes, what_closes=what,
+                closes_in_seconds=seconds_between(closes, now) or 0))
+    closing.sort(key=lambda c: (c.closes_at, str(c.resource.resource_id)))
+    return ClosingSoonPage(now=now, total=len(closing), limit=q.limit, offset=q.offset,
+                           closing=closing[q.offset:q.offset + q.limit])
+
+
+def _closes(row: dict[str, Any], now: datetime) -> tuple[datetime, Literal["window",
+                                                                          "departure"]] | None:
+    """When an offered resource stops being offered next, and why (None: not soon)."""
+    state = window_state(row, now)
+    if state is not None and not state.is_open:
+        return None
+    found: list[tuple[datetime, Literal["window", "departure"]]] = []
+    if state is not None and state.closes_at is not None:
+        found.append((state.closes_at, "window"))
+    departs = as_time(row["departs_until"])
+    if departs is not None:
+        found.append((departs, "departure"))
+    return min(found, default=None)
 
 
 def _offered(row: dict[str, Any], now: datetime) -> OfferedResource:
@@ -216,7 +311,7 @@ def _offered(row: dict[str, Any], now: datetime) -> OfferedResource:
         has_contact=bool(row["has_contact"]), verified_at=row["verified_at"],
         verified_by=row["verified_by"], expires_at=expires,
         expires_in_seconds=seconds_between(expires, now), seats=seats_of(row),
-        version=row["version"])
+        window=window_view(row, now), version=row["version"])
 
 
 def seats_of(row: dict[str, Any]) -> Seats | None:
@@ -286,7 +381,8 @@ def _entry(row: dict[str, Any], now: datetime, relying: int, flagged: int,
         reason=row["status_reason"] if recalled else None, verification=verification,
         verified_at=row["verified_at"], verified_by=row["verified_by"], expires_at=expires,
         expires_in_seconds=None if expires is None else seconds_between(expires, now),
-        usable=unusable is None, unusable_because=unusable, seats=seats_of(row), holds=holds,
+        usable=unusable is None, unusable_because=unusable, seats=seats_of(row),
+        window=window_view(row, now), holds=holds,
         reported_at=row["reported_at"],
         cases_relying=relying, cases_flagged=flagged, version=row["version"],
         position=row["position"])

@@ -144,10 +144,13 @@ class ProjectionStatusView(BaseModel):
 
 def router() -> APIRouter:
     """The query endpoints."""
+    from services.api import coordination  # it builds on the dependencies here
+
     routes = APIRouter(tags=["read models"])
     _board_routes(routes)
     _audit_routes(routes)
     _workload_routes(routes)
+    routes.include_router(coordination.router())  # before /resources/{resource_id}
     _directory_routes(routes)
     _status_routes(routes)
     return routes

@@ -26,6 +26,7 @@ from services.commands.common import (
     authority,
 )
 from services.commands.registry import CommandBody, command
+from services.commands.windows import zone
 from services.runtime.unit_of_work import UnitOfWork
 
 CASEWORKERS = {R.VOLUNTEER, R.SUPERVISOR}
@@ -127,10 +128,12 @@ class GiveAdvice(CommandBody):
 
 @command("cases.give_advice", "/cases/give-advice", CASEWORKERS)
 def give_advice(body: GiveAdvice, uow: UnitOfWork, meta: Meta) -> UUID:
-    """Record advice given (e.g. stay put, the route is shelled), naming resources used."""
+    """Record advice given (e.g. stay put, the route is shelled), naming resources used:
+    each usable and inside its window."""
     case = uow.get(Case, body.case_id)
     resources = [uow.get(Resource, r) for r in body.resource_ids]
-    case.give_advice(text=body.text, resources=resources, by=acting(uow, meta), meta=meta)
+    case.give_advice(text=body.text, resources=resources, by=acting(uow, meta), meta=meta,
+                     zones=zone)
     return case.id
 
 
@@ -142,11 +145,11 @@ class ArrangeTransport(CommandBody):
 
 @command("cases.arrange_transport", "/cases/arrange-transport", CASEWORKERS)
 def arrange_transport(body: ArrangeTransport, uow: UnitOfWork, meta: Meta) -> UUID:
-    """Record transport arranged on verified, usable resources."""
+    """Record transport arranged on verified, usable resources inside their windows."""
     case = uow.get(Case, body.case_id)
     resources = [uow.get(Resource, r) for r in body.resource_ids]
     case.arrange_transport(resources=resources, description=body.description,
-                           by=acting(uow, meta), meta=meta)
+                           by=acting(uow, meta), meta=meta, zones=zone)
     return case.id
 
 

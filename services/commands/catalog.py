@@ -1,6 +1,6 @@
 """Importing this module registers every command in CATALOG."""
 
 from services.audit import access_commands as audit
-from services.commands import cases, resources, seats, volunteers
+from services.commands import cases, resources, seats, volunteers, windows
 
-__all__ = ["audit", "cases", "resources", "seats", "volunteers"]
+__all__ = ["audit", "cases", "resources", "seats", "volunteers", "windows"]

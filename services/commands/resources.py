@@ -13,6 +13,7 @@ from services.auth import CallerRole as R
 from services.commands.common import OptionalText, ShortText, Text, Whole, acting, authority
 from services.commands.registry import CommandBody, command
 from services.commands.seats import SeatOffer
+from services.commands.windows import OpeningWindow
 from services.runtime.unit_of_work import UnitOfWork
 
 REPORTERS = {R.VOLUNTEER, R.SUPERVISOR, R.FACT_CHECKER, R.PSYCHOLOGIST}
@@ -45,6 +46,8 @@ class ReportResource(CommandBody):
                                           "a shelter's manager): sealed personal data")
     transport: SeatOffer | None = Field(default=None, description="a transport's seats, what "
                                         "it takes, its departure window, from and to")
+    window: OpeningWindow | None = Field(default=None, description="when it may be relied on "
+                                         "(a corridor's hours, a checkpoint's, a curfew's)")
 
 
 @command("resources.report", "/resources/report", REPORTERS)
@@ -57,7 +60,8 @@ def report(body: ReportResource, uow: UnitOfWork, meta: Meta) -> UUID:
         resource_id=body.resource_id, kind=body.kind, region=body.region, place=body.place,
         details=body.details, reporter=acting(uow, meta), capacity=body.capacity,
         contact=contact, contact_subject_id=body.contact.subject_id if body.contact else None,
-        transport=body.transport.to_domain() if body.transport else None, meta=meta)
+        transport=body.transport.to_domain() if body.transport else None,
+        window=body.window.to_domain() if body.window else None, meta=meta)
     uow.add(resource)
     return resource.id
 

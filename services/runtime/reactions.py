@@ -15,9 +15,10 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 from uuid import UUID, uuid5
+from zoneinfo import ZoneInfoNotFoundError
 
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
@@ -33,14 +34,26 @@ from domain.follow_ups import (
     ReleaseHold,
     RetractResource,
 )
-from domain.policies import HOLD_LAPSE, POLICY_NAMESPACE, expire_due, lapse_due, react
+from domain.policies import (
+    HOLD_LAPSE,
+    POLICY_NAMESPACE,
+    WINDOW_LEAD,
+    WINDOW_WATCH,
+    WatchedWindow,
+    expire_due,
+    lapse_due,
+    react,
+    watch_windows,
+)
 from domain.resource import Resource
 from domain.roles import policy_actor
 from domain.seats import lapse_seats, release_seats
 from domain.vocabulary import HoldEnd
 from domain.volunteer import Volunteer
+from domain.windows import Window
 from projections.backoff import Backoff
 from services.clock import now
+from services.commands.windows import zone
 from services.runtime.outcomes import Outcome
 from services.runtime.unit_of_work import UnitOfWork
 from services.runtime.writer import CommandWriter, Submission
@@ -75,6 +88,10 @@ class PolicyIndex:
         """Seat holds (held or confirmed) on each transport."""
         self.hold_until: dict[tuple[UUID, UUID], datetime] = {}
         """When each unconfirmed hold runs out, by (transport, hold)."""
+        self.windows: dict[UUID, Window] = {}
+        """Opening windows of resources (not withdrawn ones)."""
+        self.relying_since: dict[tuple[UUID, UUID], datetime] = {}
+        """When each active case began to rely on a resource, by (resource, case)."""
 
     def active_cases_relying_on(self, resource_id: UUID) -> Iterable[UUID]:
         return set(self.relying.get(resource_id, ()))
@@ -107,6 +124,7 @@ class PolicyIndex:
             for resource_id in [*getattr(event, "resource_ids", ()), *held]:
                 self.relying[resource_id].add(case_id)
                 self.case_resources[case_id].add(resource_id)
+                self.relying_since.setdefault((resource_id, case_id), event.meta.at)
         elif name == "CaseTaken" or name == "CaseAssigned":
             self._assign(case_id, event.volunteer_id)
         elif name == "CaseReleased":
@@ -115,6 +133,7 @@ class PolicyIndex:
             self._unassign(case_id)
             for resource_id in self.case_resources.pop(case_id, set()):
                 self.relying[resource_id].discard(case_id)
+                self.relying_since.pop((resource_id, case_id), None)
         elif name == "CaseReopened" and event.assignee_id is not None:
             self._assign(case_id, event.assignee_id)
 
@@ -145,6 +164,10 @@ class PolicyIndex:
         elif name in ("VerificationExpired", "ResourceRejected", "ResourceRetracted",
                       "ResourceDestroyed"):
             self.expires.pop(resource_id, None)
+        if name == "WindowSet":
+            self.windows[resource_id] = Window.from_event(vars(event)) or Window()
+        elif name in ("WindowCleared", "ResourceRetracted", "ResourceDestroyed"):
+            self.windows.pop(resource_id, None)
 
     def _apply_hold(self, name: str, resource_id: UUID, event: Any) -> None:
         key = (resource_id, event.hold_id)
@@ -182,7 +205,8 @@ def follow_up_handler(command: FollowUpCommand) -> Any:
         if isinstance(command, FlagCase):
             case = uow.get(Case, command.case_id)
             case.flag(flag_id=command.flag_id, reason=command.reason, detail=command.detail,
-                      resource_id=command.resource_id, by=None, meta=meta)
+                      resource_id=command.resource_id, closes_at=command.closes_at, by=None,
+                      meta=meta)
             return case.id
         if isinstance(command, ReleaseCase):
             case = uow.get(Case, command.case_id)
@@ -265,6 +289,16 @@ GATHER_SECONDS = 0.01
 """How long woken reactions wait for more commits before they read (bounds the added lag)."""
 
 
+MAX_REMEMBERED = 100_000
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return zone(name)
+    except (ZoneInfoNotFoundError, ValueError):  # checked when set: only if the machine
+        return UTC                               # lacks a zone another one knew
+
+
 def _tick_meta(policy: str, at: datetime) -> Meta:
     tick_id = uuid5(POLICY_NAMESPACE, f"tick/{at.isoformat()}")
     return Meta(actor=policy_actor(policy), at=at, command_id=tick_id, correlation_id=tick_id)
@@ -276,8 +310,14 @@ class Reactions:
     def __init__(self, app: CorridorApplication, sender: FollowUpSender, *,
                  poll_seconds: float = 1.0, tick_seconds: float = 30.0,
                  save_every_seconds: float = 1.0,
-                 gather_seconds: float = GATHER_SECONDS) -> None:
+                 gather_seconds: float = GATHER_SECONDS,
+                 window_lead_minutes: float = WINDOW_LEAD.total_seconds() / 60) -> None:
         self.app, self.sender = app, sender
+        self.window_lead = timedelta(minutes=window_lead_minutes)
+        """How long before a window closes its cases are flagged."""
+        self._window_flags_sent: set[UUID] = set()
+        """Command ids of window flags sent: each tick before a closing would send them
+        again (the receipts would answer them, at a round trip each)."""
         self.index = PolicyIndex()
         self.positions = PositionStore(app)
         self.acted_up_to = self.positions.load()
@@ -341,7 +381,8 @@ class Reactions:
         """Expire every verification and lapse every unconfirmed seat hold that has run out
         by `at` (default: now)."""
         at = at or now()
-        commands: list[FollowUpCommand] = [*self._expiries(at), *self._lapses(at)]
+        commands: list[FollowUpCommand] = [*self._expiries(at), *self._lapses(at),
+                                           *self._window_flags(at)]
         return self._carry_out(commands) if commands else []
 
     def _expiries(self, at: datetime) -> list[ExpireVerification]:
@@ -357,6 +398,22 @@ class Reactions:
             return []
         transports: list[Resource] = [self.app.readers.get(r) for r in due]
         return lapse_due(transports, _tick_meta(HOLD_LAPSE, at))
+
+    def _window_flags(self, at: datetime) -> list[FlagCase]:
+        """Flags for the cases relying on a window that closes within the lead time or has
+        closed (each sent once by this process; receipts answer a repeat after a restart)."""
+        index = self.index
+        watched = [WatchedWindow(resource_id=r, window=w, zone=_zone(w.time_zone),
+                                 relying={c: index.relying_since.get((r, c), at)
+                                          for c in index.relying.get(r, ())})
+                   for r, w in index.windows.items() if index.relying.get(r)]
+        flags = [f for f in watch_windows(watched, _tick_meta(WINDOW_WATCH, at),
+                                          self.window_lead)
+                 if f.meta.command_id not in self._window_flags_sent]
+        if len(self._window_flags_sent) > MAX_REMEMBERED:
+            self._window_flags_sent.clear()
+        self._window_flags_sent.update(f.meta.command_id for f in flags)
+        return flags
 
     def _carry_out(self, commands: Sequence[FollowUpCommand]) -> list[Outcome]:
         return self.sender.carry_out(commands)

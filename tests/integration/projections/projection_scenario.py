@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from uuid import UUID, uuid4
 
 from domain.base import Meta
@@ -23,6 +23,7 @@ from domain.seats import confirm_seats, hold_seats, lapse_seats, release_seats
 from domain.transport import TransportOffer
 from domain.vocabulary import Accepts, CaseOutcome, HoldEnd, ResourceKind
 from domain.volunteer import Volunteer
+from domain.windows import Window
 from services.storage.application import CorridorApplication
 
 START = datetime(2024, 3, 1, 6, 0, tzinfo=UTC)
@@ -253,14 +254,47 @@ class Scenario:
                             meta=self.meta(policy_actor(HOLD_LAPSE), minutes=45))
         self.save(car, *holding)
 
+    def windows(self) -> None:
+        """A corridor open for two days and a checkpoint open daily: cases advised to use
+        them, the checkpoint's hours changed, then cleared; the corridor's closing flagged."""
+        corridor = self._windowed(ResourceKind.CORRIDOR, Window(
+            opens_at=START, closes_at=START + timedelta(days=2)))
+        checkpoint = self._windowed(ResourceKind.CHECKPOINT, Window(
+            daily_from=time(0), daily_until=time(23, 59)))
+        relying = []
+        for i, resource in enumerate((corridor, checkpoint)):
+            case, by = self.open_case(), self.helpers[i % len(self.helpers)]
+            case.take(volunteer=by, meta=self.meta(by.id))
+            case.give_advice(text="go in the morning", resources=[resource], by=by,
+                             meta=self.meta(by.id))
+            relying.append(case)
+        checkpoint.set_window(window=Window(daily_from=time(6), daily_until=time(20)),
+                              by=self.checker, meta=self.meta(self.checker.id))
+        checkpoint.set_window(window=None, by=self.checker, meta=self.meta(self.checker.id))
+        relying[0].flag(flag_id=uuid4(), reason="window_closing", by=None,
+                        resource_id=corridor.id, closes_at=START + timedelta(days=2),
+                        detail="the corridor closes in an hour",
+                        meta=self.meta(policy_actor("window_watch")))
+        self.save(corridor, checkpoint, *relying)
+
+    def _windowed(self, kind: ResourceKind, window: Window) -> Resource:
+        resource = Resource.report(
+            resource_id=uuid4(), kind=kind, region=REGIONS[1], place=f"{kind.value} east",
+            details="agreed for civilians", reporter=self.helpers[0], window=window,
+            meta=self.meta(self.helpers[0].id))
+        resource.verify(by=self.checker, meta=self.meta(self.checker.id))
+        self.resources.append(resource)
+        return resource
+
     def full_day(self, cases: int = 20) -> int:
-        """Staff, resources, shifts, cases, seats held on a car and a recall; returns the
-        last position."""
+        """Staff, resources, shifts, cases, seats held on a car, windows and a recall;
+        returns the last position."""
         self.staff()
         self.report_resources()
         self.shifts()
         self.cases_round(cases)
         self.seats()
+        self.windows()
         self.resource_changes()
         return self.last_position
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from domain_builders import (
     OPERATOR,
     admin,
@@ -25,6 +27,7 @@ from domain.roles import Role, policy_actor
 from domain.seats import confirm_seats, hold_seats, lapse_seats, release_seats
 from domain.vocabulary import CaseOutcome, HoldEnd, ResourceKind
 from domain.volunteer import Volunteer
+from domain.windows import Window
 
 
 def whole_case() -> Case:
@@ -117,6 +120,9 @@ def whole_resource() -> Resource:
         getattr(r, change)(reason=change, by=volunteer(), meta=meta(later(hours=8)))
         r.reopen(reason="ok again", by=supervisor(), meta=meta(later(hours=8)))
     r.update_occupancy(occupancy=4, by=volunteer(), meta=meta(later(hours=8)))
+    r.set_window(window=Window(daily_from=time(8), daily_until=time(20)), by=supervisor(),
+                 meta=meta(later(hours=8)))
+    r.set_window(window=None, by=fact_checker(), meta=meta(later(hours=8)))
     r.erase_personal_data(subject_id=r.id, by=OPERATOR, meta=meta(later(hours=8)))
     r.retract(reason="fake", by=supervisor(), meta=meta(later(hours=9)))
     return r

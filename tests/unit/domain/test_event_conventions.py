@@ -40,7 +40,7 @@ EVENT_NAMES = {
                "VerificationExpired", "ResourceMarkedFull", "ResourceMarkedUnsafe",
                "ResourceDestroyed", "ResourceClosed", "ResourceReopened", "OccupancyUpdated",
                "ResourceRetracted", "PersonalDataErased", "TransportOffered", "SeatsHeld",
-               "HoldConfirmed", "HoldReleased", "HoldLapsed"},
+               "HoldConfirmed", "HoldReleased", "HoldLapsed", "WindowSet", "WindowCleared"},
 }
 CREATED = {Case: "CaseOpened", Volunteer: "VolunteerRegistered", Resource: "ResourceReported"}
 HISTORIES: list[Callable[[], list[Any]]] = [

@@ -114,7 +114,9 @@ def test_a_sealed_version_passes_unchanged() -> None:
 @pytest.mark.parametrize("name", sorted(PLAINTEXT_BEFORE))
 def test_the_withheld_table_names_the_version_that_seals_each_event(name: str) -> None:
     event_class = getattr(Case, name)
-    assert PLAINTEXT_BEFORE[name][0] == event_class.class_version
+    # A later version may add readable fields (CaseFlagged 3: the closing time of a window),
+    # never unseal: the sealing version is the current one or an earlier one.
+    assert PLAINTEXT_BEFORE[name][0] <= event_class.class_version
     assert "personal" in {f.name for f in dataclasses.fields(event_class)}
 
 
