@@ -65,8 +65,8 @@ class Settings(BaseSettings):
                                    "Retry-After at once (load shedding)")
     pg_connect_timeout_seconds: int = Field(default=5, ge=1, description="longest the "
                                               "event store waits for a pooled PostgreSQL "
-                                              "connection (and the read models for a new "
-                                              "one) before failing the request with a 503")
+                                              "connection before failing the request (a "
+                                              "503 store_unavailable)")
     aggregate_cache_size: int = Field(default=10_000, ge=0, description="aggregates the "
                                       "writer keeps in memory (cases, volunteers, resources "
                                       "in use). A batch reads the ones it misses in one round "

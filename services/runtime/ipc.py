@@ -273,7 +273,8 @@ def _outcome(answer: dict[str, Any], name: str) -> Outcome:
         return Rejected.model_validate(outcome)
     kind, detail = answer.get("error"), answer.get("detail", "")
     if kind == "store":  # the writer could not reach the store: a 503 store_unavailable
-        raise (OperationalError if detail == "OperationalError" else PersistenceError)(detail)
+        unreachable = detail in ("OperationalError", "InterfaceError")
+        raise (OperationalError if unreachable else PersistenceError)(detail)
     if kind == "busy":
         raise WriterBusy(detail)
     if kind == "invalid":
