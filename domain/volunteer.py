@@ -99,9 +99,10 @@ class Volunteer(CoordinationAggregate):
             raise VolunteerSuspended(f"volunteer {self.id} is suspended")
 
     def ensure_cleared_for_casework(self) -> None:
-        """Raise unless the volunteer is in good standing and has finished training."""
+        """Raise unless the volunteer is in good standing and has finished training (the rule
+        casework_blocker states for read models too)."""
         self.ensure_active()
-        if not self.cleared:
+        if casework_blocker(self._standing, self.cleared) is not None:
             raise VolunteerNotCleared(
                 f"volunteer {self.id} has {self.training_minutes} of "
                 f"{TRAINING_MINUTES_REQUIRED} training minutes")
@@ -253,6 +254,16 @@ class Volunteer(CoordinationAggregate):
     @event("PersonalDataErased")
     def _record_personal_data_erased(self, subject_id: UUID, meta: Meta) -> None:
         self.personal = PersonalData.erased_for(subject_id)
+
+
+def casework_blocker(standing: str | None, cleared: bool) -> str | None:
+    """Why a volunteer in this standing may not take a case ('banned', 'suspended', 'not
+    cleared': training unfinished), or None when they may."""
+    if standing in (Standing.BANNED, Standing.SUSPENDED):
+        return str(standing)
+    if not cleared:
+        return "not cleared"
+    return None
 
 
 def ensure_staff(by: Authority, act: str) -> None:

@@ -7,6 +7,16 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from domain.volunteer import Volunteer
 
 HOUR = timedelta(hours=1)
+MAX_HOURS_PER_DAY = 12.0
+"""More on shift in one calendar day is a long day: some volunteers worked twenty hours, and
+a tired caseworker gives worse advice. Nobody is suggested for a new case past it."""
+DAY_STARTS, DAY_ENDS = time(7), time(22)
+"""Daytime on a volunteer's own clock: a new case goes to someone awake if anyone is."""
+
+
+def is_daytime(local: datetime) -> bool:
+    """True when a time on a volunteer's own clock is in the day (07:00 to 22:00)."""
+    return DAY_STARTS <= local.time() < DAY_ENDS
 
 
 def shift_spans(volunteer: Volunteer, until: datetime) -> list[tuple[datetime, datetime]]:

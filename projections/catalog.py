@@ -37,7 +37,7 @@ AUDIT_TRAIL = Projection("audit_trail", 1, audit_trail.TABLES, audit_trail.proje
                          "every event of every stream, in order")
 VOLUNTEER_WORKLOAD = Projection("volunteer_workload", 2, workload.TABLES, workload.project,
                                 "cases, shifts, standing and seat holds per volunteer")
-RESOURCE_DIRECTORY = Projection("resource_directory", 3, resource_directory.TABLES,
+RESOURCE_DIRECTORY = Projection("resource_directory", 4, resource_directory.TABLES,
                                 resource_directory.project,
                                 "verified resources on offer, seats on transports, opening "
                                 "windows, expiring verifications")

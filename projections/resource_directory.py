@@ -8,13 +8,15 @@ stops being offered the moment it runs out, even before VerificationExpired is r
 contact person's details (a driver's name and phone) stay sealed; the row only says one
 exists. Seat counts follow the transport's own hold events; `directory_holds` keeps its
 current holds. An opening window is kept as it was set; whether it is open is a question of
-the time asked about, answered by the query (in the window's own time zone).
+the time asked about, answered by the query (in the window's own time zone). Places are also
+kept by their key (domain.places), so a case's region finds what is near it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from domain.places import place_key
 from projections.changes import Change, Delete, Increment, Insert, Update, Upsert
 from projections.records import EventRecord
 from projections.schema import BOOL, ID, INT, TEXT, TIME, Column, Table
@@ -36,8 +38,10 @@ DIRECTORY = Table("resource_directory", (
     Column("window_opens_at", TIME), Column("window_closes_at", TIME),
     Column("window_daily_from", TEXT), Column("window_daily_until", TEXT),
     Column("window_zone", TEXT), Column("window_closed_within", BOOL, False),
+    Column("region_key", TEXT), Column("origin_key", TEXT), Column("destination_key", TEXT),
 ), key=("resource_id",),
-    indexes=(("verification", "status", "kind", "region"), ("expires_at",)))
+    indexes=(("verification", "status", "kind", "region"), ("expires_at",), ("region_key",),
+             ("origin_key",), ("destination_key",)))
 
 HOLDS = Table("directory_holds", (
     Column("resource_id", ID), Column("hold_id", ID), Column("case_id", ID),
@@ -58,7 +62,8 @@ def _values(record: EventRecord) -> dict[str, Any]:
         return {"kind": d.get("kind"), "region": d.get("region"), "place": d.get("place"),
                 "details": d.get("details"), "capacity": d.get("capacity"),
                 "has_contact": d.get("contact") is not None,
-                "reported_by": id_of(d.get("reported_by")), "reported_at": record.occurred_at}
+                "reported_by": id_of(d.get("reported_by")), "reported_at": record.occurred_at,
+                "region_key": place_key(d.get("region"))}
     if kind == "ResourceVerified":
         return {"verification": "verified", "verified_by": id_of(d.get("verified_by")),
                 "verified_at": record.occurred_at, "expires_at": time_of(d.get("expires_at"))}
@@ -76,7 +81,8 @@ def _values(record: EventRecord) -> dict[str, Any]:
         return {"seats": d.get("seats"), "accepts": ",".join(d.get("accepts") or ()),
                 "departs_from": time_of(d.get("departs_from")),
                 "departs_until": time_of(d.get("departs_until")), "origin": d.get("origin"),
-                "destination": d.get("destination")}
+                "destination": d.get("destination"), "origin_key": place_key(d.get("origin")),
+                "destination_key": place_key(d.get("destination"))}
     if kind in ("WindowSet", "WindowCleared"):
         return window_columns(record)
     return {}

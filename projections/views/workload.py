@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field
 
-from domain.workload import day_window
+from domain.workload import MAX_HOURS_PER_DAY, day_window, is_daytime
 from projections.views.common import MAX_PAGE, Plain, Reader, as_id, as_time, id_arg, marks, split
 from projections.workload import URGENT
 
@@ -28,7 +28,8 @@ class VolunteerLimits(BaseModel):
 
     max_urgent_cases: int = Field(default=3, ge=0, le=100, description="more is overload")
     max_active_cases: int = Field(default=10, ge=1, le=500, description="capacity below this")
-    max_hours_per_day: float = Field(default=12.0, gt=0, le=24, description="more is overload")
+    max_hours_per_day: float = Field(default=MAX_HOURS_PER_DAY, gt=0, le=24,
+                                     description="more is overload")
 
 
 class WorkloadQuery(VolunteerLimits):
@@ -63,6 +64,10 @@ class VolunteerLoad(BaseModel):
     long_day: bool
     overloaded: bool
     has_capacity: bool = Field(description="cleared, in good standing, below every limit")
+    local_time: datetime | None = Field(default=None, description="`now` on the volunteer's "
+                                        "own clock")
+    daytime: bool | None = Field(default=None, description="it is day where they are "
+                                 "(07:00-22:00 on their clock): awake, as far as we can tell")
     holds_to_confirm: int = Field(default=0, description="seat holds this volunteer placed "
                                                          "that are not confirmed yet")
     seats_held: int = Field(default=0, description="seats in those holds")
@@ -205,6 +210,7 @@ def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
 def _load(row: dict[str, Any], roles: list[str], spans: list[Span], cases: tuple[int, int],
           q: WorkloadQuery, now: datetime) -> VolunteerLoad:
     active, urgent = cases
+    local = now.astimezone(zone(row["time_zone"]))
     today = hours_today(spans, now, zone(row["time_zone"]))
     week = hours_within(spans, now - WEEK, now)
     too_many, long_day = urgent > q.max_urgent_cases, today > q.max_hours_per_day
@@ -219,7 +225,7 @@ def _load(row: dict[str, Any], roles: list[str], spans: list[Span], cases: tuple
         active_cases=active, urgent_cases=urgent, hours_on_shift_today=today,
         hours_on_shift_7d=week, last_activity_at=row["last_activity_at"],
         too_many_urgent=too_many, long_day=long_day, overloaded=too_many or long_day,
-        has_capacity=capacity)
+        has_capacity=capacity, local_time=local, daytime=is_daytime(local))
 
 
 def _wanted(v: VolunteerLoad, q: WorkloadQuery) -> bool:
