@@ -81,6 +81,11 @@ class Settings(BaseSettings):
                                        "long before an opening window (a corridor, a "
                                        "checkpoint, a curfew) closes the cases relying on it "
                                        "are flagged; again once it has closed")
+    clock: Literal["system", "told"] = Field(default="system", description="`told` lets "
+                                             "an admin's clock tick (POST /commands/clock/"
+                                             "tick) move the business time forward, for "
+                                             "simulations (`corridor simulate`); `system` "
+                                             "refuses a tick ahead of the system clock")
     reconnect_give_up_seconds: float | None = Field(
         default=None, gt=0, description="a projection worker (`corridor project --from "
         "kafka`) that has failed this long in a row (database or broker down) exits "

@@ -25,6 +25,7 @@ from eventsourcing.utils import get_topic
 
 from domain.base import Meta
 from domain.case import Case
+from domain.clock import Clock
 from domain.follow_ups import (
     ExpireVerification,
     FlagCase,
@@ -70,6 +71,7 @@ def _relevant_topics() -> list[str]:
     names = [getattr(Case, n) for n in case_events] + [Volunteer.VolunteerBanned]  # type: ignore[attr-defined]
     names += [v for v in vars(Resource).values()
               if isinstance(v, type) and issubclass(v, Resource.Event)]
+    names.append(Clock.ClockTicked)  # type: ignore[attr-defined]
     return sorted({get_topic(cls) for cls in names})
 
 
@@ -360,6 +362,8 @@ class Reactions:
             event = self._decode(notification)
             if notification.id > self.acted_up_to:
                 follow_ups.extend(react(event, self.index))
+                if type(event).__name__ == "ClockTicked":  # an admin told the time
+                    follow_ups.extend(self.due_by(event.at))
             self.index.apply(event)
             self.seen_up_to = notification.id
         if follow_ups:
@@ -380,10 +384,12 @@ class Reactions:
     def tick(self, at: datetime | None = None) -> list[Outcome]:
         """Expire every verification and lapse every unconfirmed seat hold that has run out
         by `at` (default: now)."""
-        at = at or now()
-        commands: list[FollowUpCommand] = [*self._expiries(at), *self._lapses(at),
-                                           *self._window_flags(at)]
+        commands = self.due_by(at or now())
         return self._carry_out(commands) if commands else []
+
+    def due_by(self, at: datetime) -> list[FollowUpCommand]:
+        """What a tick at `at` carries out (also a tick an admin told: `clock.tick`)."""
+        return [*self._expiries(at), *self._lapses(at), *self._window_flags(at)]
 
     def _expiries(self, at: datetime) -> list[ExpireVerification]:
         due = self.index.due(at)

@@ -27,6 +27,8 @@ AUDIT_COMMANDS = {"audit.grant": "AccessLog.grant", "audit.revoke": "AccessLog.r
                   "audit.record_view": "AccessLog.record_view",
                   "audit.anchor": "AnchorLog.anchor"}
 """Audit commands act on the access and anchor logs (domain/access.py), one method each."""
+CLOCK_COMMANDS = {"clock.tick": "Clock.tick"}
+"""The admin's clock tick acts on the clock record (domain/clock.py)."""
 WHO_ACTS = {"actor", "by", "meta", "reported_by", "verified_by"}
 
 
@@ -71,7 +73,7 @@ def test_each_transport_side_of_a_seat_command_has_a_case_endpoint() -> None:
 
 
 def test_every_endpoint_carries_out_a_domain_command() -> None:
-    assert set(CATALOG) - domain_commands() - set(AUDIT_COMMANDS) == set()
+    assert set(CATALOG) - domain_commands() - set(AUDIT_COMMANDS) - set(CLOCK_COMMANDS) == set()
 
 
 def test_each_audit_command_names_a_method_of_the_access_or_anchor_log() -> None:
@@ -80,6 +82,14 @@ def test_each_audit_command_names_a_method_of_the_access_or_anchor_log() -> None
     for method in AUDIT_COMMANDS.values():
         owner, name = method.split(".")
         assert callable(getattr(getattr(access, owner), name))
+
+
+def test_each_clock_command_names_a_method_of_the_clock_record() -> None:
+    from domain import clock
+
+    for method in CLOCK_COMMANDS.values():
+        owner, name = method.split(".")
+        assert callable(getattr(getattr(clock, owner), name))
 
 
 def test_no_two_commands_share_a_path() -> None:
