@@ -10,9 +10,9 @@ import structlog
 
 
 def configure(json: bool = False, level: int = logging.INFO) -> None:
-    # Plain tracebacks: structlog's default, rich's with every frame's local variables, took
-    # seconds per logged error on a busy machine (on the event loop: while the database was
-    # down each failed reconnect held every request that long), and locals can hold the
+    # Plain tracebacks: structlog's default, rich's with every frame's local variables, can
+    # take seconds per logged error on busy cores (on the event loop: while the database is
+    # down each failed reconnect holds every request that long), and locals can hold the
     # payloads and personal data these logs must never carry.
     console = structlog.dev.ConsoleRenderer(colors=False,
                                             exception_formatter=structlog.dev.plain_traceback)
