@@ -44,8 +44,15 @@ READINESS_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _store_answers(runtime: Any) -> bool:
+    """One try, no retries: eventsourcing's reads retry for many seconds while the database
+    is down, and every probe would leave a thread waiting that long."""
+    pool = getattr(getattr(runtime.app.recorder, "datastore", None), "pool", None)
     try:
-        runtime.app.recorder.max_notification_id()
+        if runtime.settings.store == "postgres" and pool is not None:
+            with pool.connection(timeout=READY_TIMEOUT_SECONDS) as conn:
+                conn.execute("SELECT 1")
+        else:
+            runtime.app.recorder.max_notification_id()
     except Exception:
         return False
     return True
