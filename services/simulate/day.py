@@ -112,10 +112,11 @@ async def set_up(world: World, server: Server) -> None:
 
 
 async def capabilities(server: Server) -> frozenset[str]:
-    """The command paths the server's OpenAPI document lists (below /commands)."""
+    """The paths the server's OpenAPI document lists: commands without their /commands
+    prefix (/cases/hold-seats), views as they are (/cases/{case_id}/suggestions)."""
     seen = await server.perform(Read("/openapi.json", {}, ADMIN))
     paths = seen.body.get("paths", {}) if seen.ok and isinstance(seen.body, dict) else {}
-    return frozenset(p.removeprefix("/commands") for p in paths if p.startswith("/commands/"))
+    return frozenset(p.removeprefix("/commands") for p in paths)
 
 
 async def server_time(world: World, server: Server) -> datetime:

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from services.simulate.engine import Answer, sleep
-from services.simulate.stories import seats
+from services.simulate.stories import coordination, seats
 from services.simulate.stories.common import Plot, Steps
 from services.simulate.world import CaseFile, Flag, Member
 
@@ -37,11 +37,14 @@ def take_up(p: Plot, case: CaseFile) -> Steps:
         member = p.world.dispatch(case)
         supervisors = p.world.on_shift("supervisor")
         if member is not None:
-            member.cases.add(case.id)
             if case.urgent and waited >= 15 and supervisors:
-                answer = yield from p.do("assign", "/cases/assign", p.rng.choice(supervisors).actor,
+                supervisor = p.rng.choice(supervisors)
+                member = (yield from suggested_volunteer(p, case, supervisor)) or member
+                member.cases.add(case.id)
+                answer = yield from p.do("assign", "/cases/assign", supervisor.actor,
                                          case_id=case.id, volunteer_id=member.id)
             else:
+                member.cases.add(case.id)
                 answer = yield from p.do("take", "/cases/take", member.actor, case_id=case.id)
             if answer.ok:
                 case.assignee = member
@@ -56,6 +59,19 @@ def take_up(p: Plot, case: CaseFile) -> Steps:
         yield from sleep(3)
         waited += 3
     return True
+
+
+def suggested_volunteer(p: Plot, case: CaseFile, supervisor: Member) -> Steps:
+    """The first volunteer the server suggests for the case who can take it (None: no
+    suggestions, or none who can)."""
+    advice = yield from coordination.suggested(p, case, supervisor, volunteers=5, resources=0,
+                                               near_misses=0)
+    known = coordination.first_known(p.world, (advice or {}).get("volunteers") or (),
+                                     "volunteer_id")
+    chosen = next((m for m in known if isinstance(m, Member) and m.can_take()), None)
+    if chosen is not None:
+        p.world.tally.events["urgent cases assigned from the server's suggestions"] += 1
+    return chosen
 
 
 def act(p: Plot, case: CaseFile, kind: str, path: str, /, **fields: object) -> Steps:

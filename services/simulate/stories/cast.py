@@ -10,7 +10,7 @@ from datetime import datetime
 from services.simulate import people
 from services.simulate.commands import ADMIN, Command, command, new_id
 from services.simulate.engine import Engine
-from services.simulate.stories import hazards, seats, staff
+from services.simulate.stories import coordination, hazards, seats, staff
 from services.simulate.stories.common import Plot
 from services.simulate.world import Member, ResourceFile, World
 
@@ -100,6 +100,10 @@ def starting_resources(world: World, rng: random.Random,
     found += [ResourceFile(id=new_id(rng), kind=kind, region=rng.choice(FRONT),
                            reporter=rng.choice(supervisors))
               for kind in ("medicine", "medicine", "border_crossing", "contact")]
+    if coordination.corridors(world):
+        found += [ResourceFile(id=new_id(rng), kind="corridor", region=region,
+                               reporter=supervisors[i % len(supervisors)])
+                  for i, region in enumerate(FRONT[:5])]
     for resource in found:
         if resource.kind == "shelter":
             resource.capacity = rng.choice((20, 40, 80))
@@ -110,7 +114,8 @@ def _report(resource: ResourceFile, rng: random.Random, world: World) -> Command
     resource.details = rng.choice(staff.DETAILS[resource.kind])
     fields: dict[str, object] = {"kind": resource.kind, "region": resource.region,
                                  "place": resource.region, "details": resource.details,
-                                 **seats.offer(world, resource, resource.details)}
+                                 **seats.offer(world, resource, resource.details),
+                                 **coordination.window_of(world, resource)}
     if resource.capacity is not None:
         fields["capacity"] = resource.capacity
     if resource.kind in staff.WITH_CONTACT:

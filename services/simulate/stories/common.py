@@ -12,8 +12,10 @@ from services.simulate.world import World
 
 Steps = Generator[Step, Answer | None, Any]
 
-STALE = ("ResourceNotUsable", "ShelterFull")
-"""Refusals that mean a resource was handed out no more: caught before use."""
+STALE = {"ResourceNotUsable": "not usable", "ShelterFull": "full",
+         "WindowClosed": "outside its window"}
+"""Refusals that mean a resource may not be relied on now: caught before use (by the reason
+the refusal gives, else these words)."""
 
 
 class Plot:
@@ -44,7 +46,7 @@ class Plot:
         elif not answer.ok:
             tally.refused[answer.rule or str(answer.status)] += 1
             if answer.rule in STALE and isinstance(answer.body, dict):
-                tally.stale_caught[str(answer.body.get("reason", answer.rule))] += 1
+                tally.stale_caught[str(answer.body.get("reason") or STALE[answer.rule])] += 1
         return answer
 
     def look(self, path: str, actor: Actor, **params: Any) -> Steps:

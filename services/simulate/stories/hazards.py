@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from services.simulate import people
 from services.simulate.commands import new_id
 from services.simulate.engine import sleep
+from services.simulate.stories import coordination
 from services.simulate.stories.cases import request_for_help
 from services.simulate.stories.common import Plot, Steps
 from services.simulate.stories.staff import report
@@ -88,6 +89,13 @@ def aftermath(p: Plot, region: str) -> Steps:
         if answer.ok:
             bombed.status = "unsafe"
             p.world.tally.events["routes or buses bombed"] += 1
+    corridor = pick(p, ("corridor",), region) if coordination.corridors(p.world) else None
+    checker = on_duty(p, "fact_checker")
+    if corridor is not None and checker is not None:
+        closed = yield from coordination.close_corridor(p, checker, corridor)
+        if closed:
+            p.engine.spawn(f"corridor {corridor.id} {p.now}", reopen_later(
+                p.child(f"corridor/{corridor.id}/{p.now}"), corridor))
     hit = pick(p, ("shelter",), region)
     if hit is not None and p.chance(0.3):
         answer = yield from p.do("destroy", "/resources/destroy", witness.actor,
@@ -107,6 +115,14 @@ def aftermath(p: Plot, region: str) -> Steps:
             answer = yield from p.do("verify", "/resources/verify", checker.actor,
                                      resource_id=bombed.id)
             bombed.verified = answer.ok
+
+
+def reopen_later(p: Plot, corridor: ResourceFile) -> Steps:
+    """Hours later the corridor is checked and open by day again."""
+    yield from sleep(p.minutes(180, 360))
+    checker = on_duty(p, "fact_checker")
+    if checker is not None:
+        yield from coordination.reopen_corridor(p, checker, corridor)
 
 
 def on_duty(p: Plot, role: str) -> Member | None:

@@ -8,10 +8,10 @@ from uuid import UUID
 
 from services.simulate import people
 from services.simulate.engine import sleep
-from services.simulate.stories import seats
+from services.simulate.stories import coordination, seats
 from services.simulate.stories.casework import TO_STAY, act, close, pause, uuid_of
-from services.simulate.stories.common import Plot, Steps
-from services.simulate.world import CaseFile
+from services.simulate.stories.common import STALE, Plot, Steps
+from services.simulate.world import CaseFile, ResourceFile
 
 STUCK = (("queue at the crossing, 9 hours", "Border queue"),
          ("bridge blown up ahead", "Bridge"), ("car broke down", "Roadside"),
@@ -24,28 +24,48 @@ def arrange(p: Plot, case: CaseFile) -> Steps:
     """Transport on a verified transport (and route) from the directory or the notes;
     a stale one the server refuses is caught, and the next one tried. True once arranged."""
     tried: set[UUID] = set()
+    fitting = yield from suggested_transports(p, case)
     for _ in range(3):
-        offered = [r for r in p.world.usable("transport", case.region) if r.id not in tried]
+        offered = [r for r in [*fitting, *p.world.usable("transport", case.region)]
+                   if r.id not in tried]
         transport = next((r for r in offered if seats.fits(r, case)),
                          offered[0] if offered else None)
         if transport is None:
             return False
         tried.add(transport.id)
         routes = [r for r in p.world.usable("route", case.region) if r.id not in tried]
-        chosen = [transport.id, *([routes[0].id] if routes and p.chance(0.35) else [])]
+        ways = [r for r in p.world.usable("corridor", case.region)
+                if r.id not in tried and coordination.open_now(p, r)]
+        chosen = [transport.id, *([routes[0].id] if routes and p.chance(0.35) else []),
+                  *([ways[0].id] if ways and p.chance(0.5) else [])]
         answer = yield from act(p, case, "transport", "/cases/arrange-transport",
                                 resource_ids=chosen, description=f"seats for {case.household}")
         if answer.ok:
             case.relies_on.update(chosen)
+            if transport in fitting:
+                p.world.tally.events["transports chosen from the server's suggestions"] += 1
             yield from seats.hold(p, case, transport, act)
             return True
-        if answer.rule in ("ResourceNotUsable", "ShelterFull") and isinstance(answer.body, dict):
+        if answer.rule in STALE and isinstance(answer.body, dict):
             stale_id = uuid_of(answer.body.get("resource_id"))
             stale = p.world.resources.get(stale_id) if stale_id is not None else None
             if stale is not None:
-                stale.learn(str(answer.body.get("reason")))
+                if answer.rule != "WindowClosed":  # a closed window opens again by itself
+                    stale.learn(str(answer.body.get("reason")))
                 tried.add(stale.id)
     return False
+
+
+def suggested_transports(p: Plot, case: CaseFile) -> Steps:
+    """The transports the server suggests for the household, best first (none without
+    suggestions)."""
+    if case.assignee is None:
+        return []
+    advice = yield from coordination.suggested(p, case, case.assignee, kind="transport",
+                                               volunteers=0, resources=5, near_misses=0)
+    known = coordination.first_known(p.world, (advice or {}).get("resources") or (),
+                                     "resource_id")
+    return [r for r in known if isinstance(r, ResourceFile)]
 
 
 def move(p: Plot, case: CaseFile, kind: str, path: str, stage: str, /,

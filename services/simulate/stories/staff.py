@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from services.simulate import people
 from services.simulate.commands import ADMIN, new_id
 from services.simulate.engine import sleep
-from services.simulate.stories import seats
+from services.simulate.stories import coordination, seats
 from services.simulate.stories.casework import seen
 from services.simulate.stories.common import Plot, Steps
 from services.simulate.world import Member, ResourceFile
@@ -23,7 +23,8 @@ DETAILS = {"transport": ("minibus, 14 seats, takes pets", "evacuation train, car
            "shelter": people.SHELTER_PLACES,
            "route": ("road via the western bypass", "rail line to the west"),
            "food_point": ("hot meals 8:00-20:00",), "medicine": ("pharmacy with insulin",),
-           "border_crossing": ("pedestrian lane open",), "contact": ("hotline for the elderly",)}
+           "border_crossing": ("pedestrian lane open",), "contact": ("hotline for the elderly",),
+           "corridor": ("humanitarian corridor, daylight only",)}
 WITH_CONTACT = {"transport", "shelter", "contact"}
 
 
@@ -102,7 +103,8 @@ def supervise(p: Plot, member: Member) -> Steps:
         yield from seats.another_run(p, member)
         if p.now >= next_report:
             next_report = p.now + p.minutes(60, 150)
-            yield from report(p, member, people.weighted(p.rng, KINDS),
+            kinds = {**KINDS, **({"corridor": 0.05} if coordination.corridors(p.world) else {})}
+            yield from report(p, member, people.weighted(p.rng, kinds),
                               people.weighted(p.rng, people.REGIONS))
 
 
@@ -139,7 +141,8 @@ def report(p: Plot, member: Member, kind: str, region: str, *, fake: bool = Fals
     fields: dict[str, object] = {"kind": kind, "region": region,
                                  "place": f"{region}, {p.rng.choice(people.SHELTER_PLACES)}"
                                  if kind == "shelter" else region,
-                                 "details": details, **seats.offer(p.world, resource, details)}
+                                 "details": details, **seats.offer(p.world, resource, details),
+                                 **coordination.window_of(p.world, resource)}
     if kind == "shelter":
         resource.capacity = fields["capacity"] = p.rng.choice((5, 20, 40, 80, 150))
     if kind in WITH_CONTACT:
@@ -160,6 +163,8 @@ def check_facts(p: Plot, member: Member) -> Steps:
     (most renewed, some let go), resources found stale when someone tried to use them."""
     while True:
         yield from sleep(p.minutes(20, 40))
+        if "fact_checker" not in member.roles:  # a role granted for a while, revoked again
+            return
         if not member.on_shift or member.standing != "active":
             continue
         for resource in [r for r in p.world.resources.values() if not r.verified
