@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -139,8 +140,6 @@ async def tell(server: Server, at: datetime) -> bool:
 
 def tick_command(at: datetime) -> Command:
     """The admin's clock tick for a moment (its id derives from the moment: idempotent)."""
-    import random
-
     return command("tick", "/clock/tick", ADMIN, random.Random(at.isoformat()),
                    at=at.isoformat())
 
@@ -164,6 +163,6 @@ async def _minute(engine: Engine, server: Server, limit: asyncio.Semaphore) -> N
             engine.answer(request, answer)
 
 
-async def _limited(limit: asyncio.Semaphore, work: object) -> Answer:
+async def _limited(limit: asyncio.Semaphore, work: Awaitable[Answer]) -> Answer:
     async with limit:
-        return await work  # type: ignore[misc, no-any-return]
+        return await work
