@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from outage_proxy import OutageProxy
+from faults.outage_proxy import OutageProxy
 from projection_checks import all_records
 from projection_scenario import Scenario
 from test_kafka_workers import (

@@ -1,6 +1,7 @@
 """A loopback TCP proxy in front of the test PostgreSQL server that can be cut (every open
-connection reset, new ones refused) and restored: a database outage without touching the
-server other tests share."""
+connection reset, new ones refused) and restored, or slowed (each chunk forwarded after an
+added delay): a database outage or a slow database without touching the server other tests
+share. Used by the fault suite (tests/faults) and the projection worker's outage test."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class OutageProxy:
         self._server: asyncio.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
         self.port = 0
+        self.delay_seconds = 0.0  # added before forwarding each chunk, both ways
 
     @property
     def dsn(self) -> str:
@@ -53,13 +55,17 @@ class OutageProxy:
             writer.transport.abort()
             return
         self._open.update({writer, upstream_writer})
-        await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
+        await asyncio.gather(_pipe(reader, upstream_writer, self),
+                             _pipe(upstream_reader, writer, self))
         self._open.difference_update({writer, upstream_writer})
 
 
-async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter,
+                proxy: OutageProxy) -> None:
     with contextlib.suppress(OSError):
         while data := await source.read(65536):
+            if proxy.delay_seconds:
+                await asyncio.sleep(proxy.delay_seconds)
             sink.write(data)
             await sink.drain()
     sink.close()
