@@ -82,7 +82,7 @@ class Window:
             raise InvalidWindow("a window closes after it opens")
 
     def open_spans(self, around: datetime, zone: tzinfo) -> list[Span]:
-        """The open spans near `around` (from two days before to two after, at least), in
+        """The open spans near `around` (from a day before to a day after, at least), in
         order, in UTC."""
         if not self.daily:
             opens, closes = _utc(self.opens_at), _utc(self.closes_at)
@@ -94,7 +94,7 @@ class Window:
         assert self.daily_from is not None and self.daily_until is not None
         today = around.astimezone(zone).date()
         spans: list[Span] = []
-        for offset in range(-3, 4):
+        for offset in range(-2, 3):
             day = today + offset * DAY
             end_day = day if self.daily_until > self.daily_from else day + DAY
             spans.append((_utc(datetime.combine(day, self.daily_from, tzinfo=zone)),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -85,8 +86,10 @@ class WorkloadPage(BaseModel):
     volunteers: list[VolunteerLoad]
 
 
+@lru_cache(maxsize=1024)
 def zone(name: str | None) -> tzinfo:
-    """A time zone by name (UTC when unknown)."""
+    """A time zone by name (UTC when unknown). Cached: ZoneInfo keeps only a few zones
+    strongly and reads a zone's file again once it drops it, and views ask per row."""
     try:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):

@@ -8,8 +8,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from domain.transport import Household
-from projections.views.suggestions import CaseNeeds, rank_resources, rank_volunteers
+from projections.views.suggestions import (
+    CaseNeeds,
+    Scored,
+    add_scored,
+    prerank,
+    rank_resources,
+    rank_volunteers,
+    settled,
+    top,
+)
 
 NOW = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv, 05:00 in New York
 FAMILY = CaseNeeds(case_id=str(uuid4()), assignee_id=None, region_key="kharkiv",
@@ -116,3 +128,31 @@ def test_a_shelter_at_the_destination_fits_a_transport_leaving_from_there_is_not
     assert [(str(f.resource_id), f.reasons[0]) for f in fits] == [
         (shelter["resource_id"], "at the destination, Lviv")]
     assert near == []
+
+
+people = st.lists(st.tuples(st.sampled_from(["uk", "pl", "uk,en", "ru"]),
+                            st.sampled_from(["Europe/Kyiv", "America/New_York", "Asia/Tokyo"]),
+                            st.integers(0, 12), st.integers(0, 9), st.floats(0.1, 11.5)),
+                  max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(people, st.integers(1, 6))
+def test_reading_loads_tier_by_tier_gives_the_same_top_as_reading_everyones(
+        drawn: list[tuple[str, str, int, int, float]], limit: int) -> None:
+    rows = [volunteer(languages=langs, time_zone=tz, on_shift_since=NOW - timedelta(hours=h))
+            for langs, tz, _, _, h in drawn]
+    loads = {r["volunteer_id"]: (active + urgent, urgent)
+             for r, (_, _, active, urgent, _) in zip(rows, drawn, strict=True)}
+    spans = {r["volunteer_id"]: [(r["on_shift_since"], NOW)] for r in rows}
+    everyone, _ = rank_volunteers(FAMILY, rows, spans, loads, NOW, limit)
+
+    groups, _ = prerank(FAMILY, rows, spans, NOW)
+    scored: list[Scored] = []
+    for index, group in enumerate(groups):
+        add_scored(scored, group, {c.volunteer_id: loads[c.volunteer_id] for c in group})
+        if settled(scored, limit, groups[index + 1][0].tier if index + 1 < len(groups)
+                   else None):
+            break
+
+    assert top(FAMILY, scored, NOW, limit) == everyone
