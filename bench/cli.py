@@ -46,8 +46,8 @@ def bench(
     flag_clients: int = typer.Option(8, min=1, max=256, help="clients of the command load "
                                      "under which the recall-to-flag trials run"),
 ) -> None:
-    """Benchmark commands, projection lag, recall-to-flag, rebuild, replay and memory against
-    the targets.
+    """Benchmark commands, projection lag, recall-to-flag, rebuild, replay, suggestions and
+    memory against the targets.
 
     Prints the table and writes benchmarks.json and benchmarks.md. Uses the servers in
     CORRIDOR_BENCH_PG_DSN / CORRIDOR_BENCH_KAFKA_BOOTSTRAP, else throwaway ones

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from bench.stats import Target, format_ratio, format_value
 
-SECTIONS = ("commands", "lag", "flags", "rebuild", "replay", "memory")
+SECTIONS = ("commands", "lag", "flags", "rebuild", "replay", "suggestions", "memory")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
