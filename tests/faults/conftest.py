@@ -71,6 +71,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     os.makedirs(RESULTS_DIR, exist_ok=True)
     run = {"started": _now(), "machine": f"{os.cpu_count()} cores, {platform.system()}",
            "seconds": round(time.monotonic() - _RUN["started_monotonic"], 1),
+           "cases_run": len(_RUN["cases"]),
            "cases": sorted(previous.values(), key=lambda c: c["id"])}
     with open(RESULTS, "w") as out:
         json.dump(run, out, indent=2, default=str)

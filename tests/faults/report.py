@@ -55,11 +55,12 @@ def _cell(value: Any) -> str:
 
 
 def render(run: dict[str, Any]) -> str:
-    lines = [INTRO, f"Last run: {run.get('started', '?')}, {run.get('machine', '')}; "
-             f"the suite took {_cell(run.get('seconds'))} s.\n"]
-    lines += ["| case | outcome |", "|---|---|"]
+    lines = [INTRO, f"Results last written {run.get('started', '?')} on {run.get('machine', '')};"
+             f" that pytest run took {_cell(run.get('seconds'))} s for "
+             f"{run.get('cases_run', '?')} case(s); each case below says when it ran.\n"]
+    lines += ["| case | outcome | ran at |", "|---|---|---|"]
     for case in run.get("cases", []):
-        lines.append(f"| {case['title']} | {_cell(case.get('outcome'))} |")
+        lines.append(f"| {case['title']} | {_cell(case.get('outcome'))} | {case.get('at')} |")
     for case in run.get("cases", []):
         lines += ["", f"## {case['title']}", "", f"`{case['test']}`", "",
                   "| figure | value |", "|---|---|"]
