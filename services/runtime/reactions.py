@@ -255,14 +255,13 @@ FOLLOW_UPS: dict[str, type[Any]] = {cls.__name__: cls for cls in (
 
 
 class PositionStore:
-    """The reactions' position, in the event store's own database."""
+    """The reactions' position, in the event store's own database (its table is made by
+    the store's migrations, services.storage.migrations)."""
 
     def __init__(self, app: CorridorApplication) -> None:
         self._ds: Any = app.factory.datastore  # type: ignore[attr-defined]
         self._pg = hasattr(self._ds, "schema")
         self._table = f"{self._ds.schema}.reaction_positions" if self._pg else "reaction_positions"
-        self._run(f"CREATE TABLE IF NOT EXISTS {self._table} (name TEXT PRIMARY KEY, "
-                  "position BIGINT NOT NULL)", ())
 
     def _run(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         if self._pg:
