@@ -382,7 +382,8 @@ class Reactions:
 
     def tick(self, at: datetime | None = None) -> list[Outcome]:
         """Expire every verification and lapse every unconfirmed seat hold that has run out
-        by `at` (default: now)."""
+        by `at` (default: now), and flag the cases relying on a window that closes within the
+        lead time or has closed."""
         commands = self.due_by(at or now())
         return self._carry_out(commands) if commands else []
 
