@@ -148,8 +148,8 @@ async def test_postgres_stopped_commands_get_503_and_recover_within_3s(
         await asyncio.sleep(outage_seconds)
         window["end"] = time.monotonic()
         await asyncio.to_thread(servers.restart_postgres)
-        figures["injected"] = f"pg_ctl stop -m {mode}, {outage_seconds} s down, pg_ctl " \
-                              f"start (same port and data)"
+        figures["injected"] = f"{mode} shutdown (signal to the postmaster), " \
+                              f"{outage_seconds} s down, pg_ctl start (same port and data)"
         return time.monotonic()  # the database accepts connections again
 
     async with started(case, figures):
