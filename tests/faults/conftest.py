@@ -16,7 +16,9 @@ import pytest
 
 RESULTS_DIR = os.path.join(os.path.dirname(__file__), "results")
 RESULTS = os.path.join(RESULTS_DIR, "last-run.json")
-_RUN: dict[str, Any] = {"cases": {}}
+_RUN: dict[str, Any] = {"cases": {}, "started_monotonic": time.monotonic()}
+"""This run's fault cases; the start is reset by pytest_sessionstart when this conftest is
+loaded before the session starts (pytest tests/faults), else it is when it was imported."""
 
 
 class Figures(dict[str, Any]):
