@@ -38,6 +38,7 @@ import hashlib
 import json
 import os
 import pwd
+import random
 import re
 import secrets
 import shlex
@@ -86,14 +87,33 @@ def tail(path: Path, lines: int = 60) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel hands out to outgoing connections (bind to port 0)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port(exclude: set[int] | None = None) -> int:
+    """A free loopback port below the ephemeral range. A server stopped and started again on
+    its port (the fault suite's outages) must find it free: a port from the ephemeral range
+    may meanwhile be the local end of some client's connection, and the restart then fails
+    with "address already in use"."""
     exclude = exclude or set()
-    for _ in range(50):
+    low = ephemeral_range()[0]
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low - 12000), low)
+        if port in exclude:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if port not in exclude:
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
     raise ServiceError("could not find a free TCP port on 127.0.0.1")
 
 

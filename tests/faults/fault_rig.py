@@ -10,7 +10,6 @@ import contextlib
 import importlib.util
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,10 +28,10 @@ CORRIDOR = str(Path(sys.executable).with_name("corridor"))
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A free port below the ephemeral range (deploy/services.py's rule), so that a server
+    restarted on it is not beaten to it by some client connection's local end."""
+    port: int = services_module().free_port()
+    return port
 
 
 def services_module() -> ModuleType:
@@ -114,8 +113,13 @@ class ThrowawayServers:
         lock = root / "data" / "postmaster.pid"
         if lock.exists() and not running(int(lock.read_text().split()[0])):
             lock.unlink()  # a killed postmaster's: a zombie's pid would look alive to it
-        self._pg_ctl("-l", str(root / "postgres.log"), "-o", f"-p {info['port']}", "-w",
-                     "-t", "60", "start")
+        deadline = time.monotonic() + 60
+        while not self._pg_ctl("-l", str(root / "postgres.log"), "-o", f"-p {info['port']}",
+                               "-w", "-t", "60", "start", check=False):
+            # as an operator would: look at why, and try again while that can help
+            log = self.services.tail(root / "postgres.log", 30)
+            assert time.monotonic() < deadline, f"PostgreSQL did not start again:\n{log}"
+            time.sleep(1.0)
         pid = int((root / "data" / "postmaster.pid").read_text().split()[0])
         self.state.update("postgres", {**info, "pid": pid})
 
