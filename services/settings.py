@@ -15,30 +15,48 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CORRIDOR_", extra="ignore")
 
-    store: Literal["sqlite", "postgres"] = "sqlite"
-    data_dir: Path = Path("data")
-    pg_dsn: str | None = None
-    pg_schema: str = "public"
-    pg_pool_size: int = 8
+    store: Literal["sqlite", "postgres"] = Field(default="sqlite", description="`sqlite` "
+                                                 "(embedded) or `postgres`")
+    data_dir: Path = Field(default=Path("data"), description="the SQLite file, and on the "
+                           "embedded default the generated secrets")
+    pg_dsn: str | None = Field(default=None, description="`postgresql://user:pass@host:port/"
+                               "db`")
+    pg_schema: str = Field(default="public", description="the PostgreSQL schema of the "
+                           "event store and the read models")
+    pg_pool_size: int = Field(default=8, ge=1, description="PostgreSQL connections each "
+                              "process keeps for the store and the read models")
 
-    kafka_bootstrap: str | None = None
-    kafka_topic_prefix: str = "corridor."
-    kafka_event_partitions: int = Field(default=6, ge=1)
-    kafka_command_partitions: int = Field(default=3, ge=1)
+    kafka_bootstrap: str | None = Field(default=None, description="Kafka bootstrap "
+                                        "servers; unset, nothing is sent to Kafka")
+    kafka_topic_prefix: str = Field(default="corridor.", description="topic names: "
+                                    "`<prefix>events`, `<prefix>commands`, ...")
+    kafka_event_partitions: int = Field(default=6, ge=1, description="partitions of the "
+                                        "events topic when corridor creates it (events are "
+                                        "keyed by stream: a stream's order holds in any "
+                                        "number)")
+    kafka_command_partitions: int = Field(default=3, ge=1, description="partitions of the "
+                                          "commands topic when corridor creates it")
 
-    master_key: SecretStr | None = None
-    master_key_version: int = Field(default=1, ge=1)
+    master_key: SecretStr | None = Field(default=None, description="wraps the per-person "
+                                         "data keys (`corridor keygen`); generated on the "
+                                         "embedded default")
+    master_key_version: int = Field(default=1, ge=1, description="the version of "
+                                    "CORRIDOR_MASTER_KEY, raised at each rotation")
     previous_master_key: SecretStr | None = Field(
         default=None, description="the master key before the last rotation, while re-wrapping")
-    auth_secret: SecretStr | None = None
-    token_ttl_hours: float = 12.0
+    auth_secret: SecretStr | None = Field(default=None, description="signs access tokens; "
+                                          "generated on the embedded default")
+    token_ttl_hours: float = Field(default=12.0, gt=0, description="how long a token from "
+                                   "`corridor token` is valid")
     token_issuer: str = Field(default="corridor", min_length=1, description="the `iss` "
                               "every token must carry (`corridor token` writes it)")
     token_audience: str = Field(default="corridor", min_length=1, description="the `aud` "
                                 "every token must name (`corridor token` writes it)")
 
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field(default="127.0.0.1", description="the address `corridor serve` "
+                      "listens on")
+    port: int = Field(default=8000, ge=1, le=65535, description="the port `corridor serve` "
+                      "listens on")
     workers: int = Field(default=1, ge=1, le=64, description="HTTP worker processes of "
                          "`corridor serve`; above 1 they send commands to one writer process")
     writer_process: bool = Field(default=False, description="`corridor serve` executes "
@@ -53,7 +71,8 @@ class Settings(BaseSettings):
                                       "--workers N` for its HTTP workers: the writer "
                                       "process's Unix socket")
 
-    group_commit_max: int = Field(default=512, ge=1)
+    group_commit_max: int = Field(default=512, ge=1, description="most commands the "
+                                  "writer commits in one transaction (group commit)")
     command_wait_seconds: float = Field(default=5.0, gt=0, le=300, description="longest "
                                         "an HTTP command waits for the writer; then it gets "
                                         "a 503 problem with Retry-After (the store or the "
@@ -73,10 +92,17 @@ class Settings(BaseSettings):
                                       "trip, so a miss is cheap, while a larger cache costs "
                                       "the writer process more memory and gains little "
                                       "speed")
-    snapshot_interval: int = Field(default=50, ge=2)
-    projections_in_process: bool = True
-    reactions_in_process: bool = True
-    expiry_tick_seconds: float = Field(default=30.0, gt=0)
+    snapshot_interval: int = Field(default=50, ge=2, description="an aggregate is "
+                                   "snapshotted every this many events")
+    projections_in_process: bool = Field(default=True, description="`corridor serve` keeps "
+                                         "the read models itself; off when `corridor "
+                                         "project` workers do")
+    reactions_in_process: bool = Field(default=True, description="`corridor serve` runs "
+                                       "the policies and the tick itself; off when another "
+                                       "process does")
+    expiry_tick_seconds: float = Field(default=30.0, gt=0, description="how often the tick "
+                                       "expires verifications, lapses seat holds and flags "
+                                       "closing windows")
     window_lead_minutes: float = Field(default=60.0, gt=0, le=24 * 60, description="how "
                                        "long before an opening window (a corridor, a "
                                        "checkpoint, a curfew) closes the cases relying on it "
@@ -97,7 +123,8 @@ class Settings(BaseSettings):
                                         "the API waits for a command's body to arrive; a "
                                         "slower one gets a 408 problem and the connection is "
                                         "closed (a client trickling bytes holds no worker)")
-    log_json: bool = False
+    log_json: bool = Field(default=False, description="logs as JSON lines (for a log "
+                           "collector) instead of text")
     tune_gc: bool = Field(default=False, description="freeze start-up objects and collect "
                           "less often; `corridor serve` turns it on")
 
@@ -111,3 +138,17 @@ class Settings(BaseSettings):
 
     def topic(self, name: str) -> str:
         return f"{self.kafka_topic_prefix}{name}"
+
+
+def settings_table() -> str:
+    """Every setting as a Markdown table (variable, default, meaning): the README's
+    configuration section is this table, and `corridor settings` prints it."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = "" if default is None else str(default).lower() if isinstance(default, bool) \
+            else str(default)
+        meaning = " ".join((field.description or "").split())
+        rows.append(f"| `CORRIDOR_{name.upper()}` | {f'`{shown}`' if shown else ''} "
+                    f"| {meaning} |")
+    return "\n".join(rows) + "\n"

@@ -67,7 +67,8 @@ def token(actor: str = typer.Option(..., help="actor id recorded on events (a vo
                                                "UUID, or a service name)"),
           role: list[str] = typer.Option(..., help="role(s): intake, volunteer, supervisor, "
                                                    "fact_checker, psychologist, auditor, admin"),
-          hours: float = typer.Option(12.0, help="validity")) -> None:
+          hours: float | None = typer.Option(None, help="validity; default "
+                                             "CORRIDOR_TOKEN_TTL_HOURS")) -> None:
     """Print a signed access token."""
     from datetime import timedelta
 
@@ -82,9 +83,18 @@ def token(actor: str = typer.Option(..., help="actor id recorded on events (a vo
     issuer = TokenIssuer(auth_secret(settings), issuer=settings.token_issuer,
                          audience=settings.token_audience)
     try:
-        typer.echo(issuer.issue(actor, roles, ttl=timedelta(hours=hours)))
+        typer.echo(issuer.issue(actor, roles,
+                                ttl=timedelta(hours=hours or settings.token_ttl_hours)))
     except ValueError as error:
         raise typer.BadParameter(f"--actor: {error}") from None
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """Print every CORRIDOR_* setting with its default and meaning (Markdown)."""
+    from services.settings import settings_table
+
+    typer.echo(settings_table(), nl=False)
 
 
 @app.command()
