@@ -1,13 +1,12 @@
 """Test transcodings: events and snapshots through eventsourcing's Mapper + JSONTranscoder.
 
 Personal data is written in plain JSON here (the service seals it); everything else is
-what the infrastructure registers: UUID, datetime, Meta and PersonalData.
+what the infrastructure registers: UUID, datetime and the service's own Meta transcoding.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,21 +20,8 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 
-from domain.base import Meta, PersonalData
-
-
-class MetaAsDict(Transcoding):
-    type = Meta
-    name = "meta"
-
-    def encode(self, obj: Meta) -> dict[str, Any]:
-        return {"actor": obj.actor, "at": obj.at.isoformat(),
-                "command_id": obj.command_id.hex, "correlation_id": obj.correlation_id.hex}
-
-    def decode(self, data: dict[str, Any]) -> Meta:
-        return Meta(actor=data["actor"], at=datetime.fromisoformat(data["at"]),
-                    command_id=UUID(data["command_id"]),
-                    correlation_id=UUID(data["correlation_id"]))
+from domain.base import PersonalData
+from services.storage.application import MetaAsDict
 
 
 class PersonalDataInPlain(Transcoding):
