@@ -40,6 +40,7 @@ from services.commands import CommandBody
 from services.commands.registry import spec_of
 from services.runtime.outcomes import Outcome
 from services.runtime.reactions import LocalFollowUps, Reactions
+from services.runtime.unit_of_work import NetworkDefaults
 from services.runtime.writer import CommandNotAnswered, CommandWriter, Submission
 from services.settings import Settings
 from services.storage.application import CorridorApplication
@@ -324,7 +325,9 @@ def _storing(settings: Settings, *, react: bool, read_models: bool = False,
     if projections is not None:
         listeners.append(projections.nudge)
     writer = CommandWriter(app, max_batch=settings.group_commit_max, commit_listeners=listeners,
-                           max_queued=settings.command_queue_max)
+                           max_queued=settings.command_queue_max,
+                           defaults=NetworkDefaults(hold_for=timedelta(
+                               minutes=settings.hold_minutes)))
     if react:
         reactions = Reactions(app, LocalFollowUps(writer),
                               tick_seconds=settings.expiry_tick_seconds,

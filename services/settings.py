@@ -107,6 +107,10 @@ class Settings(BaseSettings):
                                        "long before an opening window (a corridor, a "
                                        "checkpoint, a curfew) closes the cases relying on it "
                                        "are flagged; again once it has closed")
+    hold_minutes: int = Field(default=30, ge=1, le=24 * 60, description="how long seats "
+                              "held on a transport stay held unless confirmed, for a hold "
+                              "that does not name its own hold_minutes (never past the "
+                              "transport's departure window); unconfirmed, they lapse")
     clock: Literal["system", "told"] = Field(default="system", description="`told` lets "
                                              "an admin's clock tick (POST /commands/clock/"
                                              "tick) move the business time forward, for "

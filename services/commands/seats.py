@@ -13,7 +13,7 @@ from domain.base import Meta
 from domain.case import Case
 from domain.resource import Resource
 from domain.seats import confirm_seats, hold_seats, release_seats
-from domain.transport import DEFAULT_HOLD, MAX_SEATS, TransportOffer
+from domain.transport import MAX_SEATS, TransportOffer
 from domain.vocabulary import Accepts, HoldEnd
 from projections.views.common import Moment
 from services.auth import CallerRole as R
@@ -23,7 +23,6 @@ from services.runtime.unit_of_work import UnitOfWork
 
 CASEWORKERS = {R.VOLUNTEER, R.SUPERVISOR}
 FIELD_STAFF = {R.VOLUNTEER, R.SUPERVISOR, R.FACT_CHECKER}
-DEFAULT_HOLD_MINUTES = int(DEFAULT_HOLD.total_seconds() // 60)
 
 
 class SeatOffer(BaseModel):
@@ -68,9 +67,10 @@ class HoldSeats(CommandBody):
                                       "name it)")
     seats: Whole | None = Field(default=None, ge=1, le=MAX_SEATS, description="default: the "
                                 "household (adults + children)")
-    hold_minutes: Whole = Field(default=DEFAULT_HOLD_MINUTES, ge=1, le=24 * 60,
-                                description="how long the seats stay held unless confirmed "
-                                            "(never past the transport's departure window)")
+    hold_minutes: Whole | None = Field(default=None, ge=1, le=24 * 60,
+                                       description="how long the seats stay held unless "
+                                       "confirmed (never past the transport's departure "
+                                       "window); default: the network's CORRIDOR_HOLD_MINUTES")
 
 
 @command("cases.hold_seats", "/cases/hold-seats", CASEWORKERS)
@@ -79,8 +79,10 @@ def hold(body: HoldSeats, uow: UnitOfWork, meta: Meta) -> UUID:
     not usable, has left, does not take the household, or has too few seats free."""
     transport = uow.get(Resource, body.resource_id)  # first: its events are stored first
     case = uow.get(Case, body.case_id)
+    hold_for = (uow.defaults.hold_for if body.hold_minutes is None
+                else timedelta(minutes=body.hold_minutes))
     hold_seats(case=case, transport=transport, hold_id=body.hold_id, by=acting(uow, meta),
-               seats=body.seats, hold_for=timedelta(minutes=body.hold_minutes), meta=meta)
+               seats=body.seats, hold_for=hold_for, meta=meta)
     return case.id
 
 

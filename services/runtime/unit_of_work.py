@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -9,16 +11,27 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from domain.base import NotFound, PersonalData
+from domain.transport import DEFAULT_HOLD
 from services.storage.application import CorridorApplication
 
 A = TypeVar("A", bound=Aggregate)
 
 
+@dataclass(frozen=True)
+class NetworkDefaults:
+    """What a command leaves unsaid gets, network-wide (the settings: CORRIDOR_HOLD_MINUTES)."""
+
+    hold_for: timedelta = DEFAULT_HOLD
+    """How long seats stay held when the hold does not say."""
+
+
 class UnitOfWork:
     """Loads each aggregate once per batch so several commands on it see each other's events."""
 
-    def __init__(self, app: CorridorApplication) -> None:
+    def __init__(self, app: CorridorApplication,
+                 defaults: NetworkDefaults = NetworkDefaults()) -> None:
         self.app = app
+        self.defaults = defaults
         self.working: dict[UUID, Aggregate] = {}
         self.new_keys: list[tuple[UUID, bytes, int]] = []
         """Data keys made for this batch, stored with its events (see `KeyRing.reserve`)."""

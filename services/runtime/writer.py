@@ -45,7 +45,7 @@ from eventsourcing.persistence import (
 
 from domain.base import CoordinationError, Meta
 from services.runtime.outcomes import Accepted, Outcome, Rejected
-from services.runtime.unit_of_work import UnitOfWork
+from services.runtime.unit_of_work import NetworkDefaults, UnitOfWork
 from services.storage.application import CorridorApplication
 from services.storage.sealing import SubjectErased
 
@@ -171,8 +171,11 @@ class CommandWriter:
 
     def __init__(self, app: CorridorApplication, *, max_batch: int = 512,
                  commit_listeners: Sequence[Callable[[], None]] = (),
-                 max_queued: int | None = None) -> None:
+                 max_queued: int | None = None,
+                 defaults: NetworkDefaults | None = None) -> None:
         self.app = app
+        self.defaults = defaults or NetworkDefaults()
+        """What its commands get for what they leave unsaid (a hold's duration)."""
         self.max_batch = max_batch
         self.max_queued = max_queued
         """Commands waiting beyond this are refused at once (WriterBusy, a 503): while the
@@ -354,7 +357,7 @@ class CommandWriter:
         """Execute and save a batch. Receipts are not looked up first (a round trip per
         batch): a command id seen before breaks the receipts' primary key, the transaction
         stores nothing, and the batch is redone after looking its ids up."""
-        uow = UnitOfWork(self.app)
+        uow = UnitOfWork(self.app, self.defaults)
         self._read_ahead(batch)
         executed = [self._execute(s, uow) for s in batch]
         if any(e.needs_redo for e in executed):

@@ -7,11 +7,12 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from command_api_driver import Api, Member, eventually
+from command_api_driver import Api, Member, eventually, running, sqlite_settings
 
 from services.clock import now
 from services.settings import Settings
@@ -207,6 +208,21 @@ class SeatsOverHttp:
                            until=lambda r: r.status_code == 200)
         assert entry.json()["has_contact"] is True
         assert "Mykola" not in entry.text and "123 45 67" not in entry.text
+
+
+def test_a_hold_naming_no_duration_lasts_the_networks_default(tmp_path: Path) -> None:
+    with running(sqlite_settings(tmp_path / "data", hold_minutes=45)) as api:
+        volunteer, checker = api.register("volunteer"), api.register("fact_checker")
+        transport = car(api, volunteer, checker, seats=4)
+        unsaid, named = uuid.uuid4(), uuid.uuid4()
+        api.accepted("cases/hold-seats", volunteer.token, case_id=api.taken_case(volunteer),
+                     resource_id=transport, hold_id=unsaid)
+        api.accepted("cases/hold-seats", volunteer.token, case_id=api.taken_case(volunteer),
+                     resource_id=transport, hold_id=named, hold_minutes=5)
+
+        held = {e.hold_id: e.until - e.meta.at for e in api.stored_events()
+                if type(e).__name__ == "SeatsHeld"}
+        assert held == {unsaid: timedelta(minutes=45), named: timedelta(minutes=5)}
 
 
 class TestOnSQLite(SeatsOverHttp):
