@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -11,6 +11,8 @@ from eventsourcing.domain import event
 
 from domain.aggregate import CoordinationAggregate
 from domain.base import InvalidCommand, Meta, PersonalData
+from domain.contact import ContactChannel, ContactNotDue, missed_intervals
+from domain.duplicates import CannotMergeIntoItself, NotPossibleDuplicates
 from domain.errors import (
     AlreadyInSupportGroup,
     CaseAlreadyTaken,
@@ -75,6 +77,25 @@ class Case(CoordinationAggregate):
     class_version = 3
     """Snapshots: version 2 keeps the journal and seals the flags' texts; version 3 keeps
     the seats the case holds on transports."""
+
+    # Contact and duplicates (issue 23): class-level defaults, so that cases and snapshots
+    # from before them read as "never marked"; values are replaced, never mutated.
+    last_contact_at: datetime | None = None
+    """The last contact with the person (a step of the journey or a contact that reached
+    them); None: none since the intake."""
+    contact_overdue_since: datetime | None = None
+    """When the case became overdue for contact (None: not overdue)."""
+    lost_contact_suspected_at: datetime | None = None
+    """When the silence watch suspected lost contact (None: not suspected)."""
+    contact_attempts: Sequence[dict[str, Any]] = ()
+    """Every contact recorded: {"at", "actor", "channel", "reached"} (the note is sealed in
+    the journal)."""
+    possible_duplicates: Sequence[dict[str, Any]] = ()
+    """Active cases that may be the same person: {"case_id", "matched_on", "found_at"}."""
+    told_apart: Sequence[UUID] = ()
+    """Cases a supervisor said are not the same person."""
+    merged_into: UUID | None = None
+    merged_case_ids: Sequence[UUID] = ()
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -188,6 +209,15 @@ class Case(CoordinationAggregate):
     def is_assigned_to(self, volunteer_id: UUID) -> bool:
         """True when the volunteer is the case's assignee."""
         return self.assignee_id == volunteer_id
+
+    @property
+    def contact_since(self) -> datetime:
+        """The last contact with the person, or the intake if there was none."""
+        return self.last_contact_at or self.opened_at
+
+    def is_possible_duplicate_of(self, case_id: UUID) -> bool:
+        """True while the other case is marked as maybe the same person."""
+        return any(d["case_id"] == case_id for d in self.possible_duplicates)
 
     # --- assignment ------------------------------------------------------------------------
 
@@ -432,6 +462,9 @@ class Case(CoordinationAggregate):
         if ((outcome is CaseOutcome.EVACUATED and not arrived)
                 or (outcome is CaseOutcome.STAYS and arrived)):
             raise OutcomeContradictsJourney(f"'{outcome.value}' at stage '{self._stage}'")
+        if outcome is CaseOutcome.MERGED:
+            raise InvalidCommand("a case closes as merged only by a supervisor's merge "
+                                 "(cases.merge), which names the case it is merged into")
         if outcome in (CaseOutcome.EVACUATED, CaseOutcome.STAYS) and self.flags:
             raise FlagsStillRaised(self.id, outcome.value,
                                    [(f["flag_id"], f["reason"]) for f in self.flags])
@@ -464,6 +497,91 @@ class Case(CoordinationAggregate):
         if not any(p.subject_id == subject_id and not p.erased for p in held):
             raise NothingToErase(f"case {self.id} holds no personal data of {subject_id}")
         self._record_personal_data_erased(subject_id=subject_id, meta=meta)
+
+    # --- contact ---------------------------------------------------------------------------
+
+    def record_contact(self, *, channel: ContactChannel, reached: bool, by: Volunteer,
+                       meta: Meta, note: str = "") -> None:
+        """Record a try to reach the person (the assignee or a supervisor), reached or not;
+        one that reached them clears contact overdue and possible lost contact."""
+        self._ensure_may_work(by)
+        self._record_contact(channel=ContactChannel(channel).value, reached=reached,
+                             personal=self._said(note=note), meta=meta)
+
+    def ensure_silent_since(self, since: datetime, meta: Meta) -> None:
+        """Raise unless a policy acts on an active case not heard from since `since`."""
+        self._ensure_may_work_or_policy(None, meta)
+        if self.contact_since != since:
+            raise ContactNotDue(f"case {self.id} was in contact at {self.contact_since}")
+
+    def mark_contact_overdue(self, *, since: datetime, due_at: datetime, meta: Meta) -> None:
+        """The silence watch: the case has gone one interval without contact since `since`."""
+        self.ensure_silent_since(since, meta)
+        if due_at > meta.at:
+            raise ContactNotDue(f"case {self.id} is due for contact only at {due_at}")
+        self._record_contact_overdue(last_contact_at=since, due_at=due_at, meta=meta)
+
+    def suspect_lost_contact(self, *, since: datetime, missed: int, meta: Meta) -> None:
+        """The silence watch: `missed` intervals without contact; a supervisor should look.
+        The case stays open: nobody is given up on by a clock."""
+        self.ensure_silent_since(since, meta)
+        self._record_lost_contact_suspected(last_contact_at=since, missed_intervals=missed,
+                                            meta=meta)
+
+    def missed_contact_intervals(self, interval: timedelta, at: datetime) -> int:
+        """Whole contact intervals gone by at `at` since the last contact."""
+        return missed_intervals(self.contact_since, interval, at)
+
+    # --- duplicates ------------------------------------------------------------------------
+
+    def may_be_marked_duplicate_of(self, other_case_id: UUID) -> bool:
+        """Whether the duplicate watch may still mark this case against the other one."""
+        return (self.is_active and other_case_id != self.id
+                and not self.is_possible_duplicate_of(other_case_id)
+                and other_case_id not in self.told_apart
+                and other_case_id not in self.merged_case_ids)
+
+    def mark_possible_duplicate(self, *, other_case_id: UUID, matched_on: Sequence[str],
+                                meta: Meta) -> None:
+        """The duplicate watch: the other active case's blind index matches this one's."""
+        self._ensure_may_work_or_policy(None, meta)
+        if other_case_id == self.id:
+            raise CannotMergeIntoItself(f"case {self.id} is not a duplicate of itself")
+        self._record_possible_duplicate(other_case_id=other_case_id,
+                                        matched_on=sorted(matched_on), meta=meta)
+
+    def tell_apart(self, *, other_case_id: UUID, by: Volunteer, meta: Meta) -> None:
+        """A supervisor says the other case is not the same person."""
+        by.ensure_acting_as(Role.SUPERVISOR)
+        if not self.is_possible_duplicate_of(other_case_id):
+            raise NotPossibleDuplicates(f"case {self.id} is not marked as a possible "
+                                        f"duplicate of {other_case_id}")
+        self._record_told_apart(other_case_id=other_case_id, meta=meta)
+
+    def ensure_may_merge(self, *, other: Case, by: Volunteer) -> None:
+        """Raise unless a supervisor may merge these two open cases (either way round)."""
+        by.ensure_acting_as(Role.SUPERVISOR)
+        if other.id == self.id:
+            raise CannotMergeIntoItself(f"case {self.id} cannot be merged into itself")
+        self._ensure_open()
+        other._ensure_open()
+
+    def merge_into(self, *, survivor: Case, by: Volunteer, meta: Meta) -> None:
+        """This case is the same person as `survivor`: it closes as merged into it, holding
+        no seats; both histories stay, each naming the other."""
+        self.ensure_may_merge(other=survivor, by=by)
+        if self.seat_holds:
+            raise CaseStillHoldsSeats(f"case {self.id} still holds seats: release them "
+                                      "before merging it into another case")
+        self._record_merged_into(survivor_case_id=survivor.id, meta=meta)
+        self._record_closed(outcome=CaseOutcome.MERGED.value, meta=meta)
+
+    def take_in(self, *, merged: Case, by: Volunteer, meta: Meta) -> None:
+        """Record on the surviving case that `merged` was merged into it."""
+        if merged.merged_into != self.id:
+            raise NotPossibleDuplicates(f"case {merged.id} was not merged into {self.id}")
+        by.ensure_acting_as(Role.SUPERVISOR)
+        self._record_merged_in(merged_case_id=merged.id, meta=meta)
 
     # --- guards ----------------------------------------------------------------------------
 
@@ -564,6 +682,7 @@ class Case(CoordinationAggregate):
                        meta: Meta) -> None:
         self._rely_on(resource_ids)
         self._write_down("AdviceGiven", personal, meta)
+        self._heard_from(meta.at)
 
     class TransportArranged(CoordinationAggregate.Event):
         """Transport arranged on resources. Version 2 sealed the description."""
@@ -579,6 +698,7 @@ class Case(CoordinationAggregate):
                           meta: Meta) -> None:
         self._rely_on(resource_ids)
         self._write_down("TransportArranged", personal, meta)
+        self._heard_from(meta.at)
 
     @event("Departed")
     def _record_departed(self, meta: Meta) -> None:
@@ -675,12 +795,14 @@ class Case(CoordinationAggregate):
         self.seat_holds.append({"hold_id": hold_id, "resource_id": resource_id,
                                 "seats": seats, "until": until, "confirmed": False,
                                 "held_at": meta.at})
+        self._heard_from(meta.at)
 
     @event("TransportSeatsConfirmed")
     def _record_seats_confirmed(self, resource_id: UUID, hold_id: UUID, seats: int,
                                 meta: Meta) -> None:
         self.seat_holds = [{**h, "confirmed": True} if h["hold_id"] == hold_id else h
                            for h in self.seat_holds]
+        self._heard_from(meta.at)
 
     @event("TransportSeatsReleased")
     def _record_seats_released(self, resource_id: UUID, hold_id: UUID, seats: int,
@@ -695,6 +817,13 @@ class Case(CoordinationAggregate):
     def _moved(self, step: Step, at: datetime) -> None:
         self._stage = stage_after(step).value
         self.last_step_at = at
+        self._heard_from(at)
+
+    def _heard_from(self, at: datetime) -> None:
+        """Any step of the journey (domain.contact.CONTACT_STEP_EVENTS) is contact."""
+        self.last_contact_at = at
+        self.contact_overdue_since = None
+        self.lost_contact_suspected_at = None
 
     def _rely_on(self, resource_ids: list[UUID]) -> None:
         self.resource_ids.extend(r for r in resource_ids if r not in self.resource_ids)
@@ -808,6 +937,7 @@ class Case(CoordinationAggregate):
     @event("FollowUpRecorded")
     def _record_follow_up(self, note: PersonalData, meta: Meta) -> None:
         self.follow_ups.append(note)
+        self._heard_from(meta.at)
 
     @event("PersonalDataErased")
     def _record_personal_data_erased(self, subject_id: UUID, meta: Meta) -> None:
@@ -819,6 +949,51 @@ class Case(CoordinationAggregate):
         self.follow_ups = [erased(f) for f in self.follow_ups]
         self.journal = [{**e, "personal": erased(e["personal"])} for e in self.journal]
         self.flags = [{**f, "personal": erased(f["personal"])} for f in self.flags]
+
+    # --- events: contact and duplicates (issue 23) -----------------------------------------
+
+    @event("ContactRecorded")
+    def _record_contact(self, channel: str, reached: bool, personal: PersonalData,
+                        meta: Meta) -> None:
+        self.contact_attempts = [*self.contact_attempts, {
+            "at": meta.at, "actor": meta.actor, "channel": channel, "reached": reached}]
+        self._write_down("ContactRecorded", personal, meta)
+        if reached:
+            self._heard_from(meta.at)
+
+    @event("ContactOverdue")
+    def _record_contact_overdue(self, last_contact_at: datetime, due_at: datetime,
+                                meta: Meta) -> None:
+        self.contact_overdue_since = due_at
+
+    @event("LostContactSuspected")
+    def _record_lost_contact_suspected(self, last_contact_at: datetime,
+                                       missed_intervals: int, meta: Meta) -> None:
+        self.lost_contact_suspected_at = meta.at
+
+    @event("PossibleDuplicateFound")
+    def _record_possible_duplicate(self, other_case_id: UUID, matched_on: list[str],
+                                   meta: Meta) -> None:
+        self.possible_duplicates = [*self.possible_duplicates, {
+            "case_id": other_case_id, "matched_on": list(matched_on), "found_at": meta.at}]
+
+    @event("DuplicateToldApart")
+    def _record_told_apart(self, other_case_id: UUID, meta: Meta) -> None:
+        self.possible_duplicates = [d for d in self.possible_duplicates
+                                    if d["case_id"] != other_case_id]
+        self.told_apart = [*self.told_apart, other_case_id]
+
+    @event("CaseMergedInto")
+    def _record_merged_into(self, survivor_case_id: UUID, meta: Meta) -> None:
+        self.merged_into = survivor_case_id
+        self.possible_duplicates = [d for d in self.possible_duplicates
+                                    if d["case_id"] != survivor_case_id]
+
+    @event("CaseMergedIn")
+    def _record_merged_in(self, merged_case_id: UUID, meta: Meta) -> None:
+        self.merged_case_ids = [*self.merged_case_ids, merged_case_id]
+        self.possible_duplicates = [d for d in self.possible_duplicates
+                                    if d["case_id"] != merged_case_id]
 
 
 def _usable_ids(resources: Sequence[Resource], at: datetime, zones: ZoneLookup) -> list[UUID]:

@@ -12,6 +12,11 @@ which policy):
                         transport and the hold's case (skip once the hold is gone)
 - LapseHold          -> domain.seats.lapse_seats(meta=) on the transport and the hold's case
                         (skip once the hold is gone or confirmed)
+- MarkContactOverdue -> Case.mark_contact_overdue(since=, due_at=, meta=)  (skip unless the
+                        case is active, still silent since `since` and not marked yet)
+- SuspectLostContact -> Case.suspect_lost_contact(since=, missed=, meta=)  (the same)
+- MarkPossibleDuplicate -> Case.mark_possible_duplicate(other_case_id=, matched_on=, meta=)
+                        (skip unless both are active, not linked or told apart already)
 """
 
 from __future__ import annotations
@@ -82,5 +87,39 @@ class LapseHold:
     meta: Meta
 
 
+@dataclass(frozen=True)
+class MarkContactOverdue:
+    """Record that an active case has gone one contact interval without contact."""
+
+    case_id: UUID
+    since: datetime
+    """The last contact the policy saw: nothing is marked if there was one since."""
+    due_at: datetime
+    meta: Meta
+
+
+@dataclass(frozen=True)
+class SuspectLostContact:
+    """Record that an active case has missed several contact intervals: a supervisor should
+    look (the case is never closed for it)."""
+
+    case_id: UUID
+    since: datetime
+    missed: int
+    meta: Meta
+
+
+@dataclass(frozen=True)
+class MarkPossibleDuplicate:
+    """Mark an active case as possibly the same person as another active case (their blind
+    indexes matched on the kinds named)."""
+
+    case_id: UUID
+    other_case_id: UUID
+    matched_on: tuple[str, ...]
+    meta: Meta
+
+
 FollowUpCommand = (FlagCase | ReleaseCase | RetractResource | ExpireVerification | ReleaseHold
-                   | LapseHold)
+                   | LapseHold | MarkContactOverdue | SuspectLostContact
+                   | MarkPossibleDuplicate)

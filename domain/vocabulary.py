@@ -30,6 +30,8 @@ class CaseOutcome(StrEnum):
     STAYS = "stays"
     LOST_CONTACT = "lost_contact"
     REFERRED_ELSEWHERE = "referred_elsewhere"
+    MERGED = "merged"
+    """The same person as another case, which goes on (Case.merged_into names it)."""
 
 
 class Standing(StrEnum):

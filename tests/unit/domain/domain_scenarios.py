@@ -21,6 +21,8 @@ from domain_builders import (
 )
 
 from domain.case import Case
+from domain.contact import CONTACT_WATCH, ContactChannel
+from domain.duplicates import POSSIBLE_DUPLICATE
 from domain.policies import HOLD_LAPSE
 from domain.resource import Resource
 from domain.roles import Role, policy_actor
@@ -63,8 +65,31 @@ def whole_case() -> Case:
     case.close(outcome=CaseOutcome.EVACUATED, by=holder, meta=meta())
     case.reopen(reason="needs housing help", by=holder, meta=meta())
     case.record_follow_up(text="found a flat", by=holder, meta=meta())
+    silence_and_duplicates(case, holder, boss)
     case.erase_personal_data(subject_id=case.person_id, by=OPERATOR, meta=meta())
     return case
+
+
+def silence_and_duplicates(case: Case, holder: Volunteer, boss: Volunteer) -> None:
+    """Contact tried and made, the silence watch's marks, duplicates found, told apart, one
+    merged in, and the case itself merged into another (it closes)."""
+    watch = policy_actor(CONTACT_WATCH)
+    case.record_contact(channel=ContactChannel.PHONE, reached=False, by=holder, meta=meta())
+    since = case.contact_since
+    case.mark_contact_overdue(since=since, due_at=later(hours=1),
+                              meta=meta(later(hours=2), actor=watch))
+    case.suspect_lost_contact(since=since, missed=3, meta=meta(later(hours=3), actor=watch))
+    case.record_contact(channel=ContactChannel.TELEGRAM, reached=True, note="all well",
+                        by=holder, meta=meta(later(hours=4)))
+    twin, other, survivor = open_case(), open_case(), open_case()
+    duplicate = policy_actor(POSSIBLE_DUPLICATE)
+    for found in (twin, other):
+        case.mark_possible_duplicate(other_case_id=found.id, matched_on=["phone"],
+                                     meta=meta(actor=duplicate))
+    case.tell_apart(other_case_id=other.id, by=boss, meta=meta())
+    twin.merge_into(survivor=case, by=boss, meta=meta())
+    case.take_in(merged=twin, by=boss, meta=meta())
+    case.merge_into(survivor=survivor, by=boss, meta=meta())
 
 
 def seats_through_every_step(case: Case, car: Resource, holder: Volunteer) -> None:
