@@ -157,9 +157,12 @@ def is_ban(event: Event) -> bool:
 
 
 def on_volunteer_banned(
-    event: Event, unverified_report_ids: Iterable[UUID], assigned_case_ids: Iterable[UUID]
+    event: Event, report_ids: Iterable[UUID], assigned_case_ids: Iterable[UUID]
 ) -> list[RetractResource | ReleaseCase]:
-    """A banned volunteer's unverified reports are retracted and their cases released."""
+    """A banned volunteer's reports that still stand are retracted, verified ones too (what
+    an abuser reported cannot be trusted because a checker once confirmed it: the phone or
+    the car may be theirs), and their cases released. Each retraction is a recall: the cases
+    relying on the resource are flagged and the seats held on it released (`react`)."""
     if not is_ban(event):
         return []
     trigger, trigger_id = meta_of(event), event_id(event)
@@ -167,7 +170,7 @@ def on_volunteer_banned(
     commands: list[RetractResource | ReleaseCase] = [
         RetractResource(resource_id=r, reason="reporter banned",
                         meta=follow_up_meta(VOLUNTEER_BAN, trigger, trigger_id, r))
-        for r in sorted(set(unverified_report_ids))]
+        for r in sorted(set(report_ids))]
     commands += [
         ReleaseCase(case_id=c, volunteer_id=volunteer_id, reason="volunteer banned",
                     meta=follow_up_meta(VOLUNTEER_BAN, trigger, trigger_id, c))
@@ -260,8 +263,9 @@ class PolicyLookups(Protocol):
         """Ids of active (not closed) cases whose steps rely on the resource."""
         ...
 
-    def unverified_reports_by(self, volunteer_id: UUID) -> Iterable[UUID]:
-        """Ids of resources the volunteer reported that were never verified."""
+    def reports_by(self, volunteer_id: UUID) -> Iterable[UUID]:
+        """Ids of resources the volunteer reported that still stand (not retracted or
+        destroyed), verified or not."""
         ...
 
     def active_cases_of(self, volunteer_id: UUID) -> Iterable[UUID]:
@@ -281,6 +285,6 @@ def react(event: Event, lookups: PolicyLookups) -> list[FollowUpCommand]:
                 *release_recalled_holds(event, lookups.holds_on(resource_id))]
     if is_ban(event):
         volunteer_id = event.originator_id
-        return list(on_volunteer_banned(event, lookups.unverified_reports_by(volunteer_id),
+        return list(on_volunteer_banned(event, lookups.reports_by(volunteer_id),
                                         lookups.active_cases_of(volunteer_id)))
     return []

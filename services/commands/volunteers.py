@@ -124,7 +124,10 @@ def suspend(body: Sanction, uow: UnitOfWork, meta: Meta) -> UUID:
 
 @command("volunteers.ban", "/volunteers/ban", STAFF)
 def ban(body: Sanction, uow: UnitOfWork, meta: Meta) -> UUID:
-    """Ban an abuser: their unverified reports are retracted and their cases released."""
+    """Ban an abuser: their reports are retracted (verified ones too) and their cases released.
+
+    Each retraction recalls the resource: the cases relying on it are flagged and the seats
+    held on it are freed."""
     volunteer = uow.get(Volunteer, body.volunteer_id)
     volunteer.ban(reason=body.reason, by=acting(uow, meta), meta=meta)
     return volunteer.id

@@ -1,5 +1,5 @@
 """The process manager: follows the store in order, keeps the few facts the domain's policies
-look up (which active cases rely on a resource, whose cases and unverified reports a volunteer
+look up (which active cases rely on a resource, whose cases and standing reports a volunteer
 has, which verifications run out when), and carries out the policies' follow-up commands
 through the writer.
 
@@ -83,7 +83,9 @@ class PolicyIndex:
         self.case_resources: dict[UUID, set[UUID]] = defaultdict(set)
         self.assigned: dict[UUID, set[UUID]] = defaultdict(set)
         self.assignee: dict[UUID, UUID] = {}
-        self.unverified: dict[UUID, set[UUID]] = defaultdict(set)
+        self.reports: dict[UUID, set[UUID]] = defaultdict(set)
+        """Each volunteer's reports that still stand (a ban retracts them): all but the
+        retracted and destroyed ones (a rejected report may yet be verified)."""
         self.reporter: dict[UUID, UUID] = {}
         self.expires: dict[UUID, datetime] = {}
         self.holds: dict[UUID, set[UUID]] = defaultdict(set)
@@ -98,8 +100,8 @@ class PolicyIndex:
     def active_cases_relying_on(self, resource_id: UUID) -> Iterable[UUID]:
         return set(self.relying.get(resource_id, ()))
 
-    def unverified_reports_by(self, volunteer_id: UUID) -> Iterable[UUID]:
-        return set(self.unverified.get(volunteer_id, ()))
+    def reports_by(self, volunteer_id: UUID) -> Iterable[UUID]:
+        return set(self.reports.get(volunteer_id, ()))
 
     def active_cases_of(self, volunteer_id: UUID) -> Iterable[UUID]:
         return set(self.assigned.get(volunteer_id, ()))
@@ -152,15 +154,15 @@ class PolicyIndex:
     def _apply_resource(self, name: str, resource_id: UUID, event: Any) -> None:
         if name == "ResourceReported":
             self.reporter[resource_id] = event.reported_by
-            self.unverified[event.reported_by].add(resource_id)
+            self.reports[event.reported_by].add(resource_id)
             return
         if name in ("SeatsHeld", "HoldConfirmed", "HoldReleased", "HoldLapsed"):
             self._apply_hold(name, resource_id, event)
             return
-        if name in ("ResourceVerified", "ResourceRejected", "ResourceRetracted"):
+        if name in ("ResourceRetracted", "ResourceDestroyed"):  # withdrawn for good
             reporter = self.reporter.get(resource_id)
             if reporter is not None:
-                self.unverified[reporter].discard(resource_id)
+                self.reports[reporter].discard(resource_id)
         if name == "ResourceVerified":
             self.expires[resource_id] = event.expires_at
         elif name in ("VerificationExpired", "ResourceRejected", "ResourceRetracted",

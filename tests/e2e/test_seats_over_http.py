@@ -183,6 +183,28 @@ class SeatsOverHttp:
         assert [(e.why, e.originator_id) for e in released] == [("resource_recalled",
                                                                   transport)]
 
+    def test_banning_the_reporter_recalls_their_verified_car_flags_and_frees_its_holds(
+            self, api: Api, volunteer: Member, supervisor: Member,
+            fact_checker: Member) -> None:
+        driver = api.register("volunteer")
+        transport = car(api, driver, fact_checker, seats=4)
+        case_id = api.taken_case(volunteer)
+        api.accepted("cases/hold-seats", volunteer.token, case_id=case_id,
+                     resource_id=transport, hold_id=uuid.uuid4())
+
+        api.accepted("volunteers/ban", supervisor.token, volunteer_id=driver.id,
+                     reason="the car and the driver were fake")
+
+        case = eventually(lambda: api.aggregate(case_id),
+                          until=lambda c: bool(c.flags) and not c.seat_holds, timeout=10)
+        assert [(f["reason"], f["resource_id"]) for f in case.flags] == [
+            ("resource_retracted", transport)]
+        stored = api.aggregate(transport)
+        assert stored.status.value == "retracted" and stored.seat_count.held == 0
+        released = [e for e in api.stored_events() if type(e).__name__ == "HoldReleased"]
+        assert [(e.why, e.originator_id) for e in released] == [("resource_recalled",
+                                                                  transport)]
+
     def test_closing_a_case_frees_the_seats_it_held(
             self, api: Api, volunteer: Member, fact_checker: Member) -> None:
         transport = car(api, volunteer, fact_checker, seats=1)

@@ -198,7 +198,7 @@ def open_or_close(p: Plot, point: ResourceFile, closing: bool) -> Steps:
 def troll(p: Plot, at: int) -> Steps:
     """Someone joins as a volunteer and reports fake shelters ("fully furnished home, sleeps
     five" that is a ruin); a fact-checker rejects one, a supervisor bans them, and their other
-    unverified reports are retracted by the ban."""
+    reports are retracted by the ban."""
     yield from sleep(max(1, at - p.now))
     recruiter = on_duty(p, "supervisor")
     if recruiter is None:

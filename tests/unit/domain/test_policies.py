@@ -158,7 +158,7 @@ class FakeLookups:
     def active_cases_relying_on(self, resource_id: UUID) -> Iterable[UUID]:
         return self.relying.get(resource_id, [])
 
-    def unverified_reports_by(self, volunteer_id: UUID) -> Iterable[UUID]:
+    def reports_by(self, volunteer_id: UUID) -> Iterable[UUID]:
         return self.reports.get(volunteer_id, [])
 
     def active_cases_of(self, volunteer_id: UUID) -> Iterable[UUID]:

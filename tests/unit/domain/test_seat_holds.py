@@ -16,6 +16,7 @@ from domain_builders import (
     offer,
     open_case,
     reported,
+    supervisor,
     transport,
     volunteer,
 )
@@ -40,6 +41,7 @@ from domain.errors import (
     SeatsStillHeld,
     TransportDoesNotFit,
 )
+from domain.follow_ups import FlagCase, ReleaseHold, RetractResource
 from domain.policies import HOLD_LAPSE, lapse_due, react, release_recalled_holds
 from domain.resource import Resource
 from domain.roles import policy_actor
@@ -335,7 +337,7 @@ def test_react_flags_and_releases_on_a_recall() -> None:
         def active_cases_relying_on(self, resource_id: object) -> list[object]:
             return [case_id]
 
-        def unverified_reports_by(self, volunteer_id: object) -> list[object]:
+        def reports_by(self, volunteer_id: object) -> list[object]:
             return []
 
         def active_cases_of(self, volunteer_id: object) -> list[object]:
@@ -347,6 +349,48 @@ def test_react_flags_and_releases_on_a_recall() -> None:
     commands = react(car.pending_events[-1], Lookups())  # type: ignore[arg-type]
 
     assert [type(c).__name__ for c in commands] == ["FlagCase", "ReleaseHold"]
+
+
+class ReporterLookups:
+    """As the reactions' index answers: the banned reporter's standing reports, the case
+    holding seats on the car (a hold is reliance) and the hold itself."""
+
+    def __init__(self, reporter: Volunteer, car: Resource, case: Case) -> None:
+        self.reporter, self.car, self.case = reporter, car, case
+
+    def active_cases_relying_on(self, resource_id: object) -> list[object]:
+        return [self.case.id] if resource_id == self.car.id else []
+
+    def reports_by(self, volunteer_id: object) -> list[object]:
+        return [self.car.id] if volunteer_id == self.reporter.id else []
+
+    def active_cases_of(self, volunteer_id: object) -> list[object]:
+        return []
+
+    def holds_on(self, resource_id: object) -> list[object]:
+        return [h["hold_id"] for h in self.car.holds] if resource_id == self.car.id else []
+
+
+def test_banning_the_reporter_recalls_a_verified_transport_and_frees_its_holds() -> None:
+    car, reporter = transport(seats=4), volunteer()
+    case, holder = held_case()
+    hold_id = new_id()
+    hold_seats(case=case, transport=car, hold_id=hold_id, by=holder, meta=meta())
+    lookups = ReporterLookups(reporter, car, case)
+    reporter.ban(reason="fake drivers", by=supervisor(), meta=meta())
+
+    [retract] = react(reporter.pending_events[-1], lookups)  # type: ignore[arg-type]
+    assert isinstance(retract, RetractResource) and retract.resource_id == car.id
+    car.retract(reason=retract.reason, by=None, meta=retract.meta)
+    flag, release = react(car.pending_events[-1], lookups)  # type: ignore[arg-type]
+    assert isinstance(flag, FlagCase) and isinstance(release, ReleaseHold)
+    release_seats(case=case, transport=car, hold_id=release.hold_id, why=HoldEnd.RECALLED,
+                  by=None, meta=release.meta)
+
+    assert (flag.case_id, flag.reason, flag.detail) == (case.id, "resource_retracted",
+                                                        "reporter banned")
+    assert release.hold_id == hold_id
+    assert car.seat_count.held == 0 and car.holds == [] and case.seat_holds == []
 
 
 def test_the_tick_lapses_each_due_hold_once_whatever_the_tick() -> None:
