@@ -39,6 +39,7 @@ class Case:
     kafka: str | None = None
     topic: str | None = None
     clients: int = 4
+    prefix: str | None = None  # the case's Kafka topic prefix
 
     @property
     def processes(self) -> list[Proc]:
@@ -54,8 +55,9 @@ class Case:
 
 
 async def run(case: Case, figures: dict[str, Any], fault: Callable[[], Awaitable[float]],
-              ) -> tuple[Load, float]:
-    """Warm up, inject (`fault` returns the monotonic time the fault ended), go on, stop."""
+              after_seconds: float = AFTER_SECONDS) -> tuple[Load, float]:
+    """Warm up, inject (`fault` returns the monotonic time the fault ended), go on
+    `after_seconds` once ready again, stop."""
     load = case.load()
     load.start()
     await asyncio.sleep(WARM_UP_SECONDS)
@@ -65,7 +67,7 @@ async def run(case: Case, figures: dict[str, Any], fault: Callable[[], Awaitable
     catching_up = asyncio.create_task(caught_up(case, ended))
     while first_ready_after(load, ended) is None and time.monotonic() - ended < READY_TIMEOUT:
         await asyncio.sleep(0.1)  # the load goes on until ready again (or READY_TIMEOUT)
-    await asyncio.sleep(AFTER_SECONDS)
+    await asyncio.sleep(after_seconds)
     await load.stop()
     figures["time_to_caught_up_s"] = await catching_up
     figures["load"] = summary(load)

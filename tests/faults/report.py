@@ -37,7 +37,9 @@ models equal to a fresh projection of the store, the hash chain verifying, and e
 process alive or restarted. "Time to ready" counts from the moment the fault ended (the
 server back, or the killed process started again by the test playing systemd) to the first
 `GET /health/ready` 200; "time to caught up" until the topic and read models hold the
-store's head. A case marked *expected to fail* checks a behaviour issue 25 requires that
+store's head. The suite watches its own event loop (`suite_loop_*`): on a busy machine it
+was seen stalled for seconds, and a wait it measured then is judged without that stall. A
+case marked *expected to fail* checks a behaviour issue 25 requires that
 has not landed yet; its figures are what was measured against today's code.
 """
 

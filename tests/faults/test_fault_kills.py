@@ -1,6 +1,7 @@
 """kill -9 under load: of the writer process (its supervisor must restart it), of the whole
-API in both shapes, of `corridor relay` and of a `corridor project --from kafka` worker (the
-test restarts those as systemd would, with the same command, and times their recovery)."""
+API in both shapes, of `corridor relay`, of a `corridor project --from kafka` worker and of
+`corridor command-consumer` (the test restarts those as systemd would, with the same command,
+and times their recovery)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import pytest
 from fault_case import Case, assert_checks, assert_no_text_5xx, check, run
-from fault_checks import Target
+from fault_checks import Target, exactly_once, stored_records
+from fault_kafka_load import KafkaLoad, reply_figures
+from fault_load import first_success_after
 from fault_rig import Api, Proc, base_env, free_port
 
 from services.settings import Settings
@@ -22,10 +25,11 @@ from services.storage.sealing import new_master_key
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.kafka,
               pytest.mark.timeout(240)]
 RESTART_DELAY = 1.0  # systemd's RestartSec=1
+CONSUMER_BACK_TIMEOUT = 60.0
 
 
-def topic_of(prefix: str) -> str:
-    return Settings(kafka_topic_prefix=prefix).topic("events")
+def topic_of(prefix: str, name: str = "events") -> str:
+    return Settings(kafka_topic_prefix=prefix).topic(name)
 
 
 @pytest.fixture
@@ -35,7 +39,7 @@ def case_factory(fresh_pg_database: str, kafka_bootstrap: str, kafka_topic_prefi
     (tmp_path / "tmp").mkdir()
 
     def make(api_args: list[str], *, api_kafka: bool, relay: bool = False,
-             worker: bool = False) -> Case:
+             worker: bool = False, consumer: bool = False) -> Case:
         key = new_master_key()
         env = base_env("postgres", dsn=fresh_pg_database, master_key=key,
                        kafka=kafka_bootstrap, prefix=kafka_topic_prefix,
@@ -44,12 +48,17 @@ def case_factory(fresh_pg_database: str, kafka_bootstrap: str, kafka_topic_prefi
         api_env = env if api_kafka else {**env, "CORRIDOR_KAFKA_BOOTSTRAP": ""}
         api = Api(["serve", *api_args], api_env, tmp_path / "api.log", free_port())
         case = Case(api, Target("postgres", key, dsn=fresh_pg_database),
-                    kafka=kafka_bootstrap, topic=topic_of(kafka_topic_prefix))
+                    kafka=kafka_bootstrap, topic=topic_of(kafka_topic_prefix),
+                    prefix=kafka_topic_prefix)
         if relay:
             case.others.append(Proc("relay", ["relay"], env, tmp_path / "relay.log"))
         if worker:
             case.others.append(Proc("projection worker", ["project", "--from", "kafka"], env,
                                     tmp_path / "worker.log"))
+        if consumer:  # the policies run in the API's supervisor, not here too
+            case.others.append(Proc("command consumer", ["command-consumer"],
+                                    {**env, "CORRIDOR_REACTIONS_IN_PROCESS": "false"},
+                                    tmp_path / "consumer.log"))
         made.append(case)
         return case
 
@@ -156,5 +165,56 @@ async def test_a_killed_projection_worker_restarted_by_systemd_repeats_no_row(ca
 
     load, ended = await run(case, figures, kill_worker)
     await check(case, figures, load, ended)
+    assert_no_text_5xx(load)
+    assert_checks(case, figures)
+
+
+async def test_a_killed_command_consumer_restarted_by_systemd_answers_each_command_once(
+        case_factory, figures):
+    figures.title = "kill -9 of `corridor command-consumer`"
+    case: Case = case_factory["make"](["--writer-process"], api_kafka=False, relay=True,
+                                      consumer=True)
+    figures["started_ready_s"] = round(await start(case), 2)
+    consumer = case.others[1]
+    assert case.kafka is not None and case.prefix is not None
+    bot = case.api.headers("intake-bot", "intake")["Authorization"]
+    kafka_load = KafkaLoad(case.kafka, topic_of(case.prefix, "commands"),
+                           topic_of(case.prefix, "command-replies"), bot)
+    await kafka_load.start()
+
+    async def kill_consumer() -> float:
+        await asyncio.sleep(2)  # commands in flight on the topic when it dies
+        consumer.kill9()
+        figures["injected"] = f"SIGKILL to the command consumer under load over the command " \
+                              f"topic, restarted after {RESTART_DELAY:.0f} s"
+        return await restart_later(consumer)
+
+    try:
+        load, ended = await run(case, figures, kill_consumer)
+        waited = time.monotonic()  # the restarted consumer waits out its dead predecessor's
+        while first_success_after(kafka_load, ended) is None and \
+                time.monotonic() - waited < CONSUMER_BACK_TIMEOUT:  # session in the group
+            await asyncio.sleep(0.2)
+    finally:
+        await kafka_load.stop()
+    figures["kafka_load"] = reply_figures(kafka_load)
+    answered = sorted(a.at + a.seconds for c in kafka_load.commands for a in c.attempts
+                      if a.status == 200 and a.at + a.seconds >= ended)
+    figures["kafka_first_answer_after_restart_s"] = \
+        round(answered[0] - ended, 2) if answered else None
+    first = first_success_after(kafka_load, ended)
+    figures["kafka_time_to_first_acknowledged_s"] = None if first is None else round(first, 2)
+    await check(case, figures, load, ended)
+    figures["kafka_commands"] = exactly_once(
+        kafka_load, await asyncio.to_thread(stored_records, case.target))
+    kafka_commands, replies = figures["kafka_commands"], figures["kafka_load"]
+    assert kafka_commands["acknowledged"] > 0, "no command on the topic was answered"
+    assert kafka_commands["lost"] == 0, f"acknowledged commands lost: {kafka_commands}"
+    assert kafka_commands["duplicated"] == 0, f"commands applied twice: {kafka_commands}"
+    assert kafka_commands["misplaced"] == 0, kafka_commands
+    assert replies["not_answered"] == 0, f"commands never answered: {replies}"
+    assert replies["outcome_changed_on_redelivery"] == 0, replies
+    assert figures["kafka_time_to_first_acknowledged_s"] is not None, \
+        f"nothing sent after the restart was answered:\n{consumer.tail()}"
     assert_no_text_5xx(load)
     assert_checks(case, figures)

@@ -3,6 +3,9 @@ so (issue 25): reads while PostgreSQL is down answered `500 text/plain`."""
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+
 import asyncpg
 import psycopg
 import pytest
@@ -62,3 +65,31 @@ def test_a_read_route_whose_database_refuses_answers_a_problem_not_text() -> Non
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"]
     assert response.json()["rule"] == "store_unavailable"
+
+
+def sqlite_full_error() -> OperationalError:
+    """What eventsourcing's SQLite recorder raises when a write finds the disk full (a
+    database capped at its one page, the same SQLITE_FULL as a full disk)."""
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE TABLE t (x BLOB)")
+    connection.execute("PRAGMA max_page_count = 2")
+    try:
+        connection.execute("INSERT INTO t VALUES (zeroblob(100000))")
+    except sqlite3.OperationalError as full:
+        try:
+            raise OperationalError(full) from full
+        except OperationalError as wrapped:
+            return wrapped
+    raise AssertionError("the capped database took the row")
+
+
+@pytest.mark.parametrize("error", [
+    sqlite_full_error(), OSError(errno.ENOSPC, "No space left on device"),
+    psycopg.errors.DiskFull("could not extend file: No space left on device"),
+], ids=["sqlite", "enospc", "postgres"])
+def test_a_full_disk_is_a_503_store_full_that_says_so(error: Exception) -> None:
+    response = problem_for(error)
+
+    assert response is not None and response.status_code == 503
+    assert int(response.headers["retry-after"]) > 0
+    assert b'"rule":"store_full"' in response.body and b"disk is full" in response.body
