@@ -84,6 +84,18 @@ unreachable (not refusing) would hold its caller that long before its 503. A con
 lost in an outage is replaced on the next acquire, with no backoff to wait out."""
 
 
+class PooledConnection(asyncpg.Connection):
+    """A pool's connection, handed back without asyncpg's reset query (advisory unlock,
+    CLOSE ALL, UNLISTEN, RESET ALL): that is one more round trip on every release, which
+    each read waits for, and on a busy machine it was as slow as the read itself. This store
+    leaves no session state on pooled connections: no LISTEN (its own connection), advisory
+    lock or cursor, and the one SET is reset by whoever sets it. An open transaction is still
+    rolled back on release (asyncpg does that apart from the query)."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 class PostgresStore:
     """Read models, generations and positions in one PostgreSQL schema."""
 
@@ -118,7 +130,7 @@ class PostgresStore:
             await conn.close()
         self._pool = await asyncpg.create_pool(
             self.dsn, min_size=1, max_size=self.pool_size, timeout=CONNECT_TIMEOUT_SECONDS,
-            server_settings={"search_path": self.schema})
+            server_settings={"search_path": self.schema}, connection_class=PooledConnection)
         async with self.pool.acquire() as conn:
             await migrate_async(AsyncpgSession(conn), SCHEMA)
 
@@ -157,7 +169,10 @@ class PostgresStore:
         async def build(sql: str) -> None:
             async with self.pool.acquire() as conn:
                 await conn.execute(f"SET maintenance_work_mem = '{INDEX_MEMORY}'")
-                await conn.execute(sql)
+                try:
+                    await conn.execute(sql)
+                finally:  # the connection goes back to the pool as it came (no reset query)
+                    await conn.execute("RESET maintenance_work_mem")
         statements = generation_index_statements(projection, generation, self.dialect)
         await asyncio.gather(*(build(sql) for sql in statements))
         async with self.pool.acquire() as conn:
