@@ -84,7 +84,7 @@ unreachable (not refusing) would hold its caller that long before its 503. A con
 lost in an outage is replaced on the next acquire, with no backoff to wait out."""
 
 
-class PooledConnection(asyncpg.Connection):
+class PooledConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg is untyped
     """A pool's connection, handed back without asyncpg's reset query (advisory unlock,
     CLOSE ALL, UNLISTEN, RESET ALL): that is one more round trip on every release, which
     each read waits for, and on a busy machine it was as slow as the read itself. This store
