@@ -70,13 +70,20 @@ class HttpExecutor:
         self.port = port
         self.issuer = issuer
         self._prefixes: dict[tuple[str, str, tuple[str, ...]], bytes] = {}
+        self._tokens: dict[tuple[str, tuple[str, ...]], str] = {}
+        """One token per caller (actor and roles), used for every command it sends, as a
+        client signed in once does."""
         self.acks: list[Ack] = []
 
     def request(self, command: Command) -> bytes:
         key = (command.path, command.actor, command.roles)
         prefix = self._prefixes.get(key)
         if prefix is None:
-            token = self.issuer.issue(command.actor, list(command.roles))
+            caller = (command.actor, command.roles)
+            token = self._tokens.get(caller)
+            if token is None:
+                token = self._tokens[caller] = self.issuer.issue(command.actor,
+                                                                 list(command.roles))
             prefix = post_prefix(HOST, self.port, f"/commands{command.path}", token)
             self._prefixes[key] = prefix
         return post_request(prefix, orjson.dumps(command.body))

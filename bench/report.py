@@ -14,7 +14,10 @@ from rich.table import Table
 
 from bench.stats import Target, format_ratio, format_value
 
-SECTIONS = ("commands", "lag", "flags", "rebuild", "replay", "suggestions", "memory")
+SECTIONS = ("commands", "embedded", "profile", "lag", "flags", "rebuild", "workers", "replay",
+            "suggestions", "console", "memory", "soak")
+DEFAULT_SECTIONS = tuple(s for s in SECTIONS if s != "soak")
+"""What a run measures unless told: the soak (30 minutes) runs only when asked for."""
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -59,6 +62,8 @@ class Report:
     figures: list[Figure] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    tables: dict[str, list[str]] = field(default_factory=dict)
+    """Sections of their own in the Markdown: title -> Markdown lines (the CPU profile)."""
 
     def add(self, figure: Figure) -> Figure:
         self.figures.append(figure)
@@ -69,7 +74,7 @@ class Report:
                 "parameters": self.parameters,
                 "figures": [f.as_json() for f in self.figures],
                 "missed_targets": [f.name for f in self.figures if f.missed],
-                "notes": self.notes, "details": self.details}
+                "notes": self.notes, "details": self.details, "tables": self.tables}
 
 
 def _cells(figure: Figure) -> tuple[str, str, str, str]:
@@ -108,6 +113,8 @@ def markdown(report: Report) -> str:
         f"{env.get('ram_gb', '?')} GB RAM, {env.get('os', '?')}",
         f"- **Software:** {_versions(env.get('versions', {}))}",
         f"- **PostgreSQL:** {env.get('postgres', {}).get('summary', 'n/a')}",
+        *([f"- **PostgreSQL for the durable figures:** {env['postgres_durable']['summary']}"]
+          if "postgres_durable" in env else []),
         f"- **Parameters:** {_parameters(report.parameters)}",
         "",
         "Ratio = how far a figure goes toward its target (figure/target for throughput, "
@@ -131,6 +138,8 @@ def markdown(report: Report) -> str:
     if noted:
         lines += ["", "## Notes on figures", ""]
         lines += [f"- **{f.name}**: {f.note}" for f in noted]
+    for title, table in report.tables.items():
+        lines += ["", f"## {title}", "", *table]
     if report.notes:
         lines += ["", "## How these were measured", ""]
         lines += [f"- {note}" for note in report.notes]
