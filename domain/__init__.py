@@ -10,6 +10,8 @@ Modules:
 - volunteer: the Volunteer aggregate (roles, training, shifts, standing).
 - workload: hours on shift in a window or a calendar day (pure).
 - resource: the Resource aggregate (reported, verified with expiry, recalled).
+- partner, referral: partner organisations, and a case handed on to one under the
+  person's consent (ConsentScope), answered by the partner.
 - vocabulary: enums (Urgency, CaseStatus, CaseOutcome, Standing, ResourceKind,
   Verification, ResourceStatus) and the verification time-to-live table.
 - roles: the Role enum and how a policy is named as an actor.
@@ -31,7 +33,9 @@ if TYPE_CHECKING:
 def aggregates() -> tuple[type[CoordinationAggregate], ...]:
     """Every aggregate class (e.g. for snapshotting intervals)."""
     from domain.case import Case
+    from domain.partner import Partner
+    from domain.referral import Referral
     from domain.resource import Resource
     from domain.volunteer import Volunteer
 
-    return (Case, Volunteer, Resource)
+    return (Case, Volunteer, Resource, Partner, Referral)

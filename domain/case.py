@@ -38,6 +38,7 @@ from domain.errors import (
 from domain.intake import Intake, assess_urgency
 from domain.journey import JourneyStage, Step, ensure_step_allowed, stage_after
 from domain.policies import RecallReason, WindowReason
+from domain.referral import Referral, ReferralNotAccepted
 from domain.resource import Resource
 from domain.roles import STAFF_ROLES, Authority, Role, is_policy_actor
 from domain.transport import Household
@@ -439,8 +440,10 @@ class Case(CoordinationAggregate):
 
     # --- closing ---------------------------------------------------------------------------
 
-    def close(self, *, outcome: CaseOutcome, by: Volunteer, meta: Meta) -> None:
-        """Close with an outcome; 'evacuated' needs an arrival, 'stays' excludes one.
+    def close(self, *, outcome: CaseOutcome, by: Volunteer, meta: Meta,
+              referral: Referral | None = None) -> None:
+        """Close with an outcome; 'evacuated' needs an arrival, 'stays' excludes one,
+        'referred_elsewhere' a `referral` of this case that the partner accepted.
 
         'evacuated' and 'stays' say the person is safe (arrived, or kept safe where they
         are), so they need every raised flag cleared first (FlagsStillRaised): a recalled
@@ -448,16 +451,21 @@ class Case(CoordinationAggregate):
         'referred_elsewhere' claim nothing the network can still check: their flags stay
         raised on the closed case and are there again if it is reopened.
         """
-        outcome = self.ensure_may_close(outcome=outcome, by=by)
+        outcome = self.ensure_may_close(outcome=outcome, by=by, referral=referral)
         if self.seat_holds:
             raise CaseStillHoldsSeats(f"case {self.id} still holds seats: a closing "
                                       "releases them first (domain.seats.close_case)")
         self._record_closed(outcome=outcome.value, meta=meta)
 
-    def ensure_may_close(self, *, outcome: CaseOutcome, by: Volunteer) -> CaseOutcome:
+    def ensure_may_close(self, *, outcome: CaseOutcome, by: Volunteer,
+                         referral: Referral | None = None) -> CaseOutcome:
         """The outcome, if `by` may close the case with it now (see close)."""
         self._ensure_may_work(by)
         outcome = CaseOutcome(outcome)
+        if outcome is CaseOutcome.REFERRED_ELSEWHERE and not (
+                referral is not None and referral.case_id == self.id and referral.is_accepted):
+            raise ReferralNotAccepted(f"case {self.id} closes as 'referred_elsewhere' only "
+                                      "naming a referral of it that the partner accepted")
         arrived = self.stage is JourneyStage.ARRIVED
         if ((outcome is CaseOutcome.EVACUATED and not arrived)
                 or (outcome is CaseOutcome.STAYS and arrived)):

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from domain.base import InvalidCommand, Meta
 from domain.case import Case
+from domain.referral import Referral
 from domain.resource import Resource
 from domain.transport import DEFAULT_HOLD, MAX_HOLD, hold_ends
 from domain.vocabulary import CaseOutcome, HoldEnd
@@ -70,15 +71,16 @@ def lapse_seats(*, case: Case, transport: Resource, hold_id: UUID, meta: Meta) -
 
 
 def close_case(*, case: Case, transports: Mapping[UUID, Resource], outcome: CaseOutcome,
-               by: Volunteer, meta: Meta) -> None:
+               by: Volunteer, meta: Meta, referral: Referral | None = None) -> None:
     """Close a case, first freeing every seat it holds (held or confirmed): a closed case
     needs no seat, and whoever else does should get it now, not when a hold lapses.
-    `transports` holds the transport of each of the case's holds."""
-    case.ensure_may_close(outcome=outcome, by=by)
+    `transports` holds the transport of each of the case's holds; `referral` is the
+    accepted referral a 'referred_elsewhere' closing names."""
+    case.ensure_may_close(outcome=outcome, by=by, referral=referral)
     for hold in case.seat_holds:
         transports[hold["resource_id"]].ensure_may_release(hold_id=hold["hold_id"], by=by,
                                                             meta=meta)
     for hold in list(case.seat_holds):
         release_seats(case=case, transport=transports[hold["resource_id"]],
                       hold_id=hold["hold_id"], why=HoldEnd.CASE_CLOSED, by=by, meta=meta)
-    case.close(outcome=outcome, by=by, meta=meta)
+    case.close(outcome=outcome, by=by, meta=meta, referral=referral)

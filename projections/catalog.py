@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from projections import audit_trail, case_board, resource_directory, workload
+from projections import audit_trail, case_board, referrals, resource_directory, routes, workload
 from projections.changes import Change
 from projections.records import EventRecord
 from projections.schema import Table
@@ -42,8 +42,15 @@ RESOURCE_DIRECTORY = Projection("resource_directory", 4, resource_directory.TABL
                                 "verified resources on offer, seats on transports, opening "
                                 "windows, expiring verifications")
 
+ROUTE_OUTCOMES = Projection("route_outcomes", 1, routes.TABLES, routes.project,
+                            "journeys per route, corridor, crossing and checkpoint, and the "
+                            "last incident on each")
+REFERRALS = Projection("referrals", 1, referrals.TABLES, referrals.project,
+                       "partner organisations, and each referral's consent, status and "
+                       "packages handed out")
+
 PROJECTIONS: tuple[Projection, ...] = (CASE_BOARD, AUDIT_TRAIL, VOLUNTEER_WORKLOAD,
-                                       RESOURCE_DIRECTORY)
+                                       RESOURCE_DIRECTORY, ROUTE_OUTCOMES, REFERRALS)
 BY_NAME = {p.name: p for p in PROJECTIONS}
 
 

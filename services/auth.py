@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
+from uuid import UUID
 
 import jwt
 from pydantic import (
@@ -24,7 +25,9 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 ISSUER = "corridor"
 """The `iss` of tokens from `corridor token` (CORRIDOR_TOKEN_ISSUER)."""
@@ -46,6 +49,19 @@ class CallerRole(StrEnum):
     PSYCHOLOGIST = "psychologist"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    PARTNER = "partner"
+    """A partner organisation's own service: it reads the packages of referrals made to it
+    and records its answers to them, nothing else (`Principal.partner_id`)."""
+
+
+PARTNER_ACTOR_PREFIX = "partner:"
+"""A partner token's subject is `partner:<organisation id>`: every event its service causes
+names the organisation as its actor."""
+
+
+def partner_actor(partner_id: UUID) -> str:
+    """The subject of a token for the partner organisation's service."""
+    return f"{PARTNER_ACTOR_PREFIX}{partner_id}"
 
 
 Subject = Annotated[str, StringConstraints(min_length=1, max_length=128,
@@ -73,6 +89,20 @@ class TokenClaims(BaseModel):
     iat: NumericDate
     exp: NumericDate
     nbf: NumericDate | None = None
+    partner_id: UUID | None = None
+    """The partner organisation a `partner` token speaks for (with that role only)."""
+
+    @model_validator(mode="after")
+    def _partner_speaks_for_itself(self) -> TokenClaims:
+        partner = CallerRole.PARTNER in self.roles
+        if partner != (self.partner_id is not None):
+            raise PydanticCustomError("partner_claim", "a partner token carries the role "
+                                      "'partner' and the claim 'partner_id', both or neither")
+        if partner and (len(set(self.roles)) != 1 or self.sub != partner_actor(
+                self.partner_id)):  # type: ignore[arg-type]
+            raise PydanticCustomError("partner_claim", "a partner token has the role "
+                                      "'partner' only and the subject 'partner:<partner_id>'")
+        return self
 
     @field_validator("iss")
     @classmethod
@@ -99,6 +129,8 @@ class Principal:
 
     actor: str
     roles: frozenset[CallerRole]
+    partner_id: UUID | None = None
+    """The partner organisation whose service calls (a `partner` token), else None."""
 
     def has_any(self, roles: frozenset[CallerRole]) -> bool:
         return CallerRole.ADMIN in self.roles or bool(self.roles & roles)
@@ -142,6 +174,9 @@ def _refusal(error: ValidationError) -> NotAuthenticated:
     """The first problem of the claims, naming the claim but never its value."""
     first = error.errors(include_input=False, include_url=False)[0]
     loc = first.get("loc", ())
+    if first["type"] == "partner_claim":
+        return NotAuthenticated(f"invalid token: claim 'partner_id': {first['msg']}",
+                                claim="partner_id")
     if not loc:
         return NotAuthenticated("invalid token: the claims are not a JSON object")
     claim = str(loc[0])
@@ -164,13 +199,21 @@ class TokenIssuer:
         self._verified: dict[str, tuple[Principal, float]] = {}
 
     def issue(self, actor: str, roles: list[CallerRole] | list[str], now: datetime | None = None,
-              ttl: timedelta | None = None) -> str:
-        """A signed token naming `actor` (a ValueError if it is no valid subject)."""
+              ttl: timedelta | None = None, partner_id: UUID | None = None) -> str:
+        """A signed token naming `actor` (a ValueError if it is no valid subject); with
+        `partner_id` (or the role 'partner' alone for the actor 'partner:<id>'), a partner
+        service's token (its subject and role are set from it)."""
         issued = now or datetime.now(UTC)
+        if partner_id is None and list(roles) == [CallerRole.PARTNER]:
+            partner_id = UUID(actor.removeprefix(PARTNER_ACTOR_PREFIX))  # ValueError if not
+        if partner_id is not None:
+            actor, roles = partner_actor(partner_id), [CallerRole.PARTNER]
         claims: dict[str, Any] = {
             "sub": SUBJECT.validate_python(actor), "roles": [CallerRole(r).value for r in roles],
             "iss": self._issuer, "aud": self._audience,
             "iat": issued, "exp": issued + (ttl or self._ttl)}
+        if partner_id is not None:
+            claims["partner_id"] = str(partner_id)
         return jwt.encode(claims, self._secret, algorithm=self.algorithm)
 
     def verify(self, token: str) -> Principal:
@@ -190,4 +233,5 @@ class TokenIssuer:
         except jwt.PyJWTError as error:
             raise NotAuthenticated(f"invalid token: {error}") from None
         claims = claims_of(payload, self._issuer, self._audience)
-        return Principal(actor=claims.sub, roles=frozenset(claims.roles)), claims.exp
+        return Principal(actor=claims.sub, roles=frozenset(claims.roles),
+                         partner_id=claims.partner_id), claims.exp

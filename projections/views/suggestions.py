@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -26,6 +26,7 @@ from domain.vocabulary import ResourceKind
 from domain.volunteer import casework_blocker
 from domain.workload import MAX_HOURS_PER_DAY, day_window, is_daytime
 from projections.values import WINDOW_COLUMNS
+from projections.views import routes as route_outcomes
 from projections.views.common import Reader, as_id, as_time, id_arg, marks, split
 from projections.views.directory import Kind
 from projections.views.windows import WindowView, window_of, window_view
@@ -288,12 +289,15 @@ def _hours(span: timedelta) -> str:
 
 
 def rank_resources(case: CaseNeeds, rows: Sequence[dict[str, Any]], now: datetime,
-                   limit: int, near_limit: int) -> tuple[list[ResourceSuggestion],
-                                                         list[NearMiss]]:
+                   limit: int, near_limit: int,
+                   routes: Mapping[str, route_outcomes.RouteOutcome] | None = None,
+                   ) -> tuple[list[ResourceSuggestion], list[NearMiss]]:
     """The resources that fit the case now, best first, and the near misses with why they
     were left out (fewest reasons first). Near: in the case's region, leaving from it, or at
     its destination (not a transport: it would leave from there). Every row is judged; only
-    those shown are put into words."""
+    those shown are put into words. A route's outcomes of the last 30 days (`routes`, by
+    resource id) add to its score and say why (projections.views.routes.ranking)."""
+    routes = routes or {}
     fits, near = [], []
     for row in rows:
         weight = _nearness(case, row)
@@ -304,10 +308,13 @@ def rank_resources(case: CaseNeeds, rows: Sequence[dict[str, Any]], now: datetim
         if judged.missing:
             near.append((len(judged.missing), -weight, str(row["resource_id"]), row))
         else:
-            fits.append((weight + judged.bonus, str(row["resource_id"]), row))
+            outcome = routes.get(str(row["resource_id"]))
+            bonus = 0.0 if outcome is None else route_outcomes.ranking(outcome)[0]
+            fits.append((weight + judged.bonus + bonus, str(row["resource_id"]), row))
     fits.sort(key=lambda f: (-f[0], f[1]))
     near.sort(key=lambda n: n[:3])
-    return ([_suggested(case, row, score, now) for score, _, row in fits[:limit]],
+    return ([_suggested(case, row, score, now, routes.get(str(row["resource_id"])))
+             for score, _, row in fits[:limit]],
             [_near_miss(case, row, now) for *_, row in near[:near_limit]])
 
 
@@ -451,11 +458,14 @@ def _explained(case: CaseNeeds, row: dict[str, Any], now: datetime) -> Judgement
     return judged
 
 
-def _suggested(case: CaseNeeds, row: dict[str, Any], score: float,
-               now: datetime) -> ResourceSuggestion:
+def _suggested(case: CaseNeeds, row: dict[str, Any], score: float, now: datetime,
+               outcome: route_outcomes.RouteOutcome | None = None) -> ResourceSuggestion:
+    reasons = _explained(case, row, now).fitting
+    if outcome is not None:
+        reasons.append(route_outcomes.ranking(outcome)[1])
     return ResourceSuggestion(resource_id=row["resource_id"], kind=row["kind"],
                               region=row["region"], place=row["place"],
-                              score=round(score, 2), reasons=_explained(case, row, now).fitting,
+                              score=round(score, 2), reasons=reasons,
                               seats_free=None if row["seats"] is None else _free(row),
                               expires_at=as_time(row["expires_at"]),
                               window=window_view(row, now))
@@ -483,7 +493,10 @@ async def suggestions(reader: Reader, case_id: UUID, q: SuggestionsQuery, now: d
     (chosen, left_out, considered), resources = await asyncio.gather(
         _volunteers(reader, case, q.volunteers, now, fresh),
         _resource_rows(reader, case, q, fresh))
-    fits, near = rank_resources(case, resources, now, q.resources, q.near_misses)
+    routes = await route_outcomes.outcomes_for(
+        reader, [str(r["resource_id"]) for r in resources
+                 if r["kind"] in route_outcomes.ROUTE_KINDS], now, fresh)
+    fits, near = rank_resources(case, resources, now, q.resources, q.near_misses, routes)
     household = case.household
     return Suggestions(
         case_id=case_id, now=now, status=row["status"], urgency=row["urgency"] or "unknown",

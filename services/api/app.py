@@ -10,7 +10,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services import bootstrap
-from services.api import cases, command_routes, health, problems, queries
+from services.api import (
+    cases,
+    command_routes,
+    health,
+    problems,
+    queries,
+    referrals,
+    routes_api,
+)
 from services.audit import api as audit_api
 from services.settings import Settings
 
@@ -45,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     command_routes.install(api)
     api.include_router(queries.router())
     api.include_router(cases.router())
+    api.include_router(referrals.router())
+    api.include_router(routes_api.router())
     api.include_router(audit_api.router())
     api.include_router(health.router())
     return api

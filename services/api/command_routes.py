@@ -13,9 +13,9 @@ from pydantic import ValidationError
 from pydantic_core import from_json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.api.deps import bearer_token
+from services.api.deps import bearer_token, ensure_not_partner
 from services.api.problems import COMMAND_PROBLEMS, invalid_input, problem, problem_for, rejected
-from services.auth import Forbidden, NotAuthenticated, Principal
+from services.auth import CallerRole, Forbidden, NotAuthenticated, Principal
 from services.bootstrap import Runtime
 from services.commands import CATALOG, CommandSpec
 from services.commands.common import repeated_key, repeated_key_message
@@ -34,6 +34,8 @@ def _endpoint(spec: CommandSpec) -> Callable[..., Awaitable[Any]]:
     async def endpoint(body: Any, request: Request) -> Any:
         runtime: Runtime = request.app.state.runtime
         principal = runtime.tokens.verify(bearer_token(request))
+        if CallerRole.PARTNER not in spec.roles:
+            ensure_not_partner(principal, f"the command {spec.name}")
         if not principal.has_any(spec.roles):
             allowed = ", ".join(sorted(spec.roles))
             raise Forbidden(f"{spec.name} needs one of the roles: {allowed}")

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from domain.errors import NotPermitted
 from services.auth import NotAuthenticated, Principal
 from services.bootstrap import Runtime
 
@@ -29,12 +30,34 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def get_principal(runtime: RuntimeDep, request: Request,
-                        _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-                        ) -> Principal:
+class PartnerTokenLimited(NotPermitted):
+    """A partner token reads the packages of referrals made to its organisation and
+    answers them (GET /referrals/..., POST /commands/referrals/answer), nothing else."""
+
+
+async def get_caller(runtime: RuntimeDep, request: Request,
+                     _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+                     ) -> Principal:
     """The caller, read from the header as the command routes read it, and checked claim by
     claim (`TokenIssuer.verify`); `bearer` only declares the scheme in the OpenAPI document."""
     return runtime.tokens.verify(bearer_token(request))
+
+
+CallerDep = Annotated[Principal, Depends(get_caller)]
+"""Any caller, a partner's service too: only the referral routes take it."""
+
+
+async def get_principal(caller: CallerDep) -> Principal:
+    """The caller of a network route: a partner token is refused (PartnerTokenLimited)."""
+    ensure_not_partner(caller, "this route")
+    return caller
+
+
+def ensure_not_partner(caller: Principal, what: str) -> None:
+    """Refuse a partner token outside the referral routes, naming the rule."""
+    if caller.partner_id is not None:
+        raise PartnerTokenLimited(f"a partner token may not use {what}: it reads the packages "
+                                  "of its own referrals and answers them, nothing else")
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

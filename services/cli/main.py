@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import typer
 
 from services.settings import Settings
@@ -63,10 +65,13 @@ def serve(host: str | None = None, port: int | None = None,
 
 
 @app.command()
-def token(actor: str = typer.Option(..., help="actor id recorded on events (a volunteer's "
-                                               "UUID, or a service name)"),
-          role: list[str] = typer.Option(..., help="role(s): intake, volunteer, supervisor, "
-                                                   "fact_checker, psychologist, auditor, admin"),
+def token(actor: str | None = typer.Option(None, help="actor id recorded on events (a "
+                                                      "volunteer's UUID, or a service name)"),
+          role: list[str] = typer.Option([], help="role(s): intake, volunteer, supervisor, "
+                                                  "fact_checker, psychologist, auditor, admin"),
+          partner: UUID | None = typer.Option(None, help="instead of --actor and --role: a "
+                                              "token for this partner organisation's service "
+                                              "(reads and answers its own referrals only)"),
           hours: float | None = typer.Option(None, help="validity; default "
                                              "CORRIDOR_TOKEN_TTL_HOURS")) -> None:
     """Print a signed access token."""
@@ -75,15 +80,19 @@ def token(actor: str = typer.Option(..., help="actor id recorded on events (a vo
     from services.auth import CallerRole, TokenIssuer
     from services.storage.secrets import auth_secret
 
+    if (partner is None) == (actor is None and not role):
+        raise typer.BadParameter("give --actor and --role, or --partner alone")
     try:
         roles = [CallerRole(r) for r in role]
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
+    if partner is None and (actor is None or not roles):
+        raise typer.BadParameter("a token needs --actor and at least one --role")
     settings = Settings()
     issuer = TokenIssuer(auth_secret(settings), issuer=settings.token_issuer,
                          audience=settings.token_audience)
     try:
-        typer.echo(issuer.issue(actor, roles,
+        typer.echo(issuer.issue(actor or "", roles, partner_id=partner,
                                 ttl=timedelta(hours=hours or settings.token_ttl_hours)))
     except ValueError as error:
         raise typer.BadParameter(f"--actor: {error}") from None

@@ -11,6 +11,7 @@ from domain.access import AccessLog, access_log_id
 from domain.base import Meta
 from domain.case import Case
 from domain.intake import Intake
+from domain.referral import Referral
 from domain.resource import Resource
 from domain.seats import close_case
 from domain.vocabulary import CaseOutcome
@@ -293,6 +294,8 @@ def dissolve_support_group(body: CaseReason, uow: UnitOfWork, meta: Meta) -> UUI
 class CloseCase(CommandBody):
     case_id: UUID
     outcome: CaseOutcome
+    referral_id: UUID | None = Field(default=None, description="the accepted referral a "
+                                     "'referred_elsewhere' closing goes through")
 
 
 @command("cases.close", "/cases/close", CASEWORKERS)
@@ -302,8 +305,9 @@ def close(body: CloseCase, uow: UnitOfWork, meta: Meta) -> UUID:
     case = uow.get(Case, body.case_id)
     transports = {h["resource_id"]: uow.get(Resource, h["resource_id"])
                   for h in case.seat_holds}
+    referral = None if body.referral_id is None else uow.get(Referral, body.referral_id)
     close_case(case=case, transports=transports, outcome=body.outcome, by=acting(uow, meta),
-               meta=meta)
+               meta=meta, referral=referral)
     return case.id
 
 

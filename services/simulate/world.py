@@ -209,6 +209,8 @@ class World:
     capabilities: frozenset[str] = frozenset()
     """The command paths the server offers (from its OpenAPI document): stories use a
     capability that came later (seats, ...) only where the server has it."""
+    partners: list[UUID] = field(default_factory=list)
+    """Partner organisations registered (cases are referred to them)."""
 
     def can(self, path: str) -> bool:
         """True when the server takes the command at `path` (e.g. /cases/hold-seats)."""

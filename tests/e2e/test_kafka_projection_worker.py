@@ -18,10 +18,11 @@ import httpx
 import pytest
 from test_serve_workers import SECRET, Served, free_port, open_case_body, wait_ready
 
+from projections.catalog import PROJECTIONS
 from services.storage.sealing import new_master_key
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
-READ_MODELS = ("case_board", "audit_trail", "volunteer_workload", "resource_directory")
+READ_MODELS = tuple(p.name for p in PROJECTIONS)
 
 
 def corridor(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

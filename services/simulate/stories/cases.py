@@ -10,7 +10,7 @@ from services.simulate.commands import AUDITOR, INTAKE_BOT, new_id
 from services.simulate.engine import sleep
 from services.simulate.stories.casework import act, close, noted, pause, take_up
 from services.simulate.stories.common import Plot, Steps
-from services.simulate.stories.journey import CANNOT_LEAVE, evacuate, stay
+from services.simulate.stories.journey import CANNOT_LEAVE, evacuate, referred, stay
 from services.simulate.world import CaseFile, Flag
 
 PACK = "Pack documents, water, medicine and a charger; keep your phone on."
@@ -105,7 +105,7 @@ def journey_of(p: Plot, case: CaseFile) -> Steps:
         yield from act(p, case, "advice", "/cases/give-advice",
                        text="A medical evacuation team will call you; keep the line free.")
         yield from pause(p, case, 30, 120)
-        return (yield from close(p, case, "referred_elsewhere"))
+        return (yield from referred(p, case))
     if chosen == "cannot_leave":
         return (yield from stay(p, case, p.rng.choice(CANNOT_LEAVE)))
     return (yield from evacuate(p, case))

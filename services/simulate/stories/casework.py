@@ -152,10 +152,10 @@ def clear(p: Plot, case: CaseFile, flag: Flag, *, seen: bool = True) -> Steps:
             p.world.tally.flag_reactions.append(max(0, p.now - flag.raised))
 
 
-def close(p: Plot, case: CaseFile, outcome: str) -> Steps:
+def close(p: Plot, case: CaseFile, outcome: str, /, **fields: object) -> Steps:
     """Close with an outcome; evacuated and stays clear every raised flag first, as the board
-    shows them (and as a refusal names those it had not shown yet). Returns the outcome, or
-    None."""
+    shows them (and as a refusal names those it had not shown yet); `fields` go with the
+    command (a referred case names its accepted referral). Returns the outcome, or None."""
     if outcome in ("evacuated", "stays") and case.assignee is not None:
         board = yield from p.look("/board", case.assignee.actor, assignee_id=case.assignee.id,
                                   flagged="true", limit=200, **p.world.as_of(p.now))
@@ -165,7 +165,7 @@ def close(p: Plot, case: CaseFile, outcome: str) -> Steps:
         if outcome in ("evacuated", "stays"):
             for flag in list(case.flags.values()):
                 yield from clear(p, case, flag)
-        answer = yield from act(p, case, "close", "/cases/close", outcome=outcome)
+        answer = yield from act(p, case, "close", "/cases/close", outcome=outcome, **fields)
         if answer.ok:
             case.outcome = outcome
             seats.let_go(case)  # closing frees the seats the case held

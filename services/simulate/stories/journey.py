@@ -8,7 +8,7 @@ from uuid import UUID
 
 from services.simulate import people
 from services.simulate.engine import sleep
-from services.simulate.stories import coordination, seats
+from services.simulate.stories import coordination, referrals, seats
 from services.simulate.stories.casework import TO_STAY, act, close, pause, uuid_of
 from services.simulate.stories.common import STALE, Plot, Steps
 from services.simulate.world import CaseFile, ResourceFile
@@ -76,11 +76,23 @@ def move(p: Plot, case: CaseFile, kind: str, path: str, stage: str, /,
     return answer
 
 
+def referred(p: Plot, case: CaseFile) -> Steps:
+    """Hand the case on to a partner and close it as referred through the accepted referral
+    (where the server has referrals; a server without them closes it as referred at once).
+    None: the partner declined and the case stays open."""
+    if not p.world.can(referrals.CONSENT):
+        return (yield from close(p, case, "referred_elsewhere"))
+    referral_id = yield from referrals.refer(p, case)
+    if referral_id is None:
+        return None
+    return (yield from close(p, case, "referred_elsewhere", referral_id=referral_id))
+
+
 def evacuate(p: Plot, case: CaseFile) -> Steps:
     """Transport, departure, checkpoints (stuck and back on the way), a border, arrival."""
     setting_off = yield from set_off(p, case)
     if not setting_off:
-        return (yield from close(p, case, "referred_elsewhere"))
+        return (yield from referred(p, case))
     legs = p.rng.randint(1, 3)
     while legs > 0:
         yield from pause(p, case, 40, 120)

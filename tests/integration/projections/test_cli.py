@@ -11,6 +11,7 @@ import typer
 from projection_scenario import Scenario
 from typer.testing import CliRunner
 
+from projections.catalog import PROJECTIONS
 from projections.generations import live_of
 from services.cli.projections import register
 from services.runtime.store_follower import follow_store
@@ -54,7 +55,7 @@ def test_rebuild_reports_its_rate_and_switches(data_dir: Path) -> None:
     assert "events/s" in first.output and "(live)" in first.output
     assert second.exit_code == 0, second.output
     assert asyncio.run(live_generations(Settings())) == {
-        "case_board": 1, "audit_trail": 2, "volunteer_workload": 1, "resource_directory": 1}
+        **{p.name: 1 for p in PROJECTIONS}, "audit_trail": 2}
 
 
 def test_an_unknown_read_model_is_a_usage_error(data_dir: Path) -> None:
@@ -81,7 +82,7 @@ async def test_projecting_from_the_store_follows_it_until_stopped(data_dir: Path
     try:
         for _ in range(200):
             positions = [p.position for p in await store.positions()]
-            if len(positions) == 4 and min(positions) > 0:
+            if len(positions) == len(PROJECTIONS) and min(positions) > 0:
                 break
             await asyncio.sleep(0.05)
     finally:
@@ -89,4 +90,4 @@ async def test_projecting_from_the_store_follows_it_until_stopped(data_dir: Path
     stop.set()
     await following
 
-    assert len(positions) == 4 and min(positions) > 100
+    assert len(positions) == len(PROJECTIONS) and min(positions) > 100

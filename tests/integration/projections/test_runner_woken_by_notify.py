@@ -11,6 +11,7 @@ import pytest
 from projection_scenario import Scenario
 from projection_settings import pg_settings
 
+from projections.catalog import PROJECTIONS
 from services.runtime.store_follower import follow_store
 from services.storage.application import CorridorApplication
 from services.storage.readmodels import events_channel, store_config
@@ -26,7 +27,7 @@ async def positions_reach(settings: object, position: int, timeout: float) -> li
         while True:
             reached = [p.position for p in await store.positions()]
             late = asyncio.get_running_loop().time() > deadline
-            if late or (len(reached) == 4 and min(reached) >= position):
+            if late or (len(reached) == len(PROJECTIONS) and min(reached) >= position):
                 return reached
             await asyncio.sleep(0.02)
     finally:

@@ -132,7 +132,7 @@ def test_a_banned_supervisor_cannot_record_steps() -> None:
 
 def test_a_closed_case_takes_no_steps() -> None:
     case, holder = taken_case()
-    case.close(outcome=CaseOutcome.REFERRED_ELSEWHERE, by=holder, meta=meta())
+    case.close(outcome=CaseOutcome.LOST_CONTACT, by=holder, meta=meta())
     for act in (lambda: DEPART(case, holder), lambda: CANNOT(case, holder),
                 lambda: case.give_advice(text="stay", by=holder, meta=meta()),
                 lambda: case.add_note(text="x", by=holder, meta=meta()),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from domain_builders import meta, new_id, taken_case, verified
+from referral_builders import accepted
 
 from domain.case import Case
 from domain.errors import FlagsStillRaised
@@ -69,7 +70,8 @@ def test_a_case_the_network_can_no_longer_act_on_closes_and_keeps_its_flags(
     flag_id = new_id()
     case.flag(flag_id=flag_id, reason="no answer", by=holder, meta=meta())
 
-    case.close(outcome=outcome, by=holder, meta=meta())
+    referral = accepted(case, holder) if outcome is CaseOutcome.REFERRED_ELSEWHERE else None
+    case.close(outcome=outcome, by=holder, meta=meta(), referral=referral)
     assert case.status is CaseStatus.CLOSED
 
     case.reopen(reason="she wrote again", by=holder, meta=meta())

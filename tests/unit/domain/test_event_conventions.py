@@ -22,6 +22,8 @@ from domain import aggregates
 from domain.aggregate import CoordinationAggregate
 from domain.base import Meta, PersonalData
 from domain.case import Case
+from domain.partner import Partner
+from domain.referral import Referral
 from domain.resource import Resource
 from domain.volunteer import Volunteer
 
@@ -60,7 +62,7 @@ def defined_events(cls: type[CoordinationAggregate]) -> set[str]:
 
 
 def test_aggregates_are_listed_for_the_application() -> None:
-    assert aggregates() == (Case, Volunteer, Resource)
+    assert aggregates() == (Case, Volunteer, Resource, Partner, Referral)
 
 
 @pytest.mark.parametrize("cls", [Case, Volunteer, Resource])
