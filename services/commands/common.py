@@ -87,11 +87,17 @@ class _Repeated(Exception):
 
 
 def _refuse_repeats(pairs: list[tuple[str, Any]]) -> None:
+    if len(pairs) < 2 or len({key for key, _ in pairs}) == len(pairs):
+        return  # the usual case, in one set built in C
     seen: set[str] = set()
     for key, _ in pairs:
         if key in seen:
             raise _Repeated(key)
         seen.add(key)
+
+
+_PAIRS = json.JSONDecoder(object_pairs_hook=_refuse_repeats)
+"""Made once: json.loads with a hook builds a decoder on every call."""
 
 
 def repeated_key(document: bytes | str) -> str | None:
@@ -102,7 +108,12 @@ def repeated_key(document: bytes | str) -> str | None:
     document that is not JSON, or nested too deep to parse here, gives None (its error is
     reported where it is parsed)."""
     try:
-        json.loads(document, object_pairs_hook=_refuse_repeats)
+        if isinstance(document, str):
+            if document.startswith("\ufeff"):  # as json.loads, which refuses it
+                return None
+            _PAIRS.decode(document)
+        else:
+            _PAIRS.decode(document.decode(json.detect_encoding(document), "surrogatepass"))
     except _Repeated as found:
         return str(found.args[0])
     except (ValueError, RecursionError):

@@ -69,24 +69,45 @@ class FrameReader:
         self._buffer = bytearray()
 
     def feed(self, data: bytes) -> list[dict[str, Any]]:
-        self._buffer += data
-        messages = []
-        while len(self._buffer) >= HEADER.size:
-            (size,) = HEADER.unpack_from(self._buffer)
-            if size > MAX_FRAME:
-                raise FrameError(f"frame of {size} bytes exceeds {MAX_FRAME}")
-            end = HEADER.size + size
-            if len(self._buffer) < end:
-                break
-            try:
-                message = orjson.loads(bytes(self._buffer[HEADER.size:end]))
-            except orjson.JSONDecodeError as error:
-                raise FrameError(f"frame is not JSON: {error}") from None
-            del self._buffer[:end]
-            if not isinstance(message, dict) or not isinstance(message.get("id"), int):
-                raise FrameError("frame is not an object with an integer id")
-            messages.append(message)
+        """The messages complete after `data`. Each is parsed where it lies in the buffer
+        and the parsed ones are cut off once at the end: a read holding many frames (the
+        commands of many requests, a batch's answers) costs no copy per frame."""
+        if self._buffer:
+            self._buffer += data
+            buffer: bytes | bytearray = self._buffer
+        else:
+            buffer = data  # the usual case: nothing left over from the last read
+        messages: list[dict[str, Any]] = []
+        start = 0
+        try:
+            with memoryview(buffer) as view:
+                while len(buffer) - start >= HEADER.size:
+                    (size,) = HEADER.unpack_from(buffer, start)
+                    if size > MAX_FRAME:
+                        raise FrameError(f"frame of {size} bytes exceeds {MAX_FRAME}")
+                    end = start + HEADER.size + size
+                    if len(buffer) < end:
+                        break
+                    with view[start + HEADER.size:end] as part:
+                        try:
+                            message = orjson.loads(part)
+                        except orjson.JSONDecodeError as error:
+                            raise FrameError(f"frame is not JSON: {error}") from None
+                    start = end
+                    if not isinstance(message, dict) or not isinstance(message.get("id"),
+                                                                       int):
+                        raise FrameError("frame is not an object with an integer id")
+                    messages.append(message)
+        finally:
+            self._keep(buffer, start)
         return messages
+
+    def _keep(self, buffer: bytes | bytearray, parsed: int) -> None:
+        """Keep what follows the parsed frames for the next read."""
+        if buffer is self._buffer:
+            del self._buffer[:parsed]
+        elif parsed < len(buffer):
+            self._buffer = bytearray(buffer[parsed:])
 
 
 class _FramedConnection(asyncio.Protocol):
@@ -210,8 +231,9 @@ class _WriterConnection(_FramedConnection):
             self._queue({"id": request_id, "error": "failed", "detail": "cancelled"})
             return
         error = done.exception()
-        if error is None:
-            self._queue({"id": request_id, "outcome": done.result().model_dump(mode="json")})
+        if error is None:  # the outcome's JSON as pydantic-core writes it, put into the frame
+            self._queue({"id": request_id,  # as it is (no dict of it is built first)
+                         "outcome": orjson.Fragment(done.result().model_dump_json())})
         elif isinstance(error, PersistenceError):
             self._queue({"id": request_id, "error": "store", "detail": type(error).__name__})
         elif isinstance(error, WriterBusy):
@@ -318,20 +340,28 @@ class RemoteCommands:
             return self._connection
 
     async def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """The writer's answer to `message`; TimeoutError after `timeout` seconds. The
+        answer is awaited with a timer of the loop's own rather than asyncio.wait_for, which
+        wraps every request in a second future and its callbacks."""
         connection = await self._open()
         message["id"] = request_id = next(self._ids)
         answer = connection.expect(request_id)
         connection.send(message)
+        timer = asyncio.get_running_loop().call_later(timeout, _expire, answer)
         try:
-            return await asyncio.wait_for(answer, timeout)
+            return await answer
         finally:
+            timer.cancel()
             connection.pending.pop(request_id, None)
 
     async def send(self, name: str, body: CommandBody, actor: str,
-                   timeout: float = 30.0, *, roles: Iterable[str] = ()) -> Outcome:
+                   timeout: float = 30.0, *, roles: Iterable[str] = (),
+                   body_json: bytes | None = None) -> Outcome:
         """Send a command on behalf of `actor`, whose credential names `roles` (the writer
         needs them for rules on what one person may do to another). CommandNotAnswered
-        after `timeout`; WriterBusy at once when too many are in flight."""
+        after `timeout`; WriterBusy at once when too many are in flight. `body_json`: the
+        JSON text `body` was validated from, sent as it is instead of serialising `body`
+        again (the writer validates it into the same model)."""
         connection = self._connection
         waiting = len(connection.pending) if connection is not None else 0
         if self.max_in_flight is not None and waiting >= self.max_in_flight:
@@ -339,7 +369,8 @@ class RemoteCommands:
                              "bound (CORRIDOR_COMMAND_QUEUE_MAX); nothing was sent. Retry "
                              "with the same command id after Retry-After.")
         try:
-            answer = await self.request({"name": name, "body": body.model_dump_json(),
+            text = body.model_dump_json() if body_json is None else body_json.decode()
+            answer = await self.request({"name": name, "body": text,
                                          "actor": actor, "roles": sorted(roles)}, timeout)
         except TimeoutError:
             raise CommandNotAnswered(timeout) from None
@@ -355,6 +386,11 @@ class RemoteCommands:
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
+
+
+def _expire(answer: asyncio.Future[dict[str, Any]]) -> None:
+    if not answer.done():
+        answer.set_exception(TimeoutError())
 
 
 class _ClientConnection(_FramedConnection):
