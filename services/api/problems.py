@@ -4,11 +4,14 @@ so what it says a route answers is what the route answers."""
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 import psycopg
+import psycopg.errors
 from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -66,8 +69,8 @@ DESCRIPTIONS = {
     415: "the body is not application/json; the problem names the type expected",
     422: "invalid input (a parameter, the body, JSON that is not UTF-8 or nested too deep); "
          "`errors` names each field and rule",
-    503: "a store, the read models or the writer are unavailable; retry (a command with the "
-         "same command id)",
+    503: "a store, the read models or the writer are unavailable, or the store's disk is "
+         "full (`rule` says which); retry (a command with the same command id)",
     504: "not answered in time: a command (retry with the same command id), or a read model "
          "that had not reached min_position within wait_ms",
 }
@@ -113,6 +116,21 @@ STORE_DOWN: tuple[type[Exception], ...] = (
 )
 """What the database's drivers raise when it cannot be reached (psycopg for the event store,
 asyncpg for the read models, the socket itself): a 503 `store_unavailable`, not a bug's 500."""
+
+
+def store_full(error: BaseException) -> bool:
+    """The store's disk is full: SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100) or an
+    ENOSPC anywhere in the error's chain (the drivers' errors are wrapped by eventsourcing)."""
+    seen: set[int] = set()
+    found: BaseException | None = error
+    while found is not None and id(found) not in seen:
+        seen.add(id(found))
+        if getattr(found, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or \
+                isinstance(found, psycopg.errors.DiskFull) or \
+                (isinstance(found, OSError) and found.errno == errno.ENOSPC):
+            return True
+        found = found.__cause__ or found.__context__
+    return False
 
 
 def problem(status: int, detail: str, *, rule: str | None = None,
@@ -161,6 +179,9 @@ def problem_for(error: Exception) -> JSONResponse | None:
     if isinstance(error, CoordinationError):
         return problem(error.http_status, str(error), rule=error.rule,
                        **getattr(error, "extra", {}))
+    if store_full(error):
+        return problem(503, "the event store's disk is full: nothing was stored. Retry with "
+                            "the same command id once space is freed", rule="store_full")
     if isinstance(error, STORE_DOWN):
         return problem(503, f"the database cannot be reached ({type(error).__name__}); "
                             "retry later (a command with the same command id)",
