@@ -11,7 +11,7 @@ from rich.console import Console
 
 from bench.context import BenchConfig
 from bench.infra import REPO_ROOT
-from bench.report import SECTIONS, rich_table, write
+from bench.report import DEFAULT_SECTIONS, SECTIONS, rich_table, write
 from bench.runner import run
 from bench.server import ApiShape
 
@@ -21,8 +21,9 @@ def _csv(text: str) -> list[str]:
 
 
 def bench(
-    only: str = typer.Option(",".join(SECTIONS), help="sections to run, comma-separated: "
-                             + ", ".join(SECTIONS)),
+    only: str = typer.Option(",".join(DEFAULT_SECTIONS), help="sections to run, "
+                             "comma-separated: " + ", ".join(SECTIONS) + " (soak only when "
+                             "named)"),
     duration: float = typer.Option(10.0, min=1.0, help="seconds measured per client level "
                                    "(and per baseline, and for the lag run)"),
     clients: str = typer.Option("1,8,32,64", help="concurrent HTTP clients per level"),
@@ -45,6 +46,12 @@ def bench(
                                     "deployment, idle and again under load (flags section)"),
     flag_clients: int = typer.Option(8, min=1, max=256, help="clients of the command load "
                                      "under which the recall-to-flag trials run"),
+    soak_minutes: float = typer.Option(30.0, min=0.5, max=24 * 60, help="how long the soak "
+                                       "sends its paced load (soak section)"),
+    soak_rate: float = typer.Option(500.0, min=1.0, max=100_000, help="commands a second "
+                                    "the soak sends"),
+    worker_events: int = typer.Option(1_000_000, min=1000, help="events in the backlog the "
+                                      "projection workers catch up (workers section)"),
 ) -> None:
     """Benchmark commands, projection lag, recall-to-flag, rebuild, replay, suggestions and
     memory against the targets.
@@ -66,7 +73,8 @@ def bench(
                          out_dir=out_dir, keep_data=keep_data,
                          api=ApiShape(api_writer_process or api_workers > 1, api_workers),
                          repeats=repeats, flag_trials=flag_trials,
-                         flag_clients=flag_clients)
+                         flag_clients=flag_clients, soak_minutes=soak_minutes,
+                         soak_rate=soak_rate, worker_events=worker_events)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         report, failed = runner.run(run(config))
     console = Console(width=200)

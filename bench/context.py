@@ -36,6 +36,12 @@ class BenchConfig:
     """How the measured API is served."""
     repeats: int = 3
     """Runs of the target client level; the median run is reported, all are shown."""
+    soak_minutes: float = 30.0
+    """How long the soak sends its paced load."""
+    soak_rate: float = 500.0
+    """Commands a second the soak sends."""
+    worker_events: int = 1_000_000
+    """The backlog the projection workers catch up (workers section)."""
 
     @property
     def target_clients(self) -> int:

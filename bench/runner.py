@@ -27,7 +27,17 @@ def _parameters(config: BenchConfig) -> dict[str, object]:
             "duration_s": config.duration, "warmup_s": config.warmup,
             "rebuild_events": config.rebuild_events, "store_events": config.store_events,
             "lag_clients": config.lag_clients, "flag_trials": config.flag_trials,
-            "flag_clients": config.flag_clients}
+            "flag_clients": config.flag_clients, **_scale_parameters(config)}
+
+
+def _scale_parameters(config: BenchConfig) -> dict[str, object]:
+    """The soak's and the projection workers' options, when those sections run."""
+    found: dict[str, object] = {}
+    if "soak" in config.sections:
+        found.update(soak_minutes=config.soak_minutes, soak_rate=config.soak_rate)
+    if "workers" in config.sections:
+        found["worker_events"] = config.worker_events
+    return found
 
 
 async def run(config: BenchConfig) -> tuple[Report, list[str]]:
