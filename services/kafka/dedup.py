@@ -4,35 +4,57 @@ Kafka keeps each stream's events in order in one partition, and the relay re-pub
 after a fault, always from its last acknowledged position onwards. So per stream, the next
 new event is always the last seen version + 1: anything at or below it is a re-delivery, and
 anything beyond it is a copy that overtook a lost message and will come again, in order.
+
+Such a copy overtakes only within one re-publishing of the relay (a batch it sends again), so
+only streams seen lately need remembering: each partition keeps its most recently seen
+streams, up to a bound, and a stream forgotten is admitted like one never seen (as after a
+restart, the stored positions then say what was applied). Closed cases and retired resources
+so leave the table once they fall quiet, and a worker's memory does not grow with the store.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from uuid import UUID
 
 from aiokafka import TopicPartition
 
 
+STREAMS_PER_PARTITION = 10_000
+"""Streams remembered per partition: far more than one re-publishing of the relay names."""
+
+
 class StreamVersions:
-    """The last version admitted per stream, kept per partition (a stream lives in one).
+    """The last version admitted per stream, kept per partition (a stream lives in one), for
+    the `max_streams` streams of each partition seen most recently.
 
     A stream not seen before is admitted at any version: a reader that restarts or takes a
     partition over starts in the middle of its streams, and its own stored positions say
     which of those events it applied already.
     """
 
-    def __init__(self) -> None:
-        self._seen: dict[TopicPartition, dict[UUID, int]] = {}
+    def __init__(self, max_streams: int = STREAMS_PER_PARTITION) -> None:
+        self.max_streams = max_streams
+        self._seen: dict[TopicPartition, OrderedDict[UUID, int]] = {}
 
     def admit(self, tp: TopicPartition, stream_id: UUID, version: int) -> bool:
         """True for the stream's next event (or its first one seen); False otherwise."""
-        seen = self._seen.setdefault(tp, {})
+        seen = self._seen.get(tp)
+        if seen is None:
+            seen = self._seen[tp] = OrderedDict()
         last = seen.get(stream_id, version - 1)
         if version != last + 1:
             return False
         seen[stream_id] = version
+        seen.move_to_end(stream_id)
+        if len(seen) > self.max_streams:
+            seen.popitem(last=False)
         return True
+
+    def remembered(self) -> int:
+        """Streams remembered over all partitions."""
+        return sum(len(seen) for seen in self._seen.values())
 
     def forget(self, partitions: Iterable[TopicPartition]) -> None:
         """Drop what we know of partitions we lost (another member may have moved them on)."""

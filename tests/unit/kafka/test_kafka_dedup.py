@@ -98,3 +98,19 @@ def test_a_lenient_reader_sees_each_event_once_in_order_after_relay_crashes(
     # A crash re-publishes; it loses nothing that a later copy could overtake.
     topic = relay_with_faults(log, batch, [(cut, batch) for cut in crashes])
     assert admitted_per_stream(topic, StreamVersions()) == per_stream(log)
+
+
+def test_a_partition_remembers_only_its_most_recently_seen_streams() -> None:
+    versions = StreamVersions(max_streams=100)
+    quiet, busy = uuid4(), uuid4()
+    versions.admit(P0, quiet, 1)
+    busy_version = 1
+    versions.admit(P0, busy, busy_version)
+    for n in range(1000):  # a thousand cases opened and closed since
+        versions.admit(P0, uuid4(), 1)
+        if n % 10 == 0:
+            busy_version += 1
+            assert versions.admit(P0, busy, busy_version)
+    assert versions.remembered() == 100
+    assert not versions.admit(P0, busy, 2)  # seen lately: a re-delivery is still dropped
+    assert versions.admit(P0, quiet, 1)  # long quiet: admitted as never seen
