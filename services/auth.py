@@ -8,7 +8,10 @@ malformed claim is refused naming it, never guessed at (a `roles` object read as
 
 from __future__ import annotations
 
+import json
 import time
+import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -35,6 +38,12 @@ AUDIENCE = "corridor"
 """The `aud` of tokens from `corridor token` (CORRIDOR_TOKEN_AUDIENCE)."""
 CLOCK_SKEW_SECONDS = 30
 """How far in the future an `iat` or `nbf` may lie (the issuer's clock may run ahead)."""
+SIGN_IN_SUFFIX = ":console-sign-in"
+"""Appended to the audience of a one-time console sign-in code: a code is no API token."""
+SIGN_IN_TTL = timedelta(minutes=10)
+"""How long a sign-in link from `corridor token --link` may be used."""
+VERIFIED_TOKENS = 10_000
+"""Checked tokens a TokenIssuer remembers (least recently used forgotten first): a few MB."""
 LATEST_NUMERIC_DATE = 253_402_300_799
 """9999-12-31T23:59:59Z: a later time is no date a token can mean."""
 
@@ -190,13 +199,16 @@ class TokenIssuer:
     algorithm = "HS256"
 
     def __init__(self, secret: str, ttl: timedelta = timedelta(hours=12), *,
-                 issuer: str = ISSUER, audience: str = AUDIENCE) -> None:
+                 issuer: str = ISSUER, audience: str = AUDIENCE,
+                 remembered: int = VERIFIED_TOKENS) -> None:
         self._secret = secret
         self._ttl = ttl
         self._issuer = issuer
         self._audience = audience
         self._signatures = jwt.PyJWS()
-        self._verified: dict[str, tuple[Principal, float]] = {}
+        self._remembered = remembered
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        """Tokens checked lately, least recently used first, with their expiry."""
 
     def issue(self, actor: str, roles: list[CallerRole] | list[str], now: datetime | None = None,
               ttl: timedelta | None = None, partner_id: UUID | None = None) -> str:
@@ -216,15 +228,50 @@ class TokenIssuer:
             claims["partner_id"] = str(partner_id)
         return jwt.encode(claims, self._secret, algorithm=self.algorithm)
 
+    def issue_sign_in(self, actor: str, roles: list[CallerRole] | list[str],
+                      ttl: timedelta = SIGN_IN_TTL) -> str:
+        """A short-lived one-time code for the console's sign-in link: signed like a token
+        but for another audience, so the API refuses it as a bearer token."""
+        issued = datetime.now(UTC)
+        claims: dict[str, Any] = {
+            "sub": SUBJECT.validate_python(actor), "roles": [CallerRole(r).value for r in roles],
+            "iss": self._issuer, "aud": self._audience + SIGN_IN_SUFFIX,
+            "iat": issued, "exp": issued + ttl, "jti": uuid.uuid4().hex}
+        return jwt.encode(claims, self._secret, algorithm=self.algorithm)
+
+    def redeem_sign_in(self, code: str) -> tuple[Principal, str, float]:
+        """The caller a sign-in code names, its id (`jti`) and expiry; NotAuthenticated if
+        it is forged, expired or no sign-in code. Using it once is the caller's to enforce."""
+        try:
+            payload = self._signatures.decode(code, self._secret, algorithms=[self.algorithm])
+        except jwt.PyJWTError as error:
+            raise NotAuthenticated(f"invalid sign-in code: {error}") from None
+        claims = claims_of(payload, self._issuer, self._audience + SIGN_IN_SUFFIX)
+        jti = json.loads(payload).get("jti")
+        if not isinstance(jti, str) or not 0 < len(jti) <= 64:
+            raise NotAuthenticated("invalid sign-in code: claim 'jti': required", claim="jti")
+        return Principal(actor=claims.sub, roles=frozenset(claims.roles)), jti, claims.exp
+
+    def expiry_of(self, token: str) -> float:
+        """When a valid token runs out (seconds since the epoch)."""
+        return self._verify(token)[1]
+
     def verify(self, token: str) -> Principal:
-        """The caller a valid token names; checked tokens are remembered until expiry."""
-        known = self._verified.get(token)
-        if known is not None and time.time() < known[1]:
-            return known[0]
+        """The caller a valid token names. A checked token is remembered until it expires,
+        as long as it is among the `remembered` used most recently: a client sends its
+        token with every request, and checking it again each time (the signature, then every
+        claim) was a visible share of each command's CPU."""
+        verified = self._verified
+        known = verified.get(token)
+        if known is not None:
+            if time.time() < known[1]:
+                verified.move_to_end(token)
+                return known[0]
+            del verified[token]
         principal, expires = self._verify(token)
-        if len(self._verified) >= 10_000:
-            self._verified.clear()
-        self._verified[token] = (principal, expires)
+        verified[token] = (principal, expires)
+        if len(verified) > self._remembered:
+            verified.popitem(last=False)
         return principal
 
     def _verify(self, token: str) -> tuple[Principal, float]:
