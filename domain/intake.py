@@ -37,6 +37,8 @@ class Intake:
     exact_location: str = ""
     health_details: str = ""
     notes: str = ""
+    birth_year: int | None = None
+    """Personal, with the name: finds the same person asking twice (the blind index)."""
 
     @property
     def children(self) -> int:
@@ -74,7 +76,10 @@ class Intake:
 
     def personal_data(self, person_id: UUID) -> PersonalData:
         """The answers that identify or describe the person, sealed apart from the rest."""
-        return PersonalData.of(person_id, **{f: getattr(self, f) for f in PERSONAL_FIELDS})
+        fields = {f: getattr(self, f) for f in PERSONAL_FIELDS}
+        if self.birth_year is not None:
+            fields["birth_year"] = self.birth_year
+        return PersonalData.of(person_id, **fields)
 
 
 def assess_urgency(intake: Intake) -> Urgency:

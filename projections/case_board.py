@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from domain.contact import CONTACT_STEP_EVENTS
 from domain.journey import STAGE_AFTER_EVENT
 from projections.changes import Change, Delete, Increment, Insert, Update, Upsert
 from projections.records import EventRecord
@@ -28,6 +29,9 @@ STAGE_AFTER = {event: stage.value for event, stage in STAGE_AFTER_EVENT.items()}
 CONTACT_EVENTS = frozenset({"AdviceGiven", "TransportArranged", "FollowUpRecorded",
                             *STAGE_AFTER})
 """Events that mean a volunteer was in touch with the person (they reset 'since contact')."""
+HEARD_FROM = frozenset(CONTACT_STEP_EVENTS)
+"""Steps that count as contact (domain.contact): they clear contact overdue and possible lost
+contact, as a ContactRecorded that reached the person does."""
 
 BOARD = Table("case_board", (
     Column("case_id", ID), Column("person_id", ID), Column("status", TEXT),
@@ -44,7 +48,16 @@ BOARD = Table("case_board", (
     Column("personal_erased", BOOL, False), Column("last_event_at", TIME),
     Column("version", INT), Column("position", INT),
     Column("seats_held", INT, 0), Column("seats_confirmed", INT, 0),
+    Column("contact_overdue_since", TIME), Column("lost_contact_suspected_at", TIME),
+    Column("contact_attempts", INT, 0), Column("last_contact_attempt_at", TIME),
+    Column("merged_into", ID),
 ), key=("case_id",), indexes=(("status", "urgency_rank"), ("assignee_id",), ("region",)))
+
+DUPLICATES = Table("case_duplicates", (
+    Column("case_id", ID), Column("other_case_id", ID), Column("matched_on", TEXT),
+    Column("found_at", TIME),
+), key=("case_id", "other_case_id"))
+"""Active cases marked as maybe the same person (both ways round); supervisors see which."""
 
 HOLDS = Table("case_holds", (
     Column("case_id", ID), Column("hold_id", ID), Column("resource_id", ID),
@@ -73,10 +86,13 @@ RESOURCE_STATE = Table("board_resources", (
     Column("window_zone", TEXT), Column("window_closed_within", BOOL, False),
 ), key=("resource_id",))
 
-TABLES = (BOARD, FLAGS, RELIED_ON, RESOURCE_STATE, HOLDS)
+TABLES = (BOARD, FLAGS, RELIED_ON, RESOURCE_STATE, HOLDS, DUPLICATES)
 
 
 def _row(record: EventRecord, **values: Any) -> Upsert:
+    if record.type in HEARD_FROM or (record.type == "ContactRecorded"
+                                     and record.data.get("reached")):
+        values["contact_overdue_since"] = values["lost_contact_suspected_at"] = None
     values["last_event_at"], values["version"] = record.occurred_at, record.version
     values["position"] = record.position  # stamp(record), without building a second dict
     return Upsert("case_board", {"case_id": stream_key(record)}, values)
@@ -232,6 +248,42 @@ CASE_HANDLERS: dict[str, Callable[[EventRecord], list[Change]]] = {
     "TransportSeatsHeld": _seats_held, "TransportSeatsConfirmed": _seats_confirmed,
     "TransportSeatsReleased": _seats_freed, "TransportSeatsLapsed": _seats_freed,
 }
+
+def _contact(record: EventRecord) -> list[Change]:
+    reached = {"last_contact_at": record.occurred_at} if record.data.get("reached") else {}
+    return [_row(record, last_contact_attempt_at=record.occurred_at, **reached),
+            Increment("case_board", {"case_id": stream_key(record)}, "contact_attempts", 1)]
+
+
+def _duplicate(record: EventRecord) -> list[Change]:
+    d = record.data
+    return [_row(record), Upsert("case_duplicates", {
+        "case_id": stream_key(record), "other_case_id": id_of(d.get("other_case_id"))}, {
+        "matched_on": ",".join(d.get("matched_on") or ()), "found_at": record.occurred_at})]
+
+
+def _unlinked(field: str) -> Callable[[EventRecord], list[Change]]:
+    """A pair no longer marked: told apart, or one merged into the other."""
+    def handle(record: EventRecord) -> list[Change]:
+        other = id_of(record.data.get(field))
+        merged = {"merged_into": other} if record.type == "CaseMergedInto" else {}
+        return [_row(record, **merged), Delete("case_duplicates", {
+            "case_id": stream_key(record), "other_case_id": other})]
+    return handle
+
+
+SILENCE_HANDLERS: dict[str, Callable[[EventRecord], list[Change]]] = {
+    "ContactRecorded": _contact,
+    "ContactOverdue": lambda r: [_row(r, contact_overdue_since=time_of(r.data.get("due_at")))],
+    "LostContactSuspected": lambda r: [_row(r, lost_contact_suspected_at=r.occurred_at)],
+    "PossibleDuplicateFound": _duplicate,
+    "DuplicateToldApart": _unlinked("other_case_id"),
+    "CaseMergedInto": _unlinked("survivor_case_id"),
+    "CaseMergedIn": _unlinked("merged_case_id"),
+}
+"""Contact and the same person twice (issue 23)."""
+CASE_HANDLERS.update(SILENCE_HANDLERS)
+
 
 RESOURCE_STATUS = {"ResourceMarkedFull": "full", "ResourceMarkedUnsafe": "unsafe",
                    "ResourceClosed": "closed", "ResourceDestroyed": "destroyed",

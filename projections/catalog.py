@@ -30,13 +30,14 @@ class Projection:
         return next(t for t in self.tables if t.name == name)
 
 
-CASE_BOARD = Projection("case_board", 4, case_board.TABLES, case_board.project,
-                        "open cases, waits, flags, relied-on resources (and their windows) "
-                        "and seats held")
+CASE_BOARD = Projection("case_board", 5, case_board.TABLES, case_board.project,
+                        "open cases, waits, flags, relied-on resources (and their windows), "
+                        "seats held, contact overdue and possible duplicates")
 AUDIT_TRAIL = Projection("audit_trail", 1, audit_trail.TABLES, audit_trail.project,
                          "every event of every stream, in order")
-VOLUNTEER_WORKLOAD = Projection("volunteer_workload", 2, workload.TABLES, workload.project,
-                                "cases, shifts, standing and seat holds per volunteer")
+VOLUNTEER_WORKLOAD = Projection("volunteer_workload", 3, workload.TABLES, workload.project,
+                                "cases (and which are overdue for contact), shifts, standing "
+                                "and seat holds per volunteer")
 RESOURCE_DIRECTORY = Projection("resource_directory", 4, resource_directory.TABLES,
                                 resource_directory.project,
                                 "verified resources on offer, seats on transports, opening "

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from domain.contact import CONTACT_STEP_EVENTS
 from projections.changes import Change, Delete, Increment, Insert, Latest, Update, Upsert
 from projections.records import EventRecord
 from projections.schema import BOOL, ID, INT, TEXT, TIME, Column, Table
@@ -38,7 +39,7 @@ SHIFTS = Table("volunteer_shifts", (
 
 CASES = Table("workload_cases", (
     Column("case_id", ID), Column("assignee_id", ID), Column("urgency", TEXT),
-    Column("status", TEXT),
+    Column("status", TEXT), Column("contact_overdue", BOOL, False),
 ), key=("case_id",), indexes=(("assignee_id", "status"),))
 
 HOLDS = Table("workload_holds", (
@@ -114,6 +115,12 @@ def _case(record: EventRecord, **values: Any) -> list[Change]:
     return [Upsert("workload_cases", {"case_id": stream_key(record)}, values)]
 
 
+def _heard_from(record: EventRecord) -> list[Change]:
+    """A contact clears contact overdue (a no-op update unless the case was overdue)."""
+    return [Update("workload_cases", {"case_id": stream_key(record), "contact_overdue": True},
+                   {"contact_overdue": False})]
+
+
 def _reopened(record: EventRecord) -> list[Change]:
     assignee = id_of(record.data.get("assignee_id"))
     return _case(record, assignee_id=assignee,
@@ -130,6 +137,9 @@ CASE_HANDLERS: dict[str, Callable[[EventRecord], list[Change]]] = {
     "CaseReleased": lambda r: _case(r, assignee_id=None, status="unassigned"),
     "CaseClosed": lambda r: _case(r, status="closed"),
     "CaseReopened": _reopened,
+    "ContactOverdue": lambda r: _case(r, contact_overdue=True),
+    "ContactRecorded": lambda r: _heard_from(r) if r.data.get("reached") else [],
+    **dict.fromkeys(CONTACT_STEP_EVENTS, lambda r: _heard_from(r)),
 }
 
 

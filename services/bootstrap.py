@@ -33,6 +33,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from domain.base import Meta
+from domain.contact import intervals_from
+from domain.vocabulary import Urgency
 from projections.service import ProjectionService
 from services.auth import Principal, TokenIssuer
 from services.clock import now
@@ -223,7 +225,8 @@ def for_background(settings: Settings, socket_path: str) -> Background:
     if settings.reactions_in_process:
         reactions = Reactions(application(settings), RemoteFollowUps(socket_path),
                               tick_seconds=settings.expiry_tick_seconds,
-                              window_lead_minutes=settings.window_lead_minutes)
+                              window_lead_minutes=settings.window_lead_minutes,
+                              contact_intervals=_contact_intervals(settings))
         reactions.start()
     return Background(settings, reactions, project=settings.projections_in_process)
 
@@ -299,6 +302,11 @@ def build_runtime(settings: Settings, *, start_writer: bool = True,
 # --- the parts ------------------------------------------------------------------------
 
 
+def _contact_intervals(settings: Settings) -> dict[Urgency, timedelta]:
+    """CORRIDOR_CONTACT_INTERVAL_HOURS as the silence watch reads it."""
+    return intervals_from({str(k): v for k, v in settings.contact_interval_hours.items()})
+
+
 def application(settings: Settings) -> CorridorApplication:
     """The event store with its keys: every process opens it here."""
     import services.commands.catalog  # noqa: F401  (registers the commands)
@@ -331,7 +339,8 @@ def _storing(settings: Settings, *, react: bool, read_models: bool = False,
     if react:
         reactions = Reactions(app, LocalFollowUps(writer),
                               tick_seconds=settings.expiry_tick_seconds,
-                              window_lead_minutes=settings.window_lead_minutes)
+                              window_lead_minutes=settings.window_lead_minutes,
+                              contact_intervals=_contact_intervals(settings))
     runtime = Runtime(settings=settings, app=app, writer=writer, tokens=_tokens(settings),
                       projections=projections, reactions=reactions, duties=duties)
     if kafka and settings.uses_kafka:

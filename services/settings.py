@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, PositiveFloat, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Urgency = Literal["critical", "high", "medium", "low"]
+DEFAULT_CONTACT_HOURS: dict[Urgency, float] = {"critical": 1.0, "high": 4.0, "medium": 24.0,
+                                               "low": 72.0}
 
 
 class Settings(BaseSettings):
@@ -111,6 +116,15 @@ class Settings(BaseSettings):
                               "held on a transport stay held unless confirmed, for a hold "
                               "that does not name its own hold_minutes (never past the "
                               "transport's departure window); unconfirmed, they lapse")
+    contact_interval_hours: dict[Urgency, PositiveFloat] = Field(
+        default_factory=lambda: dict(DEFAULT_CONTACT_HOURS),
+        description="how long an active case may go without contact before the tick marks "
+        "it contact overdue, in hours by urgency, as JSON (e.g. `{\"critical\": 0.5}`; "
+        "urgencies not named keep 1 / 4 / 24 / 72); after three intervals supervisors see "
+        "possible lost contact")
+    phone_region: str = Field(default="UA", min_length=2, max_length=2, description="the "
+                              "country (ISO 3166 code) a phone number without a country "
+                              "code is read in, for finding the same person twice")
     clock: Literal["system", "told"] = Field(default="system", description="`told` lets "
                                              "an admin's clock tick (POST /commands/clock/"
                                              "tick) move the business time forward, for "
@@ -149,9 +163,9 @@ def settings_table() -> str:
     configuration section is this table, and `corridor settings` prints it."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
-        default = field.default
+        default = field.get_default(call_default_factory=True)
         shown = "" if default is None else str(default).lower() if isinstance(default, bool) \
-            else str(default)
+            else json.dumps(default) if isinstance(default, dict) else str(default)
         meaning = " ".join((field.description or "").split())
         rows.append(f"| `CORRIDOR_{name.upper()}` | {f'`{shown}`' if shown else ''} "
                     f"| {meaning} |")

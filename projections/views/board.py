@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from domain.duplicates import ASK_A_SUPERVISOR
 from domain.resource import unusable_reason
 from domain.transport import departure_passed
 from projections.values import WINDOW_COLUMNS
@@ -54,6 +55,8 @@ class BoardQuery(BaseModel):
     unassigned_only: bool = False
     flagged: bool | None = Field(default=None, description="only cases with (true) or "
                                                          "without (false) active flags")
+    contact_overdue: bool | None = Field(default=None, description="only cases overdue "
+                                         "for contact (true) or not (false)")
     sort: Sort = "urgency"
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
     offset: int = Field(default=0, ge=0, le=100_000)
@@ -144,6 +147,21 @@ class BoardCase(BaseModel):
     person_id: UUID | None = Field(default=None, description="supervisors only")
     psychologist_id: UUID | None = Field(default=None, description="supervisors only")
     personal_erased: bool | None = Field(default=None, description="supervisors only")
+    contact_overdue: bool = Field(default=False, description="an interval of its urgency "
+                                  "passed without contact (CORRIDOR_CONTACT_INTERVAL_HOURS); "
+                                  "a contact that reaches the person or a step clears it")
+    contact_overdue_since: datetime | None = None
+    contact_attempts: int = Field(default=0, description="contacts recorded, reached or not")
+    last_contact_attempt_at: datetime | None = None
+    possible_lost_contact: bool | None = Field(default=None, description="supervisors "
+                                               "only: three intervals without contact")
+    possible_duplicate: str | None = Field(default=None, description=f"'{ASK_A_SUPERVISOR}' "
+                                           "while another active case may be the same "
+                                           "person")
+    possible_duplicate_of: list[UUID] | None = Field(default=None, description="supervisors "
+                                                     "only: which cases")
+    merged_into: UUID | None = Field(default=None, description="closed as merged into "
+                                     "this case")
 
 
 class BoardPage(BaseModel):
@@ -163,6 +181,11 @@ class BoardCounts(BaseModel):
     by_urgency: dict[str, int]
     flagged: int
     relying_on_changed_resources: int
+    contact_overdue: int = Field(default=0, description="open cases overdue for contact")
+    contact_overdue_by_urgency: dict[str, int] = Field(default_factory=dict)
+    possible_lost_contact: int = 0
+    possible_duplicates: int = Field(default=0, description="open cases marked as maybe "
+                                     "the same person as another")
 
 
 class ResourceAlert(BaseModel):
@@ -201,6 +224,9 @@ def _where(q: BoardQuery) -> tuple[str, list[Any]]:
         terms.append("assignee_id IS NULL")
     if q.flagged is not None:
         terms.append("flags_active > 0" if q.flagged else "flags_active = 0")
+    if q.contact_overdue is not None:
+        terms.append("contact_overdue_since IS " + ("NOT NULL" if q.contact_overdue
+                                                   else "NULL"))
     return " AND ".join(terms), args
 
 
@@ -218,6 +244,7 @@ async def board(reader: Reader, q: BoardQuery, now: datetime, *,
     holds = await _holds(reader, ids, now, fresh)
     cases = [_case(r, now, flags.get(i, []), relied.get(i, []), holds.get(i, []), supervisor)
              for r, i in zip(rows, ids, strict=True)]
+    await _mark_duplicates(reader, cases, supervisor, fresh)
     return BoardPage(now=now, total=int(total), limit=q.limit, offset=q.offset, cases=cases)
 
 
@@ -233,8 +260,10 @@ async def cases_by_id(reader: Reader, case_ids: list[str], now: datetime, *,
     flags = await _flags(reader, ids, supervisor, False)
     relied = await _relied_on(reader, ids, now, False)
     holds = await _holds(reader, ids, now, False)
-    return [_case(r, now, flags.get(i, []), relied.get(i, []), holds.get(i, []), supervisor)
-            for r, i in zip(rows, ids, strict=True)]
+    cases = [_case(r, now, flags.get(i, []), relied.get(i, []), holds.get(i, []), supervisor)
+             for r, i in zip(rows, ids, strict=True)]
+    await _mark_duplicates(reader, cases, supervisor, False)
+    return cases
 
 
 def _case(row: dict[str, Any], now: datetime, flags: list[BoardFlag],
@@ -259,7 +288,37 @@ def _case(row: dict[str, Any], now: datetime, flags: list[BoardFlag],
         seats_confirmed=row["seats_confirmed"] or 0, holds=holds,
         support_members=row["support_members"] or 0,
         outcome=row["outcome"], closed_at=row["closed_at"], version=row["version"],
-        position=row["position"], **extra)
+        position=row["position"], **extra, **_silence(row, supervisor))
+
+
+def _silence(row: dict[str, Any], supervisor: bool) -> dict[str, Any]:
+    """Contact overdue for everyone; possible lost contact for supervisors (issue 23)."""
+    lost = row["lost_contact_suspected_at"] is not None if supervisor else None
+    return {"contact_overdue": row["contact_overdue_since"] is not None,
+            "contact_overdue_since": as_time(row["contact_overdue_since"]),
+            "contact_attempts": row["contact_attempts"] or 0,
+            "last_contact_attempt_at": as_time(row["last_contact_attempt_at"]),
+            "possible_lost_contact": lost, "merged_into": row["merged_into"]}
+
+
+async def _mark_duplicates(reader: Reader, cases: list[BoardCase], supervisor: bool,
+                           fresh: bool) -> None:
+    """Possible duplicates: everyone is told to ask a supervisor; only supervisors are
+    told which other cases (a volunteer may not see them)."""
+    ids = [str(c.case_id) for c in cases]
+    if not ids:
+        return
+    table = await reader.table("case_board", "case_duplicates", fresh=fresh)
+    rows = await reader.fetch(f"SELECT case_id, other_case_id FROM {table} WHERE case_id IN "
+                              f"({marks(ids)}) ORDER BY found_at, other_case_id", ids)
+    others: dict[str, list[UUID]] = {}
+    for r in rows:
+        others.setdefault(as_id(r["case_id"]) or "", []).append(UUID(str(r["other_case_id"])))
+    for case in cases:
+        found = others.get(str(case.case_id))
+        if found:
+            case.possible_duplicate = ASK_A_SUPERVISOR
+            case.possible_duplicate_of = found if supervisor else None
 
 
 async def _flags(reader: Reader, ids: list[str], supervisor: bool,
@@ -353,7 +412,25 @@ async def counts(reader: Reader, now: datetime) -> BoardCounts:
             flagged += int(r["flagged"] or 0)
     alerts = await resource_alerts(reader, now)
     return BoardCounts(by_status=by_status, by_urgency=by_urgency, flagged=flagged,
-                       relying_on_changed_resources=len({a.case_id for a in alerts}))
+                       relying_on_changed_resources=len({a.case_id for a in alerts}),
+                       **await _silence_counts(reader, table))
+
+
+async def _silence_counts(reader: Reader, table: str) -> dict[str, Any]:
+    """Open cases overdue for contact (by urgency), possibly lost, possibly duplicates."""
+    rows = await reader.fetch(
+        f"SELECT urgency, COUNT(*) AS n, SUM(CASE WHEN lost_contact_suspected_at IS NOT NULL "
+        f"THEN 1 ELSE 0 END) AS lost FROM {table} WHERE status IN ('unassigned', 'assigned') "
+        f"AND contact_overdue_since IS NOT NULL GROUP BY urgency")
+    duplicates_t = await reader.table("case_board", "case_duplicates")
+    duplicates = await reader.fetch(
+        f"SELECT COUNT(DISTINCT d.case_id) AS n FROM {duplicates_t} d JOIN {table} b ON "
+        f"b.case_id = d.case_id WHERE b.status IN ('unassigned', 'assigned')")
+    by_urgency = {r["urgency"] or "unknown": int(r["n"]) for r in rows}
+    return {"contact_overdue": sum(by_urgency.values()),
+            "contact_overdue_by_urgency": by_urgency,
+            "possible_lost_contact": sum(int(r["lost"] or 0) for r in rows),
+            "possible_duplicates": int(duplicates[0]["n"]) if duplicates else 0}
 
 
 async def resource_alerts(reader: Reader, now: datetime, limit: int = 1000,

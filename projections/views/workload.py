@@ -69,6 +69,8 @@ class VolunteerLoad(BaseModel):
                                         "own clock")
     daytime: bool | None = Field(default=None, description="it is day where they are "
                                  "(07:00-22:00 on their clock): awake, as far as we can tell")
+    contact_overdue_cases: int = Field(default=0, description="open cases they hold that "
+                                       "are overdue for contact")
     holds_to_confirm: int = Field(default=0, description="seat holds this volunteer placed "
                                                          "that are not confirmed yet")
     seats_held: int = Field(default=0, description="seats in those holds")
@@ -122,8 +124,10 @@ async def workload(reader: Reader, q: WorkloadQuery, now: datetime, *,
     spans = await _spans(reader, tables["volunteer_shifts"], ids, now)
     cases = await _cases(reader, tables["workload_cases"], ids)
     holds = await _holds(reader, tables["workload_holds"], ids)
+    overdue = await _contact_overdue(reader, tables["workload_cases"], ids)
     loads = [_load(r, roles.get(i, []), spans.get(i, []), cases.get(i, (0, 0)), q, now)
-             .model_copy(update=holds.get(i, {})) for r, i in zip(rows, ids, strict=True)]
+             .model_copy(update={**holds.get(i, {}), **overdue.get(i, {})})
+             for r, i in zip(rows, ids, strict=True)]
     chosen = [v for v in loads if _wanted(v, q)]
     chosen.sort(key=lambda v: (-v.urgent_cases, -v.active_cases, -v.hours_on_shift_today,
                                str(v.volunteer_id)))
@@ -203,6 +207,20 @@ async def _holds(reader: Reader, table: str, ids: list[str]) -> dict[str, dict[s
             found[as_id(r["volunteer_id"]) or ""] = {
                 "holds_to_confirm": int(r["holds"]), "seats_held": int(r["seats"] or 0),
                 "next_hold_runs_out_at": as_time(r["first"])}
+    return found
+
+
+async def _contact_overdue(reader: Reader, table: str,
+                           ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Open cases each volunteer holds that are overdue for contact (issue 23)."""
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(ids):
+        rows = await reader.fetch(
+            f"SELECT assignee_id, COUNT(*) AS n FROM {table} WHERE status = 'assigned' AND "
+            f"contact_overdue = ? AND assignee_id IN ({marks(chunk)}) GROUP BY assignee_id",
+            [True, *chunk])
+        for r in rows:
+            found[as_id(r["assignee_id"]) or ""] = {"contact_overdue_cases": int(r["n"])}
     return found
 
 

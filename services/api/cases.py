@@ -15,10 +15,11 @@ from pydantic import BaseModel, Field
 from domain.access import AccessLog, access_log_id
 from domain.base import NotFound
 from domain.case import Case
+from domain.duplicates import ASK_A_SUPERVISOR
 from services.api.deps import PrincipalDep, Purpose, RuntimeDep
 from services.api.privacy import need_to_know, shown
 from services.api.problems import ONE_ROW_PROBLEMS
-from services.auth import CallerRole, Forbidden
+from services.auth import CallerRole, Forbidden, Principal
 from services.bootstrap import Runtime
 from services.clock import now
 from services.commands.cases import RecordDisclosure
@@ -27,6 +28,27 @@ from services.storage.sealing import Sealer
 
 READERS = frozenset({CallerRole.VOLUNTEER, CallerRole.SUPERVISOR, CallerRole.PSYCHOLOGIST,
                      CallerRole.AUDITOR, CallerRole.ADMIN})
+
+
+class CaseContact(BaseModel):
+    """Keeping in touch: the last contact, whether it is overdue, and every try (issue 23)."""
+
+    last_contact_at: datetime
+    overdue_since: datetime | None
+    possible_lost_contact: bool | None = Field(description="supervisors only")
+    attempts: list[dict[str, Any]] = Field(description="{at, actor, channel, reached}: "
+                                           "supervisors, auditors and the assignee only")
+
+
+class CaseDuplicates(BaseModel):
+    """The same person twice: shown to everyone as 'ask a supervisor', with the other cases
+    only to supervisors."""
+
+    possible_duplicate: str | None
+    possible_duplicates: list[dict[str, Any]] | None = Field(
+        description="supervisors only: {case_id, matched_on, found_at}")
+    merged_into: UUID | None
+    merged_case_ids: list[UUID]
 
 
 class CaseDetail(BaseModel):
@@ -56,6 +78,8 @@ class CaseDetail(BaseModel):
     journal: list[dict[str, Any]] = Field(description="each step's free text (advice, places, "
                                            "reasons): {event, at, personal}, `personal` shown "
                                            "as `personal` is")
+    contact: CaseContact | None = None
+    duplicates: CaseDuplicates | None = None
 
 
 ANSWERS = ("safe_now", "contact_channel", "adults", "children_ages", "pets", "mobility_needs",
@@ -93,6 +117,23 @@ def _detail(runtime: Runtime, case: Case, basis: str | None) -> CaseDetail:
         journal=_told(case.journal, sealer, allowed))
 
 
+def _with_silence(detail: CaseDetail, case: Case, principal: Principal) -> CaseDetail:
+    """Contact and duplicates as the caller may see them (issue 23)."""
+    supervisor = principal.has_any(frozenset({CallerRole.SUPERVISOR}))
+    sees_attempts = supervisor or principal.has_any(frozenset({CallerRole.AUDITOR})) or (
+        case.assignee_id is not None and principal.actor == str(case.assignee_id))
+    contact = CaseContact(
+        last_contact_at=case.contact_since, overdue_since=case.contact_overdue_since,
+        possible_lost_contact=(case.lost_contact_suspected_at is not None
+                               if supervisor else None),
+        attempts=list(case.contact_attempts) if sees_attempts else [])
+    duplicates = CaseDuplicates(
+        possible_duplicate=ASK_A_SUPERVISOR if case.possible_duplicates else None,
+        possible_duplicates=list(case.possible_duplicates) if supervisor else None,
+        merged_into=case.merged_into, merged_case_ids=list(case.merged_case_ids))
+    return detail.model_copy(update={"contact": contact, "duplicates": duplicates})
+
+
 def _told(entries: list[dict[str, Any]], sealer: Sealer, allowed: bool) -> list[dict[str, Any]]:
     """Entries (flags, the journal) with their sealed free text shown as need-to-know allows."""
     return [{**e, "personal": _as_field(shown(e["personal"], sealer, allowed))}
@@ -122,6 +163,7 @@ def router() -> APIRouter:
                 purpose=purpose), principal)
             if isinstance(outcome, Rejected):  # not recorded: not shown
                 basis = None
-        return await asyncio.to_thread(_detail, runtime, case, basis)
+        detail = await asyncio.to_thread(_detail, runtime, case, basis)
+        return _with_silence(detail, case, principal)
 
     return routes

@@ -26,6 +26,7 @@ from services.commands.common import (
     acting,
     authority,
 )
+from services.commands.duplicates import index_intake
 from services.commands.registry import CommandBody, command
 from services.commands.windows import zone
 from services.runtime.unit_of_work import UnitOfWork
@@ -58,6 +59,9 @@ class IntakeAnswers(BaseModel):
     exact_location: OptionalText = ""
     health_details: OptionalText = ""
     notes: OptionalText = ""
+    birth_year: Whole | None = Field(default=None, ge=1900, le=2100, description="personal "
+                                     "(sealed); with the name it finds the same person "
+                                     "asking twice")
 
     def to_domain(self) -> Intake:
         return Intake(**self.model_dump())
@@ -79,6 +83,7 @@ def open_case(body: OpenCase, uow: UnitOfWork, meta: Meta) -> UUID:
     case = Case.open(case_id=body.case_id, person_id=body.person_id,
                      intake=body.intake.to_domain(), meta=meta)
     uow.add(case)
+    index_intake(uow, body.case_id, body.person_id, body.intake)
     return case.id
 
 

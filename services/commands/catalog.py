@@ -1,7 +1,17 @@
 """Importing this module registers every command in CATALOG."""
 
 from services.audit import access_commands as audit
-from services.commands import cases, clock, referrals, resources, seats, volunteers, windows
+from services.commands import (
+    cases,
+    clock,
+    contact,
+    duplicates,
+    referrals,
+    resources,
+    seats,
+    volunteers,
+    windows,
+)
 
-__all__ = ["audit", "cases", "clock", "referrals", "resources", "seats", "volunteers",
-           "windows"]
+__all__ = ["audit", "cases", "clock", "contact", "duplicates", "referrals", "resources",
+           "seats", "volunteers", "windows"]

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
@@ -26,6 +26,7 @@ from eventsourcing.utils import get_topic
 from domain.base import Meta
 from domain.case import Case
 from domain.clock import Clock
+from domain.contact import CONTACT_WATCH, DEFAULT_CONTACT_INTERVALS
 from domain.follow_ups import (
     ExpireVerification,
     FlagCase,
@@ -49,13 +50,20 @@ from domain.policies import (
 from domain.resource import Resource
 from domain.roles import policy_actor
 from domain.seats import lapse_seats, release_seats
-from domain.vocabulary import HoldEnd
+from domain.vocabulary import HoldEnd, Urgency
 from domain.volunteer import Volunteer
 from domain.windows import Window
 from projections.backoff import Backoff
 from services.clock import now
 from services.commands.windows import zone
 from services.runtime.outcomes import Outcome
+from services.runtime.silence import (
+    SILENCE_FOLLOW_UPS,
+    SilenceFollowUp,
+    SilenceWatch,
+    silence_topics,
+)
+from services.runtime.silence import carry_out as carry_out_silence
 from services.runtime.unit_of_work import UnitOfWork
 from services.runtime.writer import CommandWriter, Submission
 from services.storage.application import CorridorApplication
@@ -72,7 +80,7 @@ def _relevant_topics() -> list[str]:
     names += [v for v in vars(Resource).values()
               if isinstance(v, type) and issubclass(v, Resource.Event)]
     names.append(Clock.ClockTicked)  # type: ignore[attr-defined]
-    return sorted({get_topic(cls) for cls in names})
+    return sorted({get_topic(cls) for cls in names} | set(silence_topics()))
 
 
 class PolicyIndex:
@@ -206,6 +214,8 @@ def follow_up_handler(command: FollowUpCommand) -> Any:
     def handle(_: Any, uow: UnitOfWork, meta: Meta) -> UUID:
         if isinstance(command, ReleaseHold | LapseHold):
             return _carry_out_on_hold(command, uow, meta)
+        if isinstance(command, SilenceFollowUp):
+            return carry_out_silence(command, uow, meta)
         if isinstance(command, FlagCase):
             case = uow.get(Case, command.case_id)
             case.flag(flag_id=command.flag_id, reason=command.reason, detail=command.detail,
@@ -252,7 +262,8 @@ class LocalFollowUps:
 
 
 FOLLOW_UPS: dict[str, type[Any]] = {cls.__name__: cls for cls in (
-    FlagCase, ReleaseCase, RetractResource, ExpireVerification, ReleaseHold, LapseHold)}
+    FlagCase, ReleaseCase, RetractResource, ExpireVerification, ReleaseHold, LapseHold,
+    *SILENCE_FOLLOW_UPS)}
 """The follow-up commands by name, as they travel between processes."""
 
 
@@ -314,8 +325,12 @@ class Reactions:
                  poll_seconds: float = 1.0, tick_seconds: float = 30.0,
                  save_every_seconds: float = 1.0,
                  gather_seconds: float = GATHER_SECONDS,
-                 window_lead_minutes: float = WINDOW_LEAD.total_seconds() / 60) -> None:
+                 window_lead_minutes: float = WINDOW_LEAD.total_seconds() / 60,
+                 contact_intervals: Mapping[Urgency, timedelta] = DEFAULT_CONTACT_INTERVALS,
+                 ) -> None:
         self.app, self.sender = app, sender
+        self.silence = SilenceWatch(contact_intervals, urgency_of=self._urgency_of)
+        """Contact intervals by urgency and the duplicate watch (issue 23)."""
         self.window_lead = timedelta(minutes=window_lead_minutes)
         """How long before a window closes its cases are flagged."""
         self._window_flags_sent: set[UUID] = set()
@@ -363,10 +378,13 @@ class Reactions:
             event = self._decode(notification)
             if notification.id > self.acted_up_to:
                 follow_ups.extend(react(event, self.index))
+                self.silence.notice(event)
                 if type(event).__name__ == "ClockTicked":  # an admin told the time
                     follow_ups.extend(self.due_by(event.at))
             self.index.apply(event)
+            self.silence.apply(event)
             self.seen_up_to = notification.id
+        follow_ups.extend(self.silence.duplicates(self.app.blind_index))
         if follow_ups:
             self._carry_out(follow_ups)
         if batch and self.seen_up_to > self.acted_up_to:
@@ -391,7 +409,8 @@ class Reactions:
 
     def due_by(self, at: datetime) -> list[FollowUpCommand]:
         """What a tick at `at` carries out (also a tick an admin told: `clock.tick`)."""
-        return [*self._expiries(at), *self._lapses(at), *self._window_flags(at)]
+        return [*self._expiries(at), *self._lapses(at), *self._window_flags(at),
+                *self.silence.due_by(_tick_meta(CONTACT_WATCH, at))]
 
     def _expiries(self, at: datetime) -> list[ExpireVerification]:
         due = self.index.due(at)
@@ -422,6 +441,10 @@ class Reactions:
             self._window_flags_sent.clear()
         self._window_flags_sent.update(f.meta.command_id for f in flags)
         return flags
+
+    def _urgency_of(self, case_id: UUID) -> Urgency:
+        case: Case = self.app.readers.get(case_id)
+        return case.urgency
 
     def _carry_out(self, commands: Sequence[FollowUpCommand]) -> list[Outcome]:
         return self.sender.carry_out(commands)

@@ -38,8 +38,14 @@ class UnitOfWork:
         self.erased_keys: list[UUID] = []
         """Subjects whose data keys this batch deletes, in the transaction that stores its
         events: an erasure holds exactly when it is stored, never one without the other."""
+        self.blind_index: list[tuple[UUID, UUID, str, bytes]] = []
+        """Blind-index entries of cases this batch opens, stored with its events."""
         self.credential_roles: frozenset[str] | None = None
         """The credential roles of the command being run (`Submission.credential_roles`)."""
+
+    def index_blindly(self, entries: list[tuple[UUID, UUID, str, bytes]]) -> None:
+        """Store these blind-index entries (services.storage.blind_index) with this batch."""
+        self.blind_index.extend(entries)
 
     def erase_key(self, subject_id: UUID) -> None:
         """Delete the subject's data key (and refuse them a new one) with this batch."""

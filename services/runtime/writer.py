@@ -563,7 +563,8 @@ class CommandWriter:
             collected.events.extend(each.collect_events())  # runtime Protocols (a visible
             collected.aggregates[each.id] = each            # share of the writer's CPU)
         collected.saved_kwargs.update(receipts=receipts, event_times=times,
-                                      new_keys=uow.new_keys, erased_keys=uow.erased_keys)
+                                      new_keys=uow.new_keys, erased_keys=uow.erased_keys,
+                                      blind_index=uow.blind_index)
         stored = [self.app.mapper.to_stored_event(event) for event in collected.events]
         cache = self.app.repository.cache
         if cache is not None:

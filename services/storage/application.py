@@ -18,6 +18,7 @@ from eventsourcing.utils import get_topic
 from domain.base import Meta, PersonalData
 from projections.migrations import Schema
 from services.settings import Settings
+from services.storage.blind_index import BlindIndex
 from services.storage.keystore import PostgresKeyStorage, SQLiteKeyStorage
 from services.storage.migrations import STORE, StoreSchema
 from services.storage.recorders import (
@@ -176,6 +177,8 @@ class CorridorApplication(Application[UUID]):
         self.keys = KeyRing(storage, master_key, settings.master_key_version, retired_keys)
         self.sealer = Sealer(self.keys)
         self._personal.sealer = self.sealer
+        self.blind_index = BlindIndex(self.keys, datastore, postgres=settings.store == "postgres",
+                                      region=settings.phone_region)
         # Readers (case reads, audits, the expiry tick) never share the writer's cached
         # objects: they rebuild from the latest snapshot plus later events.
         self.readers: Repository[UUID] = Repository(self.events, snapshot_store=self.snapshots)

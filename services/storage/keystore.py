@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from services.storage.blind_index import pg_erase_entries, sqlite_erase_entries
 from services.storage.sealing import KeysAfterCreate
 
 NewKey = tuple[UUID, bytes, int]
@@ -25,11 +26,12 @@ def pg_store_new_keys(curs: Any, schema: str, rows: Sequence[NewKey]) -> None:
 
 
 def pg_erase_keys(curs: Any, schema: str, subjects: Sequence[UUID]) -> int:
-    """In the caller's transaction: delete the subjects' keys and mark them erased (no key
-    is made for them again); how many keys were deleted."""
+    """In the caller's transaction: delete the subjects' keys and their blind-index entries
+    and mark them erased (no key is made for them again); how many keys were deleted."""
     curs.execute(f"DELETE FROM {schema}.data_keys WHERE subject_id = ANY(%b::uuid[])",
                  (list(subjects),))
     deleted = int(curs.rowcount)
+    pg_erase_entries(curs, schema, subjects)
     curs.execute(f"INSERT INTO {schema}.erased_subjects (subject_id) "
                  "SELECT * FROM unnest(%b::uuid[]) ON CONFLICT DO NOTHING", (list(subjects),))
     return deleted
@@ -46,6 +48,7 @@ def sqlite_store_new_keys(c: Any, rows: Sequence[NewKey]) -> None:
 def sqlite_erase_keys(c: Any, subjects: Sequence[UUID]) -> int:
     """As `pg_erase_keys`, on the embedded store."""
     deleted = 0
+    sqlite_erase_entries(c, subjects)
     for subject in subjects:
         c.execute("DELETE FROM data_keys WHERE subject_id = ?", (subject.hex,))
         deleted += c.sqlite_cursor.rowcount

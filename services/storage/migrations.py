@@ -81,6 +81,20 @@ STORE = Schema(what="store", table="schema_version", lock="corridor_store", migr
         "(originator_id, recorded_at, originator_version)",
         "DROP INDEX event_chain_time",
     )),
+    # The blind index (services.storage.blind_index): keyed hashes of what identifies a
+    # person, per case, never the plaintext; deleted with the person's key on erasure.
+    Migration(3, "blind_index: keyed hashes that find the same person asking twice", postgres=(
+        "CREATE TABLE blind_index (digest bytea NOT NULL, case_id uuid NOT NULL, "
+        "kind text NOT NULL, subject_id uuid NOT NULL, PRIMARY KEY (digest, case_id))",
+        "CREATE INDEX blind_index_case ON blind_index (case_id)",
+        "CREATE INDEX blind_index_subject ON blind_index (subject_id)",
+    ), sqlite=(
+        "CREATE TABLE blind_index (digest BLOB NOT NULL, case_id TEXT NOT NULL, "
+        "kind TEXT NOT NULL, subject_id TEXT NOT NULL, PRIMARY KEY (digest, case_id)) "
+        "WITHOUT ROWID",
+        "CREATE INDEX blind_index_case ON blind_index (case_id)",
+        "CREATE INDEX blind_index_subject ON blind_index (subject_id)",
+    )),
 ))
 """The write side's migrations, oldest first. Append; never edit a released one."""
 

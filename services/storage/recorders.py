@@ -21,6 +21,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Composed, Identifier
 
+from services.storage.blind_index import pg_store_entries, sqlite_store_entries
 from services.storage.keystore import (
     pg_erase_keys,
     pg_store_new_keys,
@@ -227,6 +228,8 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 ([c for c, _ in receipts], [o for _, o in receipts]))
         if kwargs.get("new_keys"):  # keys made for this batch's new people
             pg_store_new_keys(curs, schema, kwargs["new_keys"])
+        if kwargs.get("blind_index"):  # a new case's keyed hashes, with its opening
+            pg_store_entries(curs, schema, kwargs["blind_index"])
         if kwargs.get("erased_keys"):  # erasure holds exactly when its event is stored
             pg_erase_keys(curs, schema, kwargs["erased_keys"])
         kwargs["_linked"].extend(linked)
@@ -303,6 +306,8 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
                       [(cid.hex, outcome) for cid, outcome in receipts])
         if kwargs.get("new_keys"):
             sqlite_store_new_keys(c, kwargs["new_keys"])
+        if kwargs.get("blind_index"):
+            sqlite_store_entries(c, kwargs["blind_index"])
         if kwargs.get("erased_keys"):
             sqlite_erase_keys(c, kwargs["erased_keys"])
         kwargs["_linked"].extend(linked)

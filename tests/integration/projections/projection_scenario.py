@@ -15,6 +15,8 @@ from uuid import UUID, uuid4
 
 from domain.base import Meta
 from domain.case import Case
+from domain.contact import CONTACT_WATCH, ContactChannel
+from domain.duplicates import POSSIBLE_DUPLICATE
 from domain.intake import Intake
 from domain.policies import HOLD_LAPSE
 from domain.resource import Resource
@@ -277,6 +279,30 @@ class Scenario:
                         meta=self.meta(policy_actor("window_watch")))
         self.save(corridor, checkpoint, *relying)
 
+    def silence_and_duplicates(self) -> None:
+        """Contact tried and made, a case gone silent (overdue, possibly lost), two cases of
+        one person found, one pair told apart and one merged (issue 23)."""
+        boss, helper = self.admin, self.helpers[0]
+        quiet, twin, double, other = (self.open_case() for _ in range(4))
+        for case in (quiet, twin, double, other):
+            case.take(volunteer=helper, meta=self.meta(helper.id))
+        quiet.record_contact(channel=ContactChannel.PHONE, reached=False, note="no answer",
+                             by=helper, meta=self.meta(helper.id))
+        since, watch = quiet.contact_since, policy_actor(CONTACT_WATCH)
+        quiet.mark_contact_overdue(since=since, due_at=since, meta=self.meta(watch, 60))
+        quiet.suspect_lost_contact(since=since, missed=3, meta=self.meta(watch, 120))
+        twin.record_contact(channel=ContactChannel.TELEGRAM, reached=True, by=helper,
+                            meta=self.meta(helper.id))
+        found = policy_actor(POSSIBLE_DUPLICATE)
+        for a, b in ((twin, double), (double, twin), (twin, other), (other, twin)):
+            a.mark_possible_duplicate(other_case_id=b.id, matched_on=["phone"],
+                                      meta=self.meta(found))
+        twin.tell_apart(other_case_id=other.id, by=boss, meta=self.meta(boss.id))
+        other.tell_apart(other_case_id=twin.id, by=boss, meta=self.meta(boss.id))
+        double.merge_into(survivor=twin, by=boss, meta=self.meta(boss.id))
+        twin.take_in(merged=double, by=boss, meta=self.meta(boss.id))
+        self.save(quiet, twin, double, other)
+
     def _windowed(self, kind: ResourceKind, window: Window) -> Resource:
         resource = Resource.report(
             resource_id=uuid4(), kind=kind, region=REGIONS[1], place=f"{kind.value} east",
@@ -295,6 +321,7 @@ class Scenario:
         self.cases_round(cases)
         self.seats()
         self.windows()
+        self.silence_and_duplicates()
         self.resource_changes()
         return self.last_position
 
