@@ -8,8 +8,9 @@ PostgreSQL delivers only if the transaction commits. Rebuilds load rows with COP
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,7 +91,9 @@ class PooledConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg is 
     each read waits for, and on a busy machine it was as slow as the read itself. This store
     leaves no session state on pooled connections: no LISTEN (its own connection), advisory
     lock or cursor, and the one SET is reset by whoever sets it. An open transaction is still
-    rolled back on release (asyncpg does that apart from the query)."""
+    rolled back on release (asyncpg does that apart from the query). The reset query also
+    weeded out connections an error had left mid-operation (a database shutting down): those
+    are now closed by `PostgresStore.connection` instead."""
 
     def get_reset_query(self) -> str:
         return ""
@@ -118,6 +121,18 @@ class PostgresStore:
             raise RuntimeError("PostgresStore.start() was not called")
         return self._pool
 
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection; one that saw an error (or a cancellation) is closed rather
+        than handed to the next read: it may be mid-operation (seen as 'cannot switch to
+        state 12; another operation is in progress' while PostgreSQL shut down)."""
+        async with self.pool.acquire() as conn:
+            try:
+                yield conn
+            except BaseException:
+                conn.terminate()
+                raise
+
     async def connect(self) -> asyncpg.Connection:
         """A connection of its own (rebuild readers, listeners), on the same schema."""
         return await asyncpg.connect(self.dsn, server_settings={"search_path": self.schema})
@@ -131,7 +146,7 @@ class PostgresStore:
         self._pool = await asyncpg.create_pool(
             self.dsn, min_size=1, max_size=self.pool_size, timeout=CONNECT_TIMEOUT_SECONDS,
             server_settings={"search_path": self.schema}, connection_class=PooledConnection)
-        async with self.pool.acquire() as conn:
+        async with self.connection() as conn:
             await migrate_async(AsyncpgSession(conn), SCHEMA)
 
     async def close(self) -> None:
@@ -154,7 +169,7 @@ class PostgresStore:
     async def create_generation(self, projection: Projection, generation: int, state: str,
                                 position: int, *, deferred: bool = False) -> None:
         now = datetime.now(UTC)
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.connection() as conn, conn.transaction():
             for sql in generation_statements(projection, generation, self.dialect,
                                              deferred=deferred):
                 await conn.execute(sql)
@@ -167,7 +182,7 @@ class PostgresStore:
         # Index builds run side by side on the pool's connections (PostgreSQL sorts each in
         # its own backend), then statistics are gathered for the planner.
         async def build(sql: str) -> None:
-            async with self.pool.acquire() as conn:
+            async with self.connection() as conn:
                 await conn.execute(f"SET maintenance_work_mem = '{INDEX_MEMORY}'")
                 try:
                     await conn.execute(sql)
@@ -175,12 +190,12 @@ class PostgresStore:
                     await conn.execute("RESET maintenance_work_mem")
         statements = generation_index_statements(projection, generation, self.dialect)
         await asyncio.gather(*(build(sql) for sql in statements))
-        async with self.pool.acquire() as conn:
+        async with self.connection() as conn:
             for table in projection.tables:
                 await conn.execute(f"ANALYZE {physical(table.name, generation)}")
 
     async def drop_generation(self, projection: Projection, generation: int) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.connection() as conn, conn.transaction():
             for sql in drop_statements(projection, generation):
                 await conn.execute(sql)
             await conn.execute(_SQL["delete_generation"], projection.name, generation)
@@ -190,12 +205,12 @@ class PostgresStore:
                             position: int) -> None:
         now = datetime.now(UTC)
         rows = [(target.name, target.generation, source, p, position, None, now) for p in parts]
-        async with self.pool.acquire() as conn:
+        async with self.connection() as conn:
             await conn.executemany(_SQL["init"], rows)
 
     async def commit(self, works: Sequence[Work], *, switch: Sequence[Target] = (),
                      touched: Touched | None = None) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.connection() as conn, conn.transaction():
             now = datetime.now(UTC)
             for work in works:
                 for mark in work.marks:
@@ -234,7 +249,7 @@ class PostgresStore:
         return BackgroundLoader(CopyThread(self.dsn, self.schema))
 
     async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        async with self.pool.acquire() as conn:
+        async with self.connection() as conn:
             rows = await conn.fetch(numbered(sql, self.dialect), *args)
         return [dict(r) for r in rows]
 

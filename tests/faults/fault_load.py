@@ -58,6 +58,7 @@ class Load:
     commands: list[Command] = field(default_factory=list)
     reads: list[Attempt] = field(default_factory=list)
     readiness: list[tuple[float, int, Any]] = field(default_factory=list)
+    """(when answered, status, body) of each readiness probe."""
     stalls: list[tuple[float, float]] = field(default_factory=list)
     """(when, seconds) the suite's own event loop was held up (its ticker woke late by more
     than STALL): a wait the load measured then is partly the suite's, not the server's."""
@@ -127,16 +128,15 @@ class Load:
     async def _prober(self) -> None:
         async with httpx.AsyncClient(base_url=self.base, timeout=5) as client:
             while not self._stop.is_set():
-                at = time.monotonic()
-                try:
-                    reply = await client.get("/health/ready")
+                try:  # taken when answered: a probe sent just before the database came
+                    reply = await client.get("/health/ready")  # back may say so, truly
                     try:
                         body: Any = reply.json()
                     except ValueError:
                         body = reply.text[:200]
-                    self.readiness.append((at, reply.status_code, body))
+                    self.readiness.append((time.monotonic(), reply.status_code, body))
                 except httpx.HTTPError as error:
-                    self.readiness.append((at, 0, type(error).__name__))
+                    self.readiness.append((time.monotonic(), 0, type(error).__name__))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), 0.1)
 
@@ -174,7 +174,7 @@ def first_success_after(load: Load, moment: float) -> float | None:
 
 
 def first_ready_after(load: Load, moment: float) -> float | None:
-    """Seconds from `moment` until readiness answered 200."""
+    """Seconds from `moment` until a readiness probe was answered 200."""
     times = [at for at, status, _ in load.readiness if status == 200 and at >= moment]
     return min(times) - moment if times else None
 

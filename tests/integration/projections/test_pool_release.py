@@ -43,3 +43,20 @@ async def test_a_transaction_left_open_is_still_rolled_back_on_release(
         await store.close()
 
     assert row["gone"] is True
+
+
+async def test_a_connection_that_saw_an_error_is_closed_not_handed_to_the_next_read(
+        fresh_pg_database: str) -> None:
+    store = PostgresStore(fresh_pg_database, pool_size=1)
+    await store.start()
+    try:
+        with pytest.raises(asyncpg.PostgresError):
+            async with store.connection() as conn:
+                failed_on = await conn.fetchval("SELECT pg_backend_pid()")
+                await conn.execute("SELECT no_such_column FROM no_such_table")
+
+        [row] = await store.fetch("SELECT pg_backend_pid() AS pid")
+    finally:
+        await store.close()
+
+    assert row["pid"] != failed_on
