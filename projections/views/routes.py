@@ -207,17 +207,31 @@ async def route(reader: Reader, resource_id: UUID, q: RoutePeriod, now: datetime
     return outcome(found[0], tally(rows).get(str(resource_id)))
 
 
+RANKING_TTL = timedelta(minutes=5)
+"""How long a route's outcomes ranked into suggestions are reused: thirty days of journeys
+barely move in minutes, and counting them again for every suggestion costs more than the rest
+of the answer (a caller asking with `min_position` gets them counted afresh)."""
+_RANKED: dict[str, tuple[datetime, RouteOutcome]] = {}
+MAX_RANKED = 10_000
+
+
 async def outcomes_for(reader: Reader, resource_ids: list[str], now: datetime,
                        fresh: bool = False) -> dict[str, RouteOutcome]:
     """The last 30 days' outcomes of those of these resources that are routes (for ranking
-    suggestions)."""
-    found = await route_rows(reader, resource_ids, fresh=fresh)
+    suggestions), each counted at most once per RANKING_TTL unless `fresh`."""
+    known = {} if fresh else {i: _RANKED[i][1] for i in resource_ids if i in _RANKED
+                              and timedelta(0) <= now - _RANKED[i][0] < RANKING_TTL}
+    found = await route_rows(reader, [i for i in resource_ids if i not in known], fresh=fresh)
     if not found:
-        return {}
+        return known
     ids = [str(r["resource_id"]) for r in found]
     tallies = tally(await step_rows(reader, now - DEFAULT_PERIOD, now, ids, fresh=fresh))
-    return {str(r["resource_id"]): outcome(r, tallies.get(str(r["resource_id"])))
-            for r in found}
+    counted = {str(r["resource_id"]): outcome(r, tallies.get(str(r["resource_id"])))
+               for r in found}
+    if len(_RANKED) + len(counted) > MAX_RANKED:
+        _RANKED.clear()
+    _RANKED.update((i, (now, o)) for i, o in counted.items())
+    return {**known, **counted}
 
 
 def ranking(found: RouteOutcome) -> tuple[float, str]:

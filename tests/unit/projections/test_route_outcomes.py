@@ -3,6 +3,8 @@ published of them (counts, median, k-anonymity), without a database."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -10,7 +12,15 @@ from projection_events import T0, Stream, apply, only, personal
 
 from projections.catalog import ROUTE_OUTCOMES
 from projections.partition import own_rows_only
-from projections.views.routes import FEWER, MIN_CASES, outcome, ranking, tally
+from projections.views.routes import (
+    FEWER,
+    MIN_CASES,
+    RANKING_TTL,
+    outcome,
+    outcomes_for,
+    ranking,
+    tally,
+)
 
 
 def route(kind: str = "route") -> tuple[Stream, list[Any]]:
@@ -136,3 +146,35 @@ def test_the_ranking_favours_arrivals_and_says_why() -> None:
                           "median 6 h to arrival")
     assert "8 turned back" in bad_words
     assert ranking(few) == (0.0, "route outcomes, last 30 days: fewer than 5 cases")
+
+
+class CountingReader:
+    """A reader over one route with MIN_CASES arrivals, counting the step queries."""
+
+    def __init__(self, route_id: str) -> None:
+        self.route_id, self.step_queries = route_id, 0
+
+    async def table(self, projection: str, name: str, *, fresh: bool = False) -> str:
+        return name
+
+    async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        if "route_steps" in sql:
+            self.step_queries += 1
+            return [{**r, "resource_id": self.route_id}
+                    for r in rows_for(MIN_CASES, "departed", "arrived_safe")]
+        return [{**ROUTE, "resource_id": self.route_id}]
+
+
+async def test_suggestions_count_a_routes_outcomes_once_a_while_unless_asked_fresh() -> None:
+    route_id = str(uuid4())
+    reader = CountingReader(route_id)
+    now = T0 + timedelta(hours=10)
+
+    first = await outcomes_for(reader, [route_id], now)
+    again = await outcomes_for(reader, [route_id], now + timedelta(minutes=1))
+    asked_fresh = await outcomes_for(reader, [route_id], now, fresh=True)
+    later = await outcomes_for(reader, [route_id], now + RANKING_TTL)
+
+    assert first == again == asked_fresh == later
+    assert first[route_id].arrived_safe == MIN_CASES
+    assert reader.step_queries == 3
