@@ -11,6 +11,7 @@ from uuid import UUID
 
 from services.simulate.commands import Actor
 from services.simulate.engine import Process
+from services.simulate.people import Person
 
 MAX_CASES = 10
 """Cases a volunteer holds at once before the dispatcher passes them by."""
@@ -96,6 +97,8 @@ class CaseFile:
     requested: int
     """Minute the person asked for help (the intake bot opened the case)."""
     opened: bool = False
+    asked_before: bool = False
+    """The same person asked before (another channel): a supervisor may merge this case."""
     assignee: Member | None = None
     to_volunteer: int | None = None
     """Minutes from the request until a volunteer held the case (first time)."""
@@ -211,6 +214,8 @@ class World:
     capability that came later (seats, ...) only where the server has it."""
     partners: list[UUID] = field(default_factory=list)
     """Partner organisations registered (cases are referred to them)."""
+    asked: list[Person] = field(default_factory=list)
+    """People who asked for help: a few ask again in another channel."""
 
     def can(self, path: str) -> bool:
         """True when the server takes the command at `path` (e.g. /cases/hold-seats)."""

@@ -288,6 +288,7 @@ class SimulatedDayInvariants:
         assert world.told_clock
         assert sum(c.opened for c in world.cases.values()) > 15
         assert world.tally.sent["take"] + world.tally.sent["assign"] > 10
+        assert world.tally.sent["contact"] > 0  # tries to reach people, reached or not
         assert self.day.last_opened >= world.at(120)  # stamped hours after the start
 
     def test_no_case_the_simulator_opened_is_lost(self) -> None:

@@ -24,6 +24,8 @@ def request_for_help(p: Plot, region: str, dangerous_hour: bool) -> Steps:
     if case is None:
         return
     case.story = p.engine.current
+    if case.asked_before and (yield from merged_away(p, case)):
+        return
     held = yield from take_up(p, case)
     if not held:
         return
@@ -37,8 +39,12 @@ def request_for_help(p: Plot, region: str, dangerous_hour: bool) -> Steps:
 def open_case(p: Plot, region: str, dangerous_hour: bool) -> Steps:
     """The intake bot opens the case from the survey answers."""
     world = p.world
-    who = people.person(p.rng, len(world.cases) + 1)
+    again = bool(world.asked) and world.can("/cases/merge") and p.chance(0.03)
+    who = p.rng.choice(world.asked) if again else people.person(p.rng, len(world.cases) + 1)
+    world.asked.append(who)
     answers = people.intake(p.rng, who, region, dangerous_hour=dangerous_hour)
+    if again:  # the same phone, typed another way, through the phone line this time
+        answers.update(contact_channel="phone", contact_handle=who.phone.replace(" ", ""))
     world.keep_personal(*people.personal_values(answers), who.name, who.phone)
     case = CaseFile(
         id=new_id(p.rng), person_id=new_id(p.rng), region=region,
@@ -55,9 +61,32 @@ def open_case(p: Plot, region: str, dangerous_hour: bool) -> Steps:
     if not answer.ok:
         return None
     case.opened = True
+    case.asked_before = again
     world.cases[case.id] = case
     noted(case, answer)
     return case
+
+
+def merged_away(p: Plot, case: CaseFile) -> Steps:
+    """The same person asked again: a supervisor looks at the new case a little later and, if
+    the server found it a possible duplicate of an open case, merges it into that one (True).
+    Otherwise the new case is worked like any other."""
+    supervisors = p.world.on_shift("supervisor")
+    if not supervisors or not p.world.reads:
+        return False
+    yield from sleep(p.minutes(5, 20))
+    supervisor = p.rng.choice(supervisors)
+    seen = yield from p.look(f"/cases/{case.id}", supervisor.actor)
+    found = (seen.body.get("duplicates") or {}).get("possible_duplicates") \
+        if seen.ok and isinstance(seen.body, dict) else None
+    if not found:
+        return False
+    answer = yield from p.do("merge", "/cases/merge", supervisor.actor,
+                             case_id=found[0]["case_id"], merged_case_id=case.id)
+    if answer.ok:
+        case.outcome = "merged"
+        p.world.tally.events["duplicate requests merged"] += 1
+    return answer.ok
 
 
 def first_contact(p: Plot, case: CaseFile) -> Steps:

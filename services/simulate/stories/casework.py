@@ -101,9 +101,25 @@ def release_note(case: CaseFile) -> None:
 
 
 def pause(p: Plot, case: CaseFile, low: float, high: float) -> Steps:
-    """Time passes; then the volunteer looks at the case again (flags, handing back)."""
+    """Time passes; then the volunteer tries to reach the person (not always with luck) and
+    looks at the case again (flags, handing back)."""
     yield from sleep(p.minutes(low, high))
+    yield from keep_in_touch(p, case)
     yield from attend(p, case)
+
+
+CONTACT_CHANNELS = ("phone", "telegram", "viber", "signal", "sms")
+
+
+def keep_in_touch(p: Plot, case: CaseFile) -> Steps:
+    """Half the time the volunteer calls or writes; one try in five goes unanswered (the
+    try is recorded either way, so the silence watch and an auditor see it)."""
+    if p.world.can("/cases/record-contact") and case.outcome is None and p.chance(0.5):
+        reached = p.chance(0.8)
+        answer = yield from act(p, case, "contact", "/cases/record-contact",
+                                channel=p.rng.choice(CONTACT_CHANNELS), reached=reached)
+        if answer.ok and not reached:
+            p.world.tally.events["contact tries that reached nobody"] += 1
 
 
 def attend(p: Plot, case: CaseFile) -> Steps:
