@@ -83,8 +83,22 @@ def _relevant_topics() -> list[str]:
     return sorted({get_topic(cls) for cls in names} | set(silence_topics()))
 
 
+def _discard(index: dict[UUID, set[UUID]], key: UUID, member: UUID) -> None:
+    """Take `member` out of the set at `key`, and the key out once its set is empty."""
+    members = index.get(key)
+    if members is not None:
+        members.discard(member)
+        if not members:
+            del index[key]
+
+
 class PolicyIndex:
-    """The facts the policies need, kept current event by event (implements PolicyLookups)."""
+    """The facts the policies need, kept current event by event (implements PolicyLookups).
+
+    Bounded by what is live, not by what happened: a closed case, a released or lapsed hold
+    and a withdrawn resource leave every table (an empty set leaves with its key), so a
+    network that runs for months holds only its open cases, holds and standing resources.
+    """
 
     def __init__(self) -> None:
         self.relying: dict[UUID, set[UUID]] = defaultdict(set)
@@ -144,7 +158,7 @@ class PolicyIndex:
         elif name == "CaseClosed":
             self._unassign(case_id)
             for resource_id in self.case_resources.pop(case_id, set()):
-                self.relying[resource_id].discard(case_id)
+                _discard(self.relying, resource_id, case_id)
                 self.relying_since.pop((resource_id, case_id), None)
         elif name == "CaseReopened" and event.assignee_id is not None:
             self._assign(case_id, event.assignee_id)
@@ -157,7 +171,7 @@ class PolicyIndex:
     def _unassign(self, case_id: UUID) -> None:
         previous = self.assignee.pop(case_id, None)
         if previous is not None:
-            self.assigned[previous].discard(case_id)
+            _discard(self.assigned, previous, case_id)
 
     def _apply_resource(self, name: str, resource_id: UUID, event: Any) -> None:
         if name == "ResourceReported":
@@ -168,9 +182,9 @@ class PolicyIndex:
             self._apply_hold(name, resource_id, event)
             return
         if name in ("ResourceRetracted", "ResourceDestroyed"):  # withdrawn for good
-            reporter = self.reporter.get(resource_id)
+            reporter = self.reporter.pop(resource_id, None)
             if reporter is not None:
-                self.reports[reporter].discard(resource_id)
+                _discard(self.reports, reporter, resource_id)
         if name == "ResourceVerified":
             self.expires[resource_id] = event.expires_at
         elif name in ("VerificationExpired", "ResourceRejected", "ResourceRetracted",
@@ -189,7 +203,15 @@ class PolicyIndex:
             return
         self.hold_until.pop(key, None)
         if name != "HoldConfirmed":
-            self.holds[resource_id].discard(event.hold_id)
+            _discard(self.holds, resource_id, event.hold_id)
+
+    def size(self) -> int:
+        """Entries in all its tables (each member of a set counts), for its bound's tests."""
+        sets = (self.relying, self.case_resources, self.assigned, self.reports, self.holds)
+        flat = (self.assignee, self.reporter, self.expires, self.hold_until, self.windows,
+                self.relying_since)
+        return (sum(len(index) + sum(map(len, index.values())) for index in sets)
+                + sum(len(table) for table in flat))
 
 
 def _carry_out_on_hold(command: ReleaseHold | LapseHold, uow: UnitOfWork, meta: Meta) -> UUID:

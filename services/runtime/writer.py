@@ -44,6 +44,8 @@ from eventsourcing.persistence import (
 )
 
 from domain.base import CoordinationError, Meta
+from domain.case import Case
+from domain.resource import Resource
 from services.runtime.outcomes import Accepted, Outcome, Rejected
 from services.runtime.unit_of_work import NetworkDefaults, UnitOfWork
 from services.storage.application import CorridorApplication
@@ -172,8 +174,11 @@ class CommandWriter:
     def __init__(self, app: CorridorApplication, *, max_batch: int = 512,
                  commit_listeners: Sequence[Callable[[], None]] = (),
                  max_queued: int | None = None,
-                 defaults: NetworkDefaults | None = None) -> None:
+                 defaults: NetworkDefaults | None = None,
+                 retired: Callable[[Any], bool] | None = None) -> None:
         self.app = app
+        self.retired = retired or is_retired
+        """Which aggregates leave the cache once their batch is stored (`_retire`)."""
         self.defaults = defaults or NetworkDefaults()
         """What its commands get for what they leave unsaid (a hold's duration)."""
         self.max_batch = max_batch
@@ -620,11 +625,28 @@ class CommandWriter:
             self.app._take_snapshots(events)  # reads the store: only after the commit
         except Exception:
             log.exception("taking snapshots failed (they are an optimisation; events stand)")
+        self._retire(prepared)
         for listener in self.commit_listeners:
             try:
                 listener()
             except Exception:
                 log.exception("a commit listener failed")
+
+    def _retire(self, prepared: Prepared) -> None:
+        """Closed cases and withdrawn resources leave the aggregate cache once stored, so a
+        writer that runs for months holds what is live rather than the latest N of
+        everything (a later command on one, a follow-up after arrival, reads it back in its
+        batch's one read-ahead). Only while the cached object is still at the version this
+        batch stored: one that a later batch changed meanwhile (pipelined, perhaps not
+        stored yet) stays, and leaves after that batch."""
+        cache = self.app.repository.cache
+        if cache is None:
+            return
+        versions = {e.originator_id: e.originator_version for e in prepared.events.events}
+        for aggregate_id, aggregate in prepared.events.aggregates.items():
+            if self.retired(aggregate) and aggregate.version == versions.get(aggregate_id):
+                with contextlib.suppress(KeyError):
+                    cache.get(aggregate_id, evict=True)
 
     def _evict(self, uow: UnitOfWork) -> None:
         for subject_id, _, _ in uow.new_keys:  # not stored: looked up next time
@@ -638,6 +660,15 @@ class CommandWriter:
         heads = getattr(self.app.recorder, "heads", None)
         if heads is not None:
             heads.clear()
+
+
+def is_retired(aggregate: Any) -> bool:
+    """A closed case or a withdrawn resource: what the writer's cache need not keep."""
+    if isinstance(aggregate, Case):
+        return not aggregate.is_active
+    if isinstance(aggregate, Resource):
+        return aggregate.is_withdrawn
+    return False
 
 
 T = TypeVar("T")
