@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections import Counter
 from typing import Any
 
 import orjson
@@ -20,7 +21,8 @@ REPLY_SECONDS = 60.0
 
 
 class KafkaCommands:
-    """Sends a share of the intake bot's cases over Kafka and waits for their replies."""
+    """Sends a share of the intake bot's cases, and every answer of a partner's service to
+    its referrals, over Kafka and waits for their replies."""
 
     def __init__(self, producer: AIOKafkaProducer, replies: AIOKafkaConsumer, topic: str,
                  share: float) -> None:
@@ -28,6 +30,7 @@ class KafkaCommands:
         self._waiting: dict[str, asyncio.Future[Answer]] = {}
         self._reader = asyncio.create_task(self._read())
         self.sent = 0
+        self.sent_by_kind: Counter[str] = Counter()
 
     @classmethod
     async def start(cls, settings: Settings, share: float, seed: int) -> KafkaCommands:
@@ -49,7 +52,10 @@ class KafkaCommands:
         return cls(producer, replies, settings.topic("commands"), share)
 
     def takes(self, command: Command) -> bool:
-        """The intake bot's case openings, a `share` of them (chosen by command id)."""
+        """The intake bot's case openings, a `share` of them (chosen by command id), and the
+        partner services' answers (a partner's system talks to the topic, not to a form)."""
+        if command.kind == "partner_answer":
+            return True
         return command.kind == "open" and random.Random(command.command_id).random() < self.share
 
     async def send(self, command: Command, authorization: str) -> Answer:
@@ -62,6 +68,7 @@ class KafkaCommands:
             await self.producer.send_and_wait(self.topic, message, key=key,
                                               headers=[("authorization", authorization.encode())])
             self.sent += 1
+            self.sent_by_kind[command.kind] += 1
             return await asyncio.wait_for(waiting, REPLY_SECONDS)
         except (TimeoutError, OSError):
             return Answer(0)

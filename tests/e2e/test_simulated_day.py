@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -66,7 +67,8 @@ class PlayedDay:
     last_opened: datetime
     """The business time of the last case the board shows opened."""
     published: bytes = b""
-    sent_over_kafka: int = 0
+    sent_over_kafka: Counter[str] = field(default_factory=Counter)
+    """Commands sent over the Kafka command topic, by the simulator's kind."""
     stored_bytes: bytes = field(default=b"", repr=False)
 
 
@@ -98,15 +100,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.kill()
 
 
-async def play_day(base: str, settings: Settings, kafka_share: float) -> tuple[World, int]:
-    """The network's notes, and how many commands went over the Kafka command topic."""
+async def play_day(base: str, settings: Settings,
+                   kafka_share: float) -> tuple[World, Counter[str]]:
+    """The network's notes, and how many commands of each kind went over the Kafka command
+    topic."""
     server = HttpServer(base, issuer_for(settings))
     try:
         if kafka_share:
             server.kafka = await KafkaCommands.start(settings, kafka_share, seed=11)
         day = Day(Scenario(seed=11, requests_per_day=400), hours=HOURS, speed=1000)
         world = await play(day, server)
-        return world, server.kafka.sent if server.kafka is not None else 0
+        return world, server.kafka.sent_by_kind if server.kafka is not None else Counter()
     finally:
         await server.close()
 
@@ -345,5 +349,10 @@ class TestOnPostgresAndKafka(SimulatedDayInvariants):
         assert leaked == []
 
     def test_part_of_the_intake_came_over_the_kafka_command_topic(self) -> None:
-        assert self.day.sent_over_kafka > 0
+        assert self.day.sent_over_kafka["open"] > 0
+
+    def test_partner_services_answered_their_referrals_over_the_kafka_command_topic(
+            self) -> None:
+        assert self.day.sent_over_kafka["partner_answer"] > 0
+        assert self.day.world.tally.events["cases referred to a partner"] > 0
 
