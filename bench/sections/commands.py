@@ -271,7 +271,8 @@ def add_figures(ctx: BenchContext, http: dict[str, Any], baselines: dict[str, An
     report.add(Figure("commands", "acknowledged commands missing from the store",
                       check["missing"], "", NO_LOSS, [],
                       f"{check['acknowledged']:,} acknowledged commands looked up after the "
-                      f"API stopped; {check['position_mismatches']} reported a wrong position"))
+                      f"API stopped; {check['position_mismatches']} answered a position "
+                      "before their event's"))
     if fast is not None:
         report.add(Figure("fsync off", f"HTTP commands/s, {plural(fast['clients'], 'client')}"
                           f", {FSYNC_OFF} (not durable)", fast["commands_per_s"],

@@ -22,7 +22,7 @@ from bench.report import Figure
 from bench.sections.commands import NO_LOSS, SHARED_MACHINE_CORES, plural, runs_text, say
 from bench.server import ApiProcess, ApiShape, start_api
 from bench.stats import Target
-from bench.verify import AckCheck
+from bench.verify import AckCheck, wrong_position
 
 THROUGHPUT_TARGET = Target(2500, "at_least")
 P99_TARGET_MS = Target(30, "at_most")
@@ -151,7 +151,7 @@ def check_sqlite_acks(store: Path, acks: list[Ack]) -> AckCheck:
     finally:
         conn.close()
     mismatches = sum(1 for stream, version, position in rows
-                     if unique[(stream, version)] not in (None, position))
+                     if wrong_position(unique[(stream, version)], position))
     return AckCheck(acknowledged=len(unique), found=len(rows), position_mismatches=mismatches)
 
 
@@ -177,7 +177,8 @@ def add_figures(ctx: BenchContext, found: dict[str, Any]) -> None:
                       f"{check['acknowledged']:,} acknowledged commands (the levels above and "
                       f"{found['killed_after_s']:.0f} s of load at {target_clients} clients "
                       "ended by SIGKILL to the server) looked up in the SQLite file afterwards; "
-                      f"{check['position_mismatches']} reported a wrong position. The store "
+                      f"{check['position_mismatches']} answered a position before their "
+                      "event's. The store "
                       f"runs journal_mode={found['journal_mode']}, synchronous="
                       f"{found['synchronous']}: " + SYNCHRONOUS_RISK.get(
                           found["synchronous"], "")))
