@@ -30,7 +30,9 @@ from projections.migrations import migrate
 from services.clock import now
 from services.commands import CATALOG, CommandSpec
 from services.runtime.unit_of_work import UnitOfWork
+from services.settings import Settings
 from services.storage.application import CorridorApplication, MetaAsDict, PersonalDataSealed
+from services.storage.blind_index import BlindIndex
 from services.storage.keystore import PostgresKeyStorage
 from services.storage.migrations import STORE, PsycopgSession
 from services.storage.sealing import KeyRing, Sealer, decode_master_key
@@ -50,7 +52,10 @@ class PlainApplication(Application[UUID]):
         with datastore.get_connection() as conn:  # corridor's tables, data_keys among them
             migrate(PsycopgSession(conn, datastore.schema), STORE)
         storage = PostgresKeyStorage(datastore)
-        self._personal.sealer = Sealer(KeyRing(storage, decode_master_key(master_key)))
+        keys = KeyRing(storage, decode_master_key(master_key))
+        self._personal.sealer = Sealer(keys)
+        self.blind_index = BlindIndex(keys, datastore, postgres=True,  # the handlers of a new
+                                      region=Settings().phone_region)  # case compute its hashes
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
