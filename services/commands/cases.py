@@ -26,7 +26,7 @@ from services.commands.common import (
     acting,
     authority,
 )
-from services.commands.duplicates import index_intake
+from services.commands.duplicates import index_intake, same_person_cases
 from services.commands.registry import CommandBody, command
 from services.commands.windows import zone
 from services.runtime.unit_of_work import UnitOfWork
@@ -330,11 +330,15 @@ class EraseCase(CommandBody):
 
 @command("cases.erase_personal_data", "/cases/erase-personal-data", {R.ADMIN, R.SUPERVISOR})
 def erase(body: EraseCase, uow: UnitOfWork, meta: Meta) -> UUID:
-    """Erase the person's data on request: their key is deleted, the history stays."""
+    """Erase the person's data on request: their key is deleted, the history stays; so is
+    their data on the cases merged with this one (the same person)."""
     case = uow.get(Case, body.case_id)
-    person = case.person_id
-    case.erase_personal_data(subject_id=person, by=authority(uow, meta), meta=meta)
+    person, by = case.person_id, authority(uow, meta)
+    case.erase_personal_data(subject_id=person, by=by, meta=meta)
     uow.erase_key(person)
+    for same in same_person_cases(uow, case):
+        same.erase_personal_data(subject_id=same.person_id, by=by, meta=meta)
+        uow.erase_key(same.person_id)
     return case.id
 
 

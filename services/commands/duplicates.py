@@ -32,6 +32,14 @@ def index_intake(uow: UnitOfWork, case_id: UUID, person_id: UUID, intake: Identi
         contact_handle=intake.contact_handle, birth_year=intake.birth_year))
 
 
+def same_person_cases(uow: UnitOfWork, case: Case) -> list[Case]:
+    """The cases merged with this one (into it, or it into them) whose person's data is not
+    erased yet: an erasure of the person covers them too, blind-index entries and all."""
+    linked = [*case.merged_case_ids, *([case.merged_into] if case.merged_into else [])]
+    found = [uow.find(Case, i) for i in dict.fromkeys(linked) if i != case.id]
+    return [c for c in found if c is not None and not c.personal.erased]
+
+
 class MergeCases(CommandBody):
     case_id: UUID = Field(description="the case that goes on")
     merged_case_id: UUID = Field(description="the same person's other case: it closes as "

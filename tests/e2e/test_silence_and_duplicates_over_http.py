@@ -229,6 +229,18 @@ class SamePersonTwice:
         assert not api.aggregate(later).possible_duplicates
         assert not api.aggregate(erased).possible_duplicates
 
+    def test_erasing_a_person_erases_them_on_the_cases_merged_with_theirs(
+            self, api: Api, supervisor: Member) -> None:
+        survivor = api.open_case(contact_handle="+380501234567")
+        merged = api.open_case(contact_handle="050 123 45 67")
+        api.accepted("cases/merge", supervisor.token, case_id=survivor, merged_case_id=merged)
+
+        api.accepted("cases/erase-personal-data", supervisor.token, case_id=survivor)
+
+        assert api.aggregate(merged).personal.erased
+        assert [r for r in api.runtime.app.blind_index.rows()
+                if r[1] in (survivor, merged)] == []
+
 
 class TestOnSQLite(Silence, SamePersonTwice):
     @pytest.fixture
