@@ -42,6 +42,20 @@ step() { printf '\n==> %s\n' "$*"; }
 source deploy/venv.sh
 ensure_venv
 
+# The console's browser tests (tests/browser) drive Debian's Chromium through Playwright for
+# Python; Playwright's own browser download is not used (`playwright install` is never run).
+CHROMIUM="${CORRIDOR_TEST_CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$CHROMIUM" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        step "installing Debian's chromium (for the console's browser tests)"
+        DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+    else
+        echo "ERROR: $CHROMIUM is missing: apt-get install chromium (the browser tests need it)" >&2
+        exit 1
+    fi
+fi
+
 step "ruff check domain projections services bench tests"
 .venv/bin/ruff check domain projections services bench tests
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
@@ -467,3 +467,46 @@ async def resource_alerts(reader: Reader, now: datetime, limit: int = 1000,
         changed_at=r["changed_at"],
         flag_ids=flagged.get((as_id(r["case_id"]) or "", as_id(r["resource_id"]) or ""), []))
         for r in rows]
+
+class HistoryQuery(BaseModel):
+    """How far back, and how finely, to count open cases."""
+
+    days: int = Field(default=7, ge=1, le=90)
+    points: int = Field(default=28, ge=2, le=200, description="moments sampled, evenly "
+                                                           "spaced, the last one `now`")
+
+
+class OpenAt(BaseModel):
+    """Open cases at one moment, by urgency."""
+
+    at: datetime
+    by_urgency: dict[str, int]
+
+
+class BoardHistory(BaseModel):
+    """Open cases by urgency over time: a case counts from its intake until it closed (with
+    its urgency now: the board keeps no earlier urgency)."""
+
+    now: datetime
+    points: list[OpenAt]
+
+
+async def history(reader: Reader, q: HistoryQuery, now: datetime) -> BoardHistory:
+    """Open cases by urgency at evenly spaced moments up to `now`."""
+    table = await reader.table("case_board", "case_board")
+    start = now - timedelta(days=q.days)
+    rows = await reader.fetch(f"SELECT urgency, opened_at, closed_at FROM {table} WHERE "
+                              "opened_at <= ? AND (closed_at IS NULL OR closed_at > ?)",
+                              [now, start])
+    spans = [(r["urgency"] or "unknown", as_time(r["opened_at"]), as_time(r["closed_at"]))
+             for r in rows]
+    step = (now - start) / (q.points - 1)
+    points = []
+    for i in range(q.points):
+        at = start + step * i
+        counted: dict[str, int] = {}
+        for urgency, opened, closed in spans:
+            if opened is not None and opened <= at and (closed is None or closed > at):
+                counted[urgency] = counted.get(urgency, 0) + 1
+        points.append(OpenAt(at=at, by_urgency=counted))
+    return BoardHistory(now=now, points=points)

@@ -411,3 +411,105 @@ def _expiring(row: dict[str, Any], now: datetime) -> ExpiringVerification:
         place=row["place"], status=row["status"], reported_by=row["reported_by"],
         verified_by=row["verified_by"], verified_at=row["verified_at"], expires_at=expires,
         overdue=expires <= now, expires_in_seconds=int((expires - now).total_seconds()))
+
+Verification = Literal["unverified", "verified", "rejected", "expired"]
+ResourceStatus = Literal["available", "full", "unsafe", "closed", "destroyed", "retracted"]
+
+
+class ResourceListQuery(BaseModel):
+    """Every reported resource (offered or not), by kind, region, status and verification."""
+
+    kind: Kind | None = None
+    region: Plain | None = Field(default=None, min_length=1, max_length=200)
+    status: list[ResourceStatus] = Field(default_factory=list)
+    verification: list[Verification] = Field(default_factory=list, description="`expired`: "
+                                             "verified once, the verification has run out")
+    sort: Literal["expires", "kind", "reported"] = Field(default="expires", description=
+                                                         "expires: the soonest to run out "
+                                                         "first, never verified last")
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE)
+    offset: int = Field(default=0, ge=0, le=100_000)
+
+
+class ResourceListPage(BaseModel):
+    """A page of reported resources as of `now`, each as `GET /resources/{id}` shows it
+    (without its holds)."""
+
+    now: datetime
+    total: int
+    limit: int
+    offset: int
+    resources: list[DirectoryEntry]
+
+
+LIST_ORDER = {"expires": "CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, kind, "
+                         "region, resource_id",
+              "kind": "kind, region, place, resource_id",
+              "reported": "reported_at DESC, resource_id"}
+
+
+def _listed(q: ResourceListQuery, now: datetime) -> tuple[str, list[Any]]:
+    narrow, args = _narrow(q.kind, q.region)
+    where = "1 = 1" + narrow
+    if q.status:
+        where += f" AND COALESCE(status, 'available') IN ({marks(q.status)})"
+        args += list(q.status)
+    if q.verification:
+        terms = []
+        for wanted in q.verification:
+            if wanted == "verified":
+                terms.append("(verification = 'verified' AND expires_at > ?)")
+                args.append(now)
+            elif wanted == "expired":
+                terms.append("(verification = 'expired' OR (verification = 'verified' AND "
+                             "(expires_at IS NULL OR expires_at <= ?)))")
+                args.append(now)
+            else:
+                terms.append("COALESCE(verification, 'unverified') = ?")
+                args.append(wanted)
+        where += f" AND ({' OR '.join(terms)})"
+    return where, args
+
+
+async def listing(reader: Reader, q: ResourceListQuery, now: datetime, *,
+                  fresh: bool = False) -> ResourceListPage:
+    """Reported resources with their status, verification and the open cases relying on
+    them, a page at a time."""
+    table = await reader.table("resource_directory", "resource_directory", fresh=fresh)
+    where, args = _listed(q, now)
+    total = (await reader.fetch(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}",
+                                args))[0]["n"]
+    rows = await reader.fetch(f"SELECT * FROM {table} WHERE {where} ORDER BY "
+                              f"{LIST_ORDER[q.sort]} LIMIT ? OFFSET ?",
+                              [*args, q.limit, q.offset])
+    reliance = await _reliance_of(reader, [str(r["resource_id"]) for r in rows], fresh)
+    return ResourceListPage(now=now, total=int(total), limit=q.limit, offset=q.offset,
+                            resources=[_entry(r, now, *reliance.get(str(r["resource_id"]),
+                                                                    (0, 0)), [])
+                                       for r in rows])
+
+
+async def _reliance_of(reader: Reader, ids: list[str],
+                       fresh: bool) -> dict[str, tuple[int, int]]:
+    """(open cases relying, open cases flagged about it) for each of some resources."""
+    if not ids:
+        return {}
+    board = await reader.table("case_board", "case_board", fresh=fresh)
+    uses = await reader.table("case_board", "case_resources", fresh=fresh)
+    flags = await reader.table("case_board", "case_flags", fresh=fresh)
+    is_open = f"b.status IN ({marks(OPEN)})"
+    relying = await reader.fetch(
+        f"SELECT u.resource_id, COUNT(DISTINCT u.case_id) AS n FROM {uses} u JOIN {board} b "
+        f"ON b.case_id = u.case_id WHERE {is_open} AND u.resource_id IN ({marks(ids)}) "
+        "GROUP BY u.resource_id", [*OPEN, *ids])
+    flagged = await reader.fetch(
+        f"SELECT f.resource_id, COUNT(DISTINCT f.case_id) AS n FROM {flags} f JOIN {board} b "
+        f"ON b.case_id = f.case_id WHERE {is_open} AND f.resource_id IN ({marks(ids)}) "
+        "GROUP BY f.resource_id", [*OPEN, *ids])
+    found: dict[str, tuple[int, int]] = {}
+    for r in relying:
+        found[str(r["resource_id"])] = (int(r["n"]), 0)
+    for r in flagged:
+        key = str(r["resource_id"])
+        found[key] = (found.get(key, (0, 0))[0], int(r["n"]))
+    return found

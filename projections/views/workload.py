@@ -7,7 +7,7 @@ today is the calendar day in the volunteer's own time zone, the week the last 7 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -44,6 +44,13 @@ class WorkloadQuery(VolunteerLimits):
     offset: int = Field(default=0, ge=0, le=100_000)
 
 
+class DayHours(BaseModel):
+    """Hours on shift on one day of the volunteer's own calendar."""
+
+    day: date
+    hours: float
+
+
 class VolunteerLoad(BaseModel):
     """One volunteer's load as of `now`."""
 
@@ -76,6 +83,9 @@ class VolunteerLoad(BaseModel):
     seats_held: int = Field(default=0, description="seats in those holds")
     next_hold_runs_out_at: datetime | None = Field(
         default=None, description="when the first of those holds lapses unless confirmed")
+    hours_by_day: list[DayHours] = Field(default_factory=list, description="hours on shift "
+                                         "on each of the last 7 days of the volunteer's "
+                                         "clock, oldest first (today so far last)")
 
 
 class WorkloadPage(BaseModel):
@@ -104,6 +114,18 @@ def hours_within(spans: Sequence[Span], start: datetime, end: datetime) -> float
     for begin, finish in spans:
         total += max(min(end, finish) - max(start, begin), timedelta())
     return round(total / HOUR, 2)
+
+
+def hours_by_day(spans: Sequence[Span], now: datetime, time_zone: tzinfo,
+                 days: int = 7) -> list[DayHours]:
+    """Hours on shift on each of the last `days` days of the volunteer's calendar."""
+    today = now.astimezone(time_zone).date()
+    found = []
+    for back in range(days - 1, -1, -1):
+        day = today - timedelta(days=back)
+        start, end = day_window(day, time_zone)
+        found.append(DayHours(day=day, hours=hours_within(spans, start, min(end, now))))
+    return found
 
 
 def hours_today(spans: Sequence[Span], now: datetime, time_zone: tzinfo) -> float:
@@ -246,7 +268,8 @@ def _load(row: dict[str, Any], roles: list[str], spans: list[Span], cases: tuple
         active_cases=active, urgent_cases=urgent, hours_on_shift_today=today,
         hours_on_shift_7d=week, last_activity_at=row["last_activity_at"],
         too_many_urgent=too_many, long_day=long_day, overloaded=too_many or long_day,
-        has_capacity=capacity, local_time=local, daytime=is_daytime(local))
+        has_capacity=capacity, local_time=local, daytime=is_daytime(local),
+        hours_by_day=hours_by_day(spans, now, zone(row["time_zone"])))
 
 
 def _wanted(v: VolunteerLoad, q: WorkloadQuery) -> bool:

@@ -13,7 +13,9 @@ from services import bootstrap
 from services.api import (
     cases,
     command_routes,
+    console,
     health,
+    overview,
     problems,
     queries,
     referrals,
@@ -52,9 +54,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(api)
     command_routes.install(api)
     api.include_router(queries.router())
+    api.include_router(overview.router())
     api.include_router(cases.router())
     api.include_router(referrals.router())
     api.include_router(routes_api.router())
     api.include_router(audit_api.router())
     api.include_router(health.router())
+    console.install(api)  # last: its files are mounted under /console
     return api

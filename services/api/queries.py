@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -308,8 +309,11 @@ async def board_events(service: ProjectionService, supervisor: bool,
             if touched is None:
                 yield b": keep-alive\n\n"
                 continue
-            for chunk in await _frames(service, touched, supervisor):
-                yield chunk
+            waiting = [touched]  # and what queued meanwhile: one write for all of it
+            while not queue.empty():
+                waiting.append(queue.get_nowait())
+            chunks = [await SHARED_FRAMES.frames(service, each, supervisor) for each in waiting]
+            yield b"".join(chunk for frames in chunks for chunk in frames)
 
 
 async def _next_change(service: ProjectionService,
@@ -325,6 +329,34 @@ async def _next_change(service: ProjectionService,
         if not change.done():
             change.cancel()
     return change.result() if change.done() and not change.cancelled() else None
+
+
+class SharedFrames:
+    """The frames of one board change, made once for all the streams that send it: the feed
+    hands every stream the same change, and each asking the board for the same rows made
+    the cost of a command grow with the number of open consoles."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._made: OrderedDict[tuple[int, bool],
+                                tuple[Touched, asyncio.Future[list[bytes]]]] = OrderedDict()
+
+    async def frames(self, service: ProjectionService, touched: Touched,
+                     supervisor: bool) -> list[bytes]:
+        key = (id(touched), supervisor)
+        found = self._made.get(key)
+        future: asyncio.Future[list[bytes]]
+        if found is None or found[0] is not touched:  # an id is reused once its object died
+            future = asyncio.ensure_future(_frames(service, touched, supervisor))
+            self._made[key] = (touched, future)
+            while len(self._made) > self._size:
+                self._made.popitem(last=False)
+        else:
+            future = found[1]
+        return await asyncio.shield(future)  # a stream that goes away cancels only itself
+
+
+SHARED_FRAMES = SharedFrames()
 
 
 async def _frames(service: ProjectionService, touched: Touched,

@@ -73,8 +73,12 @@ def token(actor: str | None = typer.Option(None, help="actor id recorded on even
                                               "token for this partner organisation's service "
                                               "(reads and answers its own referrals only)"),
           hours: float | None = typer.Option(None, help="validity; default "
-                                             "CORRIDOR_TOKEN_TTL_HOURS")) -> None:
-    """Print a signed access token."""
+                                             "CORRIDOR_TOKEN_TTL_HOURS"),
+          link: bool = typer.Option(False, help="print a one-time console sign-in link "
+                                                "instead (ten minutes, one use)"),
+          base_url: str = typer.Option("http://127.0.0.1:8000", help="where the console "
+                                       "is served (with --link)")) -> None:
+    """Print a signed access token, or a one-time sign-in link for the console."""
     from datetime import timedelta
 
     from services.auth import CallerRole, TokenIssuer
@@ -92,8 +96,12 @@ def token(actor: str | None = typer.Option(None, help="actor id recorded on even
     issuer = TokenIssuer(auth_secret(settings), issuer=settings.token_issuer,
                          audience=settings.token_audience)
     try:
-        typer.echo(issuer.issue(actor or "", roles, partner_id=partner,
-                                ttl=timedelta(hours=hours or settings.token_ttl_hours)))
+        if link:  # the code rides in the fragment: browsers never send it to a server
+            code = issuer.issue_sign_in(actor or "", roles)
+            typer.echo(f"{base_url.rstrip('/')}/console/#sign-in={code}")
+        else:
+            typer.echo(issuer.issue(actor or "", roles, partner_id=partner,
+                                    ttl=timedelta(hours=hours or settings.token_ttl_hours)))
     except ValueError as error:
         raise typer.BadParameter(f"--actor: {error}") from None
 

@@ -1,0 +1,206 @@
+"""The coordinator console: the board's first render, measured in Debian's Chromium, with
+5,000 open cases in the store; and what 50 consoles open on the board's event stream cost
+command throughput (commands/s without, with, and again without them, in one run)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.context import BenchContext
+from bench.coordination_world import Population, World
+from bench.generate import settings_for
+from bench.httpclient import Connection, get_request, post_prefix, post_request
+from bench.infra import fresh_database
+from bench.report import Figure
+from bench.sections.suggestions import caught_up
+from bench.server import HOST, ApiShape, start_api
+from bench.stats import Target, percentile
+from services.bootstrap import build_runtime
+from services.clock import now
+
+RENDER_TARGET = Target(500, "at_most")
+STREAM_TARGET = Target(0.9, "at_least")
+"""50 consoles on the stream slow commands by at most 10%: with / without >= 0.9."""
+CASES, VOLUNTEERS, RESOURCES = 5_000, 200, 500
+WARM_LOADS, LOADS = 3, 15
+SUBSCRIBERS, CLIENTS, SECONDS = 50, 8, 10.0
+CHROMIUM = os.environ.get("CORRIDOR_BENCH_CHROMIUM", "/usr/bin/chromium")
+RENDERED = "corridor:board-rendered"
+"""The performance mark the board sets once its first page of rows is on screen."""
+
+
+async def run(ctx: BenchContext) -> None:
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing (apt-get install chromium)")
+    async with fresh_database(ctx.servers.ensure_postgres(), "console",
+                              keep=ctx.config.keep_data) as dsn:
+        say(f"writing {CASES:,} open cases, {VOLUNTEERS} volunteers, {RESOURCES} resources")
+        population = await asyncio.to_thread(populate, dsn, ctx.master_key)
+        api = await start_api(ctx.api_env(dsn), ApiShape(writer_process=True), timeout=120)
+        try:
+            token = ctx.issuer.issue(str(population.supervisor), ["supervisor", "volunteer"])
+            await caught_up(api.port, token)
+            say(f"first render of the board in Chromium, {LOADS} loads after {WARM_LOADS}")
+            renders = await asyncio.to_thread(first_renders, api.port, token)
+            say(f"commands/s from {CLIENTS} clients for {SECONDS:.0f} s: without, with "
+                f"{SUBSCRIBERS} consoles on /board/stream, without again")
+            before = await throughput(api.port, token)
+            async with consoles(api.port, token, SUBSCRIBERS) as frames:
+                watched = await throughput(api.port, token)
+                await asyncio.sleep(1)  # the last frames of the measured commands
+                received = dict(frames)
+            after = await throughput(api.port, token)
+            api.check_alive()
+        finally:
+            api.stop()
+    without = (before["per_s"] + after["per_s"]) / 2
+    measured = {"open_cases": len(population.open_cases), "render_ms": renders,
+                "render_p50_ms": round(percentile(renders, 0.5), 1),
+                "render_max_ms": round(max(renders), 1), "without_before": before,
+                "with_consoles": watched, "without_after": after,
+                "ratio": round(watched["per_s"] / without, 3) if without else None,
+                "frames_per_console_min": min(received.values(), default=0),
+                "consoles_connected": len(received)}
+    ctx.report.details["console"] = measured
+    say(f"board first render p50 {measured['render_p50_ms']} ms, max "
+        f"{measured['render_max_ms']} ms; commands/s without {before['per_s']:.0f} and "
+        f"{after['per_s']:.0f}, with {SUBSCRIBERS} consoles {watched['per_s']:.0f}: ratio "
+        f"{measured['ratio']}")
+    add_figures(ctx, measured)
+
+
+def populate(dsn: str, master_key: str) -> Population:
+    runtime = build_runtime(settings_for(dsn, master_key), start_writer=False)
+    try:
+        return World(runtime.app, now()).populate(CASES, VOLUNTEERS, RESOURCES)
+    finally:
+        runtime.close()
+
+
+def first_renders(port: int, token: str) -> list[float]:
+    """Milliseconds from navigation start to the board's first page of rows on screen, as
+    the browser's own clock tells (a fresh page each time, the token already in the tab)."""
+    from playwright.sync_api import sync_playwright
+
+    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+    found: list[float] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=args)
+        context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                      bypass_csp=True)  # wait_for_function evaluates text
+        context.add_init_script(
+            f"sessionStorage.setItem('corridor.console.token', {json.dumps(token)})")
+        for i in range(WARM_LOADS + LOADS):
+            page = context.new_page()
+            page.goto(f"http://{HOST}:{port}/console/#/board")
+            page.wait_for_function(f"performance.getEntriesByName('{RENDERED}').length > 0",
+                                   timeout=60_000)
+            took = page.evaluate(f"performance.getEntriesByName('{RENDERED}')[0].startTime")
+            rows = page.locator("[data-case-id]").count()
+            page.close()
+            if rows == 0:
+                raise RuntimeError("the board rendered no rows")
+            if i >= WARM_LOADS:
+                found.append(float(took))
+        browser.close()
+    return found
+
+
+async def throughput(port: int, token: str) -> dict[str, Any]:
+    """cases/open from CLIENTS keep-alive clients for SECONDS: commands/s and refusals."""
+    prefix = post_prefix(HOST, port, "/commands/cases/open", token)
+    deadline = time.monotonic() + SECONDS
+    counts = {"accepted": 0, "refused": 0}
+    rng = random.Random(24)
+
+    async def client() -> None:
+        connection = Connection(HOST, port)
+        try:
+            while time.monotonic() < deadline:
+                body = orjson.dumps({
+                    "command_id": str(uuid.uuid4()), "case_id": str(uuid.uuid4()),
+                    "person_id": str(uuid.uuid4()), "intake": {
+                        "safe_now": rng.random() < 0.7, "region": rng.choice(REGIONS),
+                        "destination": "Lviv", "contact_channel": "telegram"}})
+                status, _ = await connection.send(post_request(prefix, body))
+                counts["accepted" if status == 200 else "refused"] += 1
+        finally:
+            await connection.close()
+
+    started = time.monotonic()
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    elapsed = time.monotonic() - started
+    return {**counts, "seconds": round(elapsed, 2),
+            "per_s": round(counts["accepted"] / elapsed, 1)}
+
+
+REGIONS = ("Kharkiv", "Mariupol", "Kherson", "Sumy", "Chernihiv")
+
+
+@contextlib.asynccontextmanager
+async def consoles(port: int, token: str, count: int) -> AsyncIterator[dict[int, int]]:
+    """`count` open event streams, as consoles hold them; yields frames counted per stream."""
+    frames: dict[int, int] = {}
+    ready = [asyncio.Event() for _ in range(count)]
+    tasks = [asyncio.create_task(_listen(port, token, i, frames, ready[i]))
+             for i in range(count)]
+    try:
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready)), timeout=30)
+        yield frames
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _listen(port: int, token: str, index: int, frames: dict[int, int],
+                  ready: asyncio.Event) -> None:
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        request = get_request(HOST, port, "/board/stream", token)
+        writer.write(request.replace(b"\r\n\r\n", b"\r\nAccept: text/event-stream\r\n\r\n", 1))
+        await reader.readuntil(b"\r\n\r\n")
+        frames[index] = 0
+        ready.set()
+        while chunk := await reader.read(65536):
+            frames[index] += chunk.count(b"event: case")
+    finally:
+        writer.close()
+
+
+def add_figures(ctx: BenchContext, measured: dict[str, Any]) -> None:
+    before, watched, after = (measured[k] for k in ("without_before", "with_consoles",
+                                                    "without_after"))
+    ctx.report.add(Figure(
+        "console", f"board first render in Chromium, p50, {measured['open_cases']:,} open "
+        "cases", measured["render_p50_ms"], "ms", RENDER_TARGET,
+        [f"max {measured['render_max_ms']} ms over {LOADS} loads"],
+        "navigation start to the first page of 50 rows on screen (the board's performance "
+        "mark), HTML, modules, /board and /board/counts included; headless Debian Chromium "
+        "at 1280 px on the same machine as `corridor serve --writer-process` and PostgreSQL"))
+    ctx.report.add(Figure(
+        "console", f"commands/s with {SUBSCRIBERS} consoles on /board/stream / without",
+        measured["ratio"], "ratio", STREAM_TARGET,
+        [f"without {before['per_s']:,.0f} then {after['per_s']:,.0f} commands/s, with "
+         f"{watched['per_s']:,.0f}; each console got at least "
+         f"{measured['frames_per_console_min']:,} case frames"],
+        f"cases/open from {CLIENTS} keep-alive clients for {SECONDS:.0f} s each, without, "
+        f"with {SUBSCRIBERS} open event streams, and without again (the mean of both is the "
+        "base); every opened case is a board change sent to every stream"))
+
+
+def say(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
