@@ -468,6 +468,7 @@ async def resource_alerts(reader: Reader, now: datetime, limit: int = 1000,
         flag_ids=flagged.get((as_id(r["case_id"]) or "", as_id(r["resource_id"]) or ""), []))
         for r in rows]
 
+
 class HistoryQuery(BaseModel):
     """How far back, and how finely, to count open cases."""
 

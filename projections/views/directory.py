@@ -412,6 +412,7 @@ def _expiring(row: dict[str, Any], now: datetime) -> ExpiringVerification:
         verified_by=row["verified_by"], verified_at=row["verified_at"], expires_at=expires,
         overdue=expires <= now, expires_in_seconds=int((expires - now).total_seconds()))
 
+
 Verification = Literal["unverified", "verified", "rejected", "expired"]
 ResourceStatus = Literal["available", "full", "unsafe", "closed", "destroyed", "retracted"]
 
