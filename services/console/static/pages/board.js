@@ -19,6 +19,36 @@ function boardParams(f, offset) {
   };
 }
 
+const RANK = { critical: 0, high: 1, medium: 2, low: 3 };
+const ORDER = {  // the API's orders, to place a row that arrives before the page is read again
+  urgency: (c) => [RANK[c.urgency] ?? 4, c.opened_at],
+  waiting: (c) => [c.opened_at],
+  since_contact: (c) => [c.last_contact_at || c.opened_at, RANK[c.urgency] ?? 4],
+  newest: (c) => [-Date.parse(c.opened_at)],
+  recent_activity: () => [-Infinity],
+};
+
+function shown(row, { filters: f }) {
+  const open = row.status === 'unassigned' || row.status === 'assigned';
+  return (f.status === 'open' ? open : row.status === f.status)
+    && (!f.urgency || row.urgency === f.urgency) && (!f.stage || row.stage === f.stage)
+    && (f.flagged === '' || (row.flags_active > 0) === (f.flagged === 'true'))
+    && (!f.mine || row.assignee_id === session.actor);
+}
+
+function placed(page, row, { filters: f, offset }) {
+  const key = ORDER[f.sort];
+  const before = (a, b) => { const x = key(a), y = key(b);
+    for (let i = 0; i < x.length; i += 1) { if (x[i] < y[i]) return true; if (x[i] > y[i]) return false; }
+    return false; };
+  const at = page.cases.findIndex((c) => before(row, c));
+  if (at === 0 && offset > 0) return page;  // it may belong on an earlier page
+  if (at < 0 && (page.cases.length >= LIMIT || offset + page.cases.length < page.total)) return page;
+  const cases = page.cases.slice();
+  cases.splice(at < 0 ? cases.length : at, 0, row);
+  return { ...page, total: page.total + 1, cases: cases.slice(0, LIMIT) };
+}
+
 function Counts({ counts }) {
   if (!counts) return null;
   const open = (counts.by_status.unassigned || 0) + (counts.by_status.assigned || 0);
@@ -87,11 +117,14 @@ export function BoardPage() {
       if (event !== 'case') return;
       setPage((current) => {
         if (!current) return current;
+        later('page', 200, load);  // the API's page stays the truth; this only shows it sooner
         const at = current.cases.findIndex((c) => c.case_id === data.case_id);
-        if (at < 0 || data.status === 'closed') { later('page', 200, load); return current; }
-        const cases = current.cases.slice();
-        cases[at] = data;
-        return { ...current, cases };
+        if (at >= 0) {
+          const cases = current.cases.slice();
+          cases[at] = data;
+          return { ...current, cases };
+        }
+        return shown(data, latest.current) ? placed(current, data, latest.current) : current;
       });
       later('counts', 1000, async () => { try { setCounts(await get('/board/counts')); } catch {} });
     }, setLive);
