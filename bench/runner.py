@@ -82,10 +82,17 @@ def method_notes(ctx: BenchContext) -> list[str]:
         notes.insert(0, f"WARNING: the machine was shared: other processes took up to "
                         f"{busiest:.2f} of its {os.cpu_count()} cores during a measurement, "
                         "so throughput is lower and latency higher than on an idle machine.")
+    durable = ctx.report.environment.get("postgres_durable")
+    if durable:
+        notes.append(
+            f"The command figures (commands, profile) ran on a PostgreSQL with fsync="
+            f"{durable.get('fsync')}, synchronous_commit={durable.get('synchronous_commit')}, "
+            f"full_page_writes={durable.get('full_page_writes')}: every commit, one per batch "
+            "of commands, waits for its WAL flush, as a network's would.")
     if pg:
         notes.append(
-            f"PostgreSQL ran with fsync={pg.get('fsync')}, synchronous_commit="
-            f"{pg.get('synchronous_commit')}: " + (
+            f"{'The other sections' if durable else 'PostgreSQL'} ran with fsync="
+            f"{pg.get('fsync')}, synchronous_commit={pg.get('synchronous_commit')}: " + (
                 "a commit waits for no disk flush, so the raw single-row commit rate is an "
                 "upper bound; with durable settings every per-command commit costs a flush "
                 "and group commit gains more." if pg.get("fsync") == "off" else
