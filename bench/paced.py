@@ -82,7 +82,7 @@ async def run_paced(executor: HttpExecutor, workload: Workload, states: Sequence
         try:
             while True:
                 at = start + next(due) / rate
-                if at >= stop_at:
+                if at >= stop_at or clock() >= stop_at:  # behind schedule: stop on time
                     return
                 wait = at - clock()
                 if wait > 0:

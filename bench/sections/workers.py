@@ -28,8 +28,9 @@ from bench.context import BenchContext
 from bench.generate import fill_store
 from bench.infra import drop_database, fresh_database, with_database
 from bench.processes import Helper, start_helper
-from bench.procstat import cpu_seconds
+from bench.procstat import CpuMeter, cpu_seconds
 from bench.report import Figure
+from bench.verify import EVENTS_TABLE
 from bench.workercheck import actual, differences, expected, out_of_order_rows, store_records
 from projections.catalog import PROJECTIONS
 from projections.generations import store_positions
@@ -54,6 +55,8 @@ class CatchUp:
     changes: list[str] = field(default_factory=list)
     """Members added or removed during the catch-up, and when."""
     check: dict[str, Any] = field(default_factory=dict)
+    cores: dict[str, float] = field(default_factory=dict)
+    """Cores busy during the catch-up: workers, PostgreSQL, other processes."""
 
     @property
     def seconds(self) -> float | None:
@@ -74,7 +77,7 @@ class CatchUp:
                 "cpu_s_per_1000_events_per_worker": round(1000 * cpu / self.events / workers,
                                                           4),
                 "cpu_s_per_1000_events": round(1000 * cpu / self.events, 4),
-                "membership_changes": self.changes, "check": self.check}
+                "membership_changes": self.changes, "check": self.check, "cores": self.cores}
 
 
 async def run(ctx: BenchContext) -> None:
@@ -85,6 +88,7 @@ async def run(ctx: BenchContext) -> None:
     async with fresh_database(server, "workers_store", keep=ctx.config.keep_data) as dsn:
         say(f"workers: filling a store with {events:,} events")
         filled = await fill_store(dsn, ctx.master_key, events)
+        filled["bytes_per_event"] = await store_bytes_per_event(dsn)
         relayed = await relay_backlog(ctx, dsn, kafka, prefix)
         say("workers: projecting the store in memory (the reference)")
         reference = expected(await store_records(dsn))
@@ -98,6 +102,12 @@ async def run(ctx: BenchContext) -> None:
     ctx.report.details["workers"] = {"store": filled, "relay": relayed,
                                      "runs": [r.as_json() for r in runs]}
     add_figures(ctx, relayed, runs)
+    size = filled["bytes_per_event"]
+    ctx.report.add(Figure("baseline", "store on disk per event (whole database)",
+                          size["database"], "bytes", None, [],
+                          f"{filled['events_in_store']:,} events: events table "
+                          f"{size['events_table']:,.0f} B and hash chain "
+                          f"{size['event_chain']:,.0f} B per event, with their indexes"))
 
 
 def env_for(ctx: BenchContext, dsn: str, kafka: str, prefix: str) -> dict[str, str]:
@@ -152,8 +162,11 @@ async def catch_up(ctx: BenchContext, store_dsn: str, kafka: str, prefix: str,
             helpers += [start_helper(f"worker {i + 1}", command, env)
                         for i in range(steady or 2)]
             run.started = time.perf_counter()
+            meter = CpuMeter(None, ctx.results.get("postmaster_pid"))
             await _follow(run, dsn, helpers, relayed, command, env,
                           grow=steady is None)
+            run.cores = meter.cores()
+            ctx.shared_machine(run.cores)
         finally:
             for helper in helpers:
                 run.worker_cpu.setdefault(helper.label, cpu_seconds(helper.pid))
@@ -240,25 +253,37 @@ async def copied_database(ctx: BenchContext, store_dsn: str) -> AsyncIterator[st
             await drop_database(server, name)
 
 
+async def store_bytes_per_event(dsn: str) -> dict[str, float]:
+    """On-disk bytes per stored event (tables with their indexes and TOAST): the events, the
+    hash chain, and the whole database (receipts, keys, snapshots with them)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        events = int(await conn.fetchval(f"SELECT count(*) FROM {EVENTS_TABLE}") or 1)
+        sizes = {name: int(await conn.fetchval(
+            "SELECT coalesce(pg_total_relation_size(to_regclass($1)), 0)", name) or 0)
+            for name in (EVENTS_TABLE, "event_chain")}
+        database = int(await conn.fetchval("SELECT pg_database_size(current_database())"))
+    finally:
+        await conn.close()
+    return {"events_table": round(sizes[EVENTS_TABLE] / events, 1),
+            "event_chain": round(sizes["event_chain"] / events, 1),
+            "database": round(database / events, 1)}
+
+
 async def _head(dsn: str) -> int:
     from bench.verify import max_position
 
     return await max_position(dsn)
 
 
-async def topic_size(kafka: str, topic: str) -> int:
+async def topic_size(kafka: str, topic: str, partitions: int = PARTITIONS) -> int:
     """Messages in the topic (the sum of its partitions' end offsets)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     consumer = AIOKafkaConsumer(bootstrap_servers=kafka)
     await consumer.start()
     try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        if not parts:
-            await consumer.topics()
-            parts = [TopicPartition(topic, p)
-                     for p in consumer.partitions_for_topic(topic) or ()]
-        ends = await consumer.end_offsets(parts)
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in range(partitions)])
         return sum(ends.values())
     finally:
         await consumer.stop()
@@ -294,7 +319,9 @@ def add_figures(ctx: BenchContext, relayed: dict[str, Any], runs: list[CatchUp])
         note = (f"{data['events']:,} events on {PARTITIONS} partitions in {data['seconds']} s "
                 f"(first to last applied){scaling}; CPU per worker (s): "
                 f"{data['worker_cpu_s']}; {data['cpu_s_per_1000_events']} CPU s per 1,000 "
-                f"events in all; tables differing from the store projected in memory: "
+                f"events in all; cores busy: PostgreSQL {data['cores'].get('postgres')}, "
+                f"other processes {data['cores'].get('other_processes')}; tables "
+                "differing from the store projected in memory: "
                 f"{check['tables_differing'] or 'none'}; audit rows out of stream order: "
                 f"{check['audit_rows_out_of_stream_order']} of {check['audit_rows_checked']:,}"
                 + (f"; members: {', '.join(data['membership_changes'])}"
