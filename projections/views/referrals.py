@@ -15,7 +15,8 @@ class ReferralView(BaseModel):
     """One referral: to whom, under what consent (withdrawn or not), where it stands."""
 
     referral_id: UUID
-    case_id: UUID
+    case_id: UUID | None = Field(description="the case referred; not shown to the partner, who "
+                                             "knows the referral by its own id")
     partner_id: UUID
     status: str = Field(description="consented, sent, accepted, declined or completed")
     scope: list[str] = Field(description="what the consent lets the network share")

@@ -100,8 +100,11 @@ def router() -> APIRouter:
         if caller.partner_id is None:
             require(caller, SUPERVISORS, "every referral")
         fresh = await caught_up(service, "referrals", wanted)
-        return await views.referrals(service, now, partner_id=caller.partner_id, limit=limit,
-                                     offset=offset, fresh=fresh)
+        found = await views.referrals(service, now, partner_id=caller.partner_id, limit=limit,
+                                      offset=offset, fresh=fresh)
+        if caller.partner_id is not None:  # the network's own ids stay inside it
+            return [r.model_copy(update={"case_id": None}) for r in found]
+        return found
 
     @routes.get("/referrals/{referral_id}/package", summary="What the consent lets the "
                 "network share, as JSON or a printable page (recorded first)",

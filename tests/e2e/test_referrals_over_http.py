@@ -71,7 +71,8 @@ class ReferralsOverHttp:
                      answer="accepted")
 
         assert (not_sent.status_code, not_sent.json()["rule"]) == (409, "ReferralNotSent")
-        assert [r["referral_id"] for r in listed.json()] == [str(referral_id)]
+        assert [(r["referral_id"], r["case_id"]) for r in listed.json()] == [
+            (str(referral_id), None)]
         assert shared.status_code == 200, shared.text
         body = shared.json()
         assert set(body["shared"]) == {"contact", "household"}
