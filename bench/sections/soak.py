@@ -31,6 +31,7 @@ from bench.paced import (
 )
 from bench.procstat import CpuMeter
 from bench.report import Figure
+from bench.sections.workers import store_bytes_per_event
 from bench.stats import Target
 from bench.verify import EVENTS_TABLE, check_acks
 
@@ -100,10 +101,11 @@ async def soak(ctx: BenchContext, dsn: str, seconds: float) -> dict[str, Any]:
         api.stop()
     check = await check_acks(dsn, executor.acks)
     happened = await lifecycle_events(dsn)
+    size = await store_bytes_per_event(dsn)
     figures = memory_figures(samples, settle_seconds(seconds))
     details = {"load": result.as_json(), "cores": cores, "ack_check": check.as_json(),
                "api": config.api.label, "clock_speed": CLOCK_SPEED,
-               "lifecycle_events": happened,
+               "lifecycle_events": happened, "store_bytes_per_event": size,
                "memory": _memory_json(figures), "pss_mb_every_30s": _thinned(samples, 30.0)}
     return {"figures": figures, "details": details}
 
@@ -154,6 +156,14 @@ def add_figures(ctx: BenchContext, figures: MemoryFigures, details: dict[str, An
         round(load["sent"] / load["seconds"], 1), "commands/s", None, [],
         f"{load['sent']:,} sent, {load['late_over_1s']:,} more than 1 s late; answers "
         f"{load['statuses']}; cores busy: {details['cores']}"))
+    size = details["store_bytes_per_event"]
+    ctx.report.add(Figure(
+        "soak", "soak: store on disk per event (whole database, read models included)",
+        size["database"], "bytes", None, [],
+        f"events table {size['events_table']:,.0f} B and hash chain "
+        f"{size['event_chain']:,.0f} B per event with their indexes; besides them every "
+        "command's receipt, data keys, snapshots and the read models, all as the API wrote "
+        "them"))
     check = details["ack_check"]
     ctx.report.add(Figure(
         "soak", "soak: acknowledged commands missing from the store", check["missing"], "",

@@ -103,11 +103,14 @@ async def run(ctx: BenchContext) -> None:
                                      "runs": [r.as_json() for r in runs]}
     add_figures(ctx, relayed, runs)
     size = filled["bytes_per_event"]
+    read_models = (runs[0].check["database_bytes"] - size["database_bytes"]) / max(
+        filled["events_in_store"], 1)
     ctx.report.add(Figure("baseline", "store on disk per event (whole database)",
                           size["database"], "bytes", None, [],
                           f"{filled['events_in_store']:,} events: events table "
                           f"{size['events_table']:,.0f} B and hash chain "
-                          f"{size['event_chain']:,.0f} B per event, with their indexes"))
+                          f"{size['event_chain']:,.0f} B per event, with their indexes; the "
+                          f"read models add {read_models:,.0f} B per event once caught up"))
 
 
 def env_for(ctx: BenchContext, dsn: str, kafka: str, prefix: str) -> dict[str, str]:
@@ -228,10 +231,11 @@ async def check(dsn: str, reference: dict[str, list[tuple[Any, ...]]]) -> dict[s
     try:
         diff = differences(await actual(store), reference)
         rows, behind = await out_of_order_rows(store)
+        [size] = await store.fetch("SELECT pg_database_size(current_database()) AS bytes")
     finally:
         await store.close()
     return {"tables_differing": diff, "audit_rows_checked": rows,
-            "audit_rows_out_of_stream_order": behind}
+            "audit_rows_out_of_stream_order": behind, "database_bytes": int(size["bytes"])}
 
 
 @contextlib.asynccontextmanager
@@ -267,7 +271,7 @@ async def store_bytes_per_event(dsn: str) -> dict[str, float]:
         await conn.close()
     return {"events_table": round(sizes[EVENTS_TABLE] / events, 1),
             "event_chain": round(sizes["event_chain"] / events, 1),
-            "database": round(database / events, 1)}
+            "database": round(database / events, 1), "database_bytes": database}
 
 
 async def _head(dsn: str) -> int:
