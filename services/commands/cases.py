@@ -330,8 +330,10 @@ class EraseCase(CommandBody):
 
 @command("cases.erase_personal_data", "/cases/erase-personal-data", {R.ADMIN, R.SUPERVISOR})
 def erase(body: EraseCase, uow: UnitOfWork, meta: Meta) -> UUID:
-    """Erase the person's data on request: their key is deleted, the history stays; so is
-    their data on the cases merged with this one (the same person)."""
+    """Erase the person's data on request (and on cases merged with theirs); history stays.
+
+    Their data key goes, and with it their blind-index entries; a merge said the cases merged
+    with this one are the same person, so theirs go in the same transaction."""
     case = uow.get(Case, body.case_id)
     person, by = case.person_id, authority(uow, meta)
     case.erase_personal_data(subject_id=person, by=by, meta=meta)
