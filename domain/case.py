@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -11,7 +11,7 @@ from eventsourcing.domain import event
 
 from domain.aggregate import CoordinationAggregate
 from domain.base import InvalidCommand, Meta, PersonalData
-from domain.contact import ContactChannel, ContactNotDue, missed_intervals
+from domain.contact import ContactChannel, ContactNotDue
 from domain.duplicates import CannotMergeIntoItself, NotPossibleDuplicates
 from domain.errors import (
     AlreadyInSupportGroup,
@@ -535,10 +535,6 @@ class Case(CoordinationAggregate):
         self.ensure_silent_since(since, meta)
         self._record_lost_contact_suspected(last_contact_at=since, missed_intervals=missed,
                                             meta=meta)
-
-    def missed_contact_intervals(self, interval: timedelta, at: datetime) -> int:
-        """Whole contact intervals gone by at `at` since the last contact."""
-        return missed_intervals(self.contact_since, interval, at)
 
     # --- duplicates ------------------------------------------------------------------------
 
