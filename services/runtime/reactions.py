@@ -424,8 +424,9 @@ class Reactions:
 
     def tick(self, at: datetime | None = None) -> list[Outcome]:
         """Expire every verification and lapse every unconfirmed seat hold that has run out
-        by `at` (default: now), and flag the cases relying on a window that closes within the
-        lead time or has closed."""
+        by `at` (default: now), flag the cases relying on a window that closes within the
+        lead time or has closed, and mark the active cases gone silent (contact overdue after
+        one interval of their urgency, possible lost contact after three)."""
         commands = self.due_by(at or now())
         return self._carry_out(commands) if commands else []
 
