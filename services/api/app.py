@@ -50,7 +50,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # No redirect for a trailing slash: Starlette's points at whatever Host the client sent.
     api = FastAPI(title="corridor", version="0.1.0", lifespan=lifespan, redirect_slashes=False,
                   description="Coordination backend for volunteer evacuation networks: "
-                              "commands in, events stored, read models out.")
+                              "commands in, events stored, read models out.",
+                  # corridor's metrics are Prometheus' (/metrics) and it configures no
+                  # OpenTelemetry; left on, FastAPI asks OpenTelemetry's global providers
+                  # whether to trace on every request (a visible share of each command)
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     problems.install(api)
     command_routes.install(api)
     api.include_router(queries.router())
