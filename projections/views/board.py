@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from domain.duplicates import ASK_A_SUPERVISOR
+from domain.errors import NotASupervisor
 from domain.resource import unusable_reason
 from domain.transport import departure_passed
 from projections.values import WINDOW_COLUMNS
@@ -57,6 +58,9 @@ class BoardQuery(BaseModel):
                                                          "without (false) active flags")
     contact_overdue: bool | None = Field(default=None, description="only cases overdue "
                                          "for contact (true) or not (false)")
+    possible_lost_contact: bool | None = Field(default=None, description="supervisors "
+                                               "only: cases three contact intervals silent "
+                                               "(true) or not (false)")
     sort: Sort = "urgency"
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
     offset: int = Field(default=0, ge=0, le=100_000)
@@ -227,12 +231,17 @@ def _where(q: BoardQuery) -> tuple[str, list[Any]]:
     if q.contact_overdue is not None:
         terms.append("contact_overdue_since IS " + ("NOT NULL" if q.contact_overdue
                                                    else "NULL"))
+    if q.possible_lost_contact is not None:
+        terms.append("lost_contact_suspected_at IS " + ("NOT NULL" if q.possible_lost_contact
+                                                       else "NULL"))
     return " AND ".join(terms), args
 
 
 async def board(reader: Reader, q: BoardQuery, now: datetime, *,
                 supervisor: bool, fresh: bool = False) -> BoardPage:
     """A page of the board as of `now` (waits are computed from it)."""
+    if q.possible_lost_contact is not None and not supervisor:
+        raise NotASupervisor("only supervisors see which cases may have lost contact")
     table = await reader.table("case_board", "case_board", fresh=fresh)
     where, args = _where(q)
     total = (await reader.fetch(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}", args))[0]["n"]

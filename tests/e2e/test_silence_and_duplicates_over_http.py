@@ -92,6 +92,10 @@ class Silence:
         assert api.aggregate(case_id).is_active
         assert get(api, "/board/counts", supervisor, min_position=at)[
             "possible_lost_contact"] == 1
+        assert board_row(api, supervisor, case_id, possible_lost_contact=True, min_position=at)
+        refused = api.client.get("/board", params={"possible_lost_contact": True},
+                                 headers={"Authorization": f"Bearer {volunteer.token}"})
+        assert refused.status_code == 403
 
         answer = api.accepted("cases/record-contact", volunteer.token, case_id=case_id,
                               channel="telegram", reached=True)
