@@ -826,8 +826,10 @@ class Case(CoordinationAggregate):
     def _heard_from(self, at: datetime) -> None:
         """Any step of the journey (domain.contact.CONTACT_STEP_EVENTS) is contact."""
         self.last_contact_at = at
-        self.contact_overdue_since = None
-        self.lost_contact_suspected_at = None
+        if self.contact_overdue_since is not None:  # only what changed enters the state
+            self.contact_overdue_since = None       # (an audit's diff shows no no-ops)
+        if self.lost_contact_suspected_at is not None:
+            self.lost_contact_suspected_at = None
 
     def _rely_on(self, resource_ids: list[UUID]) -> None:
         self.resource_ids.extend(r for r in resource_ids if r not in self.resource_ids)

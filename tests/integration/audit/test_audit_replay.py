@@ -157,7 +157,8 @@ class ReplayContract:
 
         assert (diff.from_version, diff.to_version) == (1, 3)
         assert [c.path for c in diff.changes] == ["status", "assignee_id", "assigned_at",
-                                                  "resource_ids", "journal"]
+                                                  "resource_ids", "journal",
+                                                  "last_contact_at"]  # advice is contact
         assert [c.added for c in diff.changes if c.path == "resource_ids"] == [
             [str(story.resource)]]
         assert [e.type for e in diff.events] == ["CaseTaken", "AdviceGiven"]
@@ -169,7 +170,8 @@ class ReplayContract:
         from_start = queries(runtime).diff(story.case_id, AUDITOR, "review", 0, 1).result
 
         assert (by_time.from_version, by_time.to_version) == (2, 4)
-        assert [c.path for c in by_time.changes] == ["resource_ids", "journal", "notes"]
+        assert [c.path for c in by_time.changes] == ["resource_ids", "journal", "notes",
+                                                     "last_contact_at"]
         assert from_start.changes[0].change == "added"
         with pytest.raises(InvalidCommand):
             queries(runtime).diff(story.case_id, AUDITOR, "review", 3, 1)
