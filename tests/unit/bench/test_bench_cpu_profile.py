@@ -33,6 +33,15 @@ def test_the_hash_chain_is_told_from_the_rest_of_the_recorder() -> None:
     assert category_of([insert]) == "store round trip (psycopg, SQL)"
 
 
+def test_our_protocol_and_uvicorns_are_the_http_protocol_however_py_spy_names_the_file(
+        ) -> None:
+    protocol = "HTTP protocol (httptools parsing, response writes)"
+    assert category_of([LOOP, "OneWritePerRound.flush (framing.py:41)"]) == protocol
+    assert category_of([LOOP, "OneWritePerRound.flush (services/api/framing.py:41)"]) == protocol
+    assert category_of([LOOP, "RequestResponseCycle.send "
+                              "(uvicorn/protocols/http/httptools_impl.py:463)"]) == protocol
+
+
 def test_a_stack_no_rule_names_is_other() -> None:
     assert category_of(["<module> (corridor:1)", "main (somewhere/else.py:3)"]) == OTHER
 
