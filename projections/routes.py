@@ -73,7 +73,8 @@ def _case(record: EventRecord) -> list[Change]:
     if kind in RELYING:
         return _relied_on(record, ids_of(record.data.get("resource_ids")))
     if kind == "TransportSeatsHeld":
-        return _relied_on(record, [id_of(record.data.get("resource_id")) or ""])
+        held = id_of(record.data.get("resource_id"))
+        return [] if held is None else _relied_on(record, [held])
     if kind == "CaseClosed":  # a closed case relies on nothing (Case.resource_ids)
         return [Update("route_links", {"case_id": stream_key(record), "until_position": None},
                        {"until_position": record.position})]

@@ -39,6 +39,9 @@ from services.runtime.outcomes import Rejected
 
 A = TypeVar("A")
 CASEWORKERS = frozenset({CallerRole.VOLUNTEER, CallerRole.SUPERVISOR})
+NOT_KEPT = {"Cache-Control": "no-store"}
+"""A package holds a person's data: no cache on the way keeps a copy the consent's
+withdrawal could not reach."""
 
 
 def current(runtime: Runtime, aggregate_id: UUID, cls: type[A]) -> A:
@@ -128,8 +131,8 @@ def router() -> APIRouter:
             return rejected(outcome)
         document = await asyncio.to_thread(_package, runtime, referral_id)
         if format == "html":
-            return HTMLResponse(html(document))
-        return JSONResponse(document)
+            return HTMLResponse(html(document), headers=NOT_KEPT)
+        return JSONResponse(document, headers=NOT_KEPT)
 
     return routes
 

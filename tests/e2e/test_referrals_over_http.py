@@ -80,6 +80,7 @@ class ReferralsOverHttp:
                                              "contact_handle": HANDLE}
         assert body["shared"]["household"]["children_ages"] == [4]
         assert printed.headers["content-type"].startswith("text/html")
+        assert shared.headers["cache-control"] == printed.headers["cache-control"] == "no-store"
         assert HANDLE in printed.text
         for text in (shared.text, printed.text):
             for secret in (SECRET_NAME, SECRET_PLACE, SECRET_HEALTH, str(case_id),

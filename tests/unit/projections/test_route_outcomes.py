@@ -73,6 +73,17 @@ def test_steps_are_linked_to_the_routes_the_case_relied_on_until_it_closed() -> 
     assert [r["step"] for r in tables.rows("route_steps")] == ["departed", "arrived_safe"]
 
 
+def test_seats_held_on_a_route_link_the_case_to_it() -> None:
+    resource, reported = route("corridor")
+    case = Stream("case")
+    held = case.event("TransportSeatsHeld", resource_id=str(resource.id), hold_id=str(uuid4()),
+                      seats=2, until=T0.isoformat())
+
+    tables = apply(ROUTE_OUTCOMES, [*reported, held])
+
+    assert only(tables.rows("route_links"))["resource_id"] == str(resource.id)
+
+
 def test_every_change_stays_on_its_own_stream() -> None:
     resource, reported = route()
     events = journey(str(resource.id), ("Departed", 10), ("Stuck", 20), ("Returned", 30))
