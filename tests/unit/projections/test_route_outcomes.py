@@ -82,6 +82,7 @@ def test_seats_held_on_a_route_link_the_case_to_it() -> None:
     tables = apply(ROUTE_OUTCOMES, [*reported, held])
 
     assert only(tables.rows("route_links"))["resource_id"] == str(resource.id)
+    assert ROUTE_OUTCOMES.project(case.event("TransportSeatsHeld", hold_id=str(uuid4()))) == []
 
 
 def test_every_change_stays_on_its_own_stream() -> None:
