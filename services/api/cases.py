@@ -16,6 +16,8 @@ from domain.access import AccessLog, access_log_id
 from domain.base import NotFound
 from domain.case import Case
 from domain.duplicates import ASK_A_SUPERVISOR
+from projections.views import referrals as referral_views
+from projections.views.referrals import ReferralView
 from services.api.deps import PrincipalDep, Purpose, RuntimeDep
 from services.api.privacy import need_to_know, shown
 from services.api.problems import ONE_ROW_PROBLEMS
@@ -80,6 +82,10 @@ class CaseDetail(BaseModel):
                                            "as `personal` is")
     contact: CaseContact | None = None
     duplicates: CaseDuplicates | None = None
+    referrals: list[ReferralView] = Field(default_factory=list, description="the case handed "
+                                          "on: to whom, what the consent covers, until when, "
+                                          "withdrawn or not (the referrals read model, as GET "
+                                          "/cases/{id}/referrals)")
 
 
 ANSWERS = ("safe_now", "contact_channel", "adults", "children_ages", "pets", "mobility_needs",
@@ -134,6 +140,13 @@ def _with_silence(detail: CaseDetail, case: Case, principal: Principal) -> CaseD
     return detail.model_copy(update={"contact": contact, "duplicates": duplicates})
 
 
+async def _referrals(runtime: Runtime, case_id: UUID) -> list[ReferralView]:
+    """The case's referrals as the read model holds them (none where it is not served)."""
+    if runtime.projections is None:
+        return []
+    return await referral_views.referrals(runtime.projections, now(), case_id=case_id)
+
+
 def _told(entries: list[dict[str, Any]], sealer: Sealer, allowed: bool) -> list[dict[str, Any]]:
     """Entries (flags, the journal) with their sealed free text shown as need-to-know allows."""
     return [{**e, "personal": _as_field(shown(e["personal"], sealer, allowed))}
@@ -164,6 +177,7 @@ def router() -> APIRouter:
             if isinstance(outcome, Rejected):  # not recorded: not shown
                 basis = None
         detail = await asyncio.to_thread(_detail, runtime, case, basis)
-        return _with_silence(detail, case, principal)
+        return _with_silence(detail, case, principal).model_copy(
+            update={"referrals": await _referrals(runtime, case.id)})
 
     return routes

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from command_api_driver import Api, Member
+from command_api_driver import Api, Member, eventually
 
 from services.clock import now
 from services.settings import Settings
@@ -145,7 +145,12 @@ class ReferralsOverHttp:
         refused = package(api, referral_id, partner_token)
         shown = get(api, f"/cases/{case_id}/referrals", volunteer.token).json()
 
+        on_the_case = eventually(
+            lambda: get(api, f"/cases/{case_id}", volunteer.token, purpose="casework").json(),
+            lambda detail: detail["referrals"][0]["consent_withdrawn_at"] is not None)
+
         assert (refused.status_code, refused.json()["rule"]) == (409, "ConsentNotCurrent")
+        assert on_the_case["referrals"][0]["consent_current"] is False
         assert shown[0]["consent_current"] is False
         assert shown[0]["consent_withdrawn_at"] is not None
         assert api.aggregate(referral_id).exports == 0
