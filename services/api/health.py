@@ -98,16 +98,25 @@ async def _broker(runtime: Any) -> Dependency:
 
 
 async def dependencies(runtime: Any) -> dict[str, Dependency]:
-    """Each dependency of this process with its state."""
-    store_ok = bool(await _within(_store_answers, runtime))
+    """Each dependency of this process with its state. The checks run side by side, so a
+    probe is answered within one check's bound (READY_TIMEOUT_SECONDS) even while several
+    dependencies are down, before a prober's own timeout (commonly 5 s)."""
+    kafka = runtime.settings.uses_kafka
+    store_ok, writer, broker, lag = await asyncio.gather(
+        _within(_store_answers, runtime), _writer(runtime),
+        _broker(runtime) if kafka else _nothing(), _within(_relay_lag, runtime) if kafka
+        else _nothing())
     found: dict[str, Dependency] = {"store": {"state": "up" if store_ok else "down"},
-                                    "writer": await _writer(runtime)}
-    if runtime.settings.uses_kafka:
-        found["broker"] = await _broker(runtime)
-        lag = await _within(_relay_lag, runtime) if store_ok else None
-        found["relay"] = ({"state": "unknown"} if lag is None else
+                                    "writer": writer}
+    if kafka and broker is not None:
+        found["broker"] = broker
+        found["relay"] = ({"state": "unknown"} if lag is None or not store_ok else
                           {"state": "behind" if lag > RELAY_LAG_BEHIND else "up", "lag": lag})
     return found
+
+
+async def _nothing() -> None:
+    return None
 
 
 def status_of(found: dict[str, Dependency]) -> str:
