@@ -68,6 +68,8 @@ class PersonalDataSealed(Transcoding):
         return PersonalData(subject_id=subject, sealed=base64.b64decode(data["sealed"]))
 
 
+MIN_WORKING_SET = 1_000
+"""Data keys and chain heads kept at least, even with a tiny aggregate cache."""
 RECONNECT_MAX_DELAY = 0.5
 """Longest wait between a pool's tries to replace a lost PostgreSQL connection."""
 
@@ -174,7 +176,15 @@ class CorridorApplication(Application[UUID]):
         datastore = self.factory.datastore  # type: ignore[attr-defined]
         storage = (PostgresKeyStorage(datastore) if settings.store == "postgres"
                    else SQLiteKeyStorage(datastore))
-        self.keys = KeyRing(storage, master_key, settings.master_key_version, retired_keys)
+        # The writer's working set bounds its caches: the aggregates it keeps, their streams'
+        # chain heads and their people's data keys. A fixed 50,000 of each kept growing for
+        # half an hour of load after the aggregates had settled (issue 26).
+        working_set = max(settings.aggregate_cache_size, MIN_WORKING_SET)
+        self.keys = KeyRing(storage, master_key, settings.master_key_version, retired_keys,
+                            max_cached=working_set)
+        heads = getattr(self.recorder, "heads", None)
+        if heads is not None:
+            heads.bound(working_set)
         self.sealer = Sealer(self.keys)
         self._personal.sealer = self.sealer
         self.blind_index = BlindIndex(self.keys, datastore, postgres=settings.store == "postgres",

@@ -96,6 +96,16 @@ class HeadCache:
     def clear(self) -> None:
         self._heads.clear()
 
+    @property
+    def maxsize(self) -> int:
+        return self._maxsize
+
+    def bound(self, maxsize: int) -> None:
+        """Keep at most `maxsize` streams from now on (the least recently written go)."""
+        self._maxsize = maxsize
+        while len(self._heads) > maxsize:
+            self._heads.popitem(last=False)
+
 
 def first_versions(events: Iterable[StoredEvent], missing: set[Key]) -> dict[Key, int]:
     firsts: dict[Key, int] = {}

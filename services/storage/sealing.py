@@ -83,6 +83,14 @@ class KeyRing:
         """Keys made by `reserve` whose rows are not stored yet: they seal, never reveal."""
         self._lock = threading.Lock()
 
+    @property
+    def max_cached(self) -> int:
+        """Data keys kept in memory at most (the first cached go first)."""
+        return self._max_cached
+
+    def cached(self) -> int:
+        return len(self._cache)
+
     def key_for(self, subject_id: UUID, *, create: bool) -> bytes | None:
         """The subject's key (made if `create` and they have none and were not erased).
         Not `create` means revealing: the store is asked whether the key still exists."""
