@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from pydantic_core import from_json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from domain.base import InvalidCommand
 from services.api.deps import bearer_token, ensure_not_partner
 from services.api.problems import COMMAND_PROBLEMS, invalid_input, problem, problem_for, rejected
 from services.auth import CallerRole, Forbidden, NotAuthenticated, Principal
@@ -103,13 +104,14 @@ class CommandFastPath:
                                  rule="body_too_large")(scope, receive, send)
         command = _accepted_input(spec, runtime, headers, body)
         if command is None:
-            unreadable = _unreadable_json(headers, body)
-            if unreadable is not None:
-                return await unreadable(scope, receive, send)
-            return await self.app(scope, _replay(body, receive), send)
+            return await self._to_route(scope, receive, send, headers, body)
         principal, payload = command
         try:
             outcome = await _send(runtime, spec, payload, principal, body)
+        except InvalidCommand:  # the writer process found that the body does not fit the
+            if payload is not None:  # command: the route answers it, as any invalid body
+                raise
+            return await self._to_route(scope, receive, send, headers, body)
         except Exception as error:
             mapped = problem_for(error)
             if mapped is None:
@@ -123,11 +125,20 @@ class CommandFastPath:
                                 (b"content-length", str(len(content)).encode())]})
         await send({"type": "http.response.body", "body": content})
 
+    async def _to_route(self, scope: Scope, receive: Receive, send: Send,
+                        headers: dict[bytes, bytes], body: bytes) -> None:
+        """Leave a request the fast path does not take to the FastAPI route (a JSON body
+        that is not UTF-8 or nests too deep is answered here: see `_unreadable_json`)."""
+        unreadable = _unreadable_json(headers, body)
+        if unreadable is not None:
+            return await unreadable(scope, receive, send)
+        return await self.app(scope, _replay(body, receive), send)
+
 
 async def _send(runtime: Runtime, spec: CommandSpec, payload: Any, principal: Principal,
                 body: bytes) -> Outcome:
-    """`Runtime.send`; an HTTP worker hands the writer process the body it validated as it
-    came, rather than serialising the model it validated into again."""
+    """`Runtime.send`; an HTTP worker hands the writer process the body as it came (the
+    writer process validates it into the command's model in any case)."""
     if runtime.remote is None:
         return await runtime.send(spec.name, payload, principal)
     return await runtime.remote.send(spec.name, payload, principal.actor,
@@ -138,7 +149,9 @@ async def _send(runtime: Runtime, spec: CommandSpec, payload: Any, principal: Pr
 def _accepted_input(spec: CommandSpec, runtime: Runtime, headers: dict[bytes, bytes],
                     body: bytes) -> tuple[Principal, Any] | None:
     """(caller, validated body) of a request the fast path takes, else None. The token is
-    checked by the same `TokenIssuer.verify` (every claim) as on the FastAPI route."""
+    checked by the same `TokenIssuer.verify` (every claim) as on the FastAPI route. In an
+    HTTP worker the body is not validated here (None): the writer process validates it into
+    the same model anyway, and one it refuses goes on to the route (see `__call__`)."""
     scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
     if not _is_json(headers) or scheme.lower() != b"bearer" or not body:
         return None
@@ -146,8 +159,12 @@ def _accepted_input(spec: CommandSpec, runtime: Runtime, headers: dict[bytes, by
         principal = runtime.tokens.verify(token.strip().decode("latin-1"))
         if not principal.has_any(spec.roles):
             return None
-        payload = spec.body.model_validate_json(body)
-    except (NotAuthenticated, ValidationError):
+        if runtime.remote is None:
+            payload = spec.body.model_validate_json(body)
+        else:
+            payload = None
+            body.decode()  # the writer process is sent text
+    except (NotAuthenticated, ValidationError, UnicodeDecodeError):
         return None
     if repeated_key(body) is not None:  # the route refuses it, naming the key
         return None

@@ -354,14 +354,14 @@ class RemoteCommands:
             timer.cancel()
             connection.pending.pop(request_id, None)
 
-    async def send(self, name: str, body: CommandBody, actor: str,
+    async def send(self, name: str, body: CommandBody | None, actor: str,
                    timeout: float = 30.0, *, roles: Iterable[str] = (),
                    body_json: bytes | None = None) -> Outcome:
         """Send a command on behalf of `actor`, whose credential names `roles` (the writer
         needs them for rules on what one person may do to another). CommandNotAnswered
         after `timeout`; WriterBusy at once when too many are in flight. `body_json`: the
-        JSON text `body` was validated from, sent as it is instead of serialising `body`
-        again (the writer validates it into the same model)."""
+        body's JSON text, sent as it is instead of serialising `body` (which may then be
+        None); the writer validates it, and InvalidCommand says it does not fit."""
         connection = self._connection
         waiting = len(connection.pending) if connection is not None else 0
         if self.max_in_flight is not None and waiting >= self.max_in_flight:
@@ -369,7 +369,12 @@ class RemoteCommands:
                              "bound (CORRIDOR_COMMAND_QUEUE_MAX); nothing was sent. Retry "
                              "with the same command id after Retry-After.")
         try:
-            text = body.model_dump_json() if body_json is None else body_json.decode()
+            if body_json is not None:
+                text = body_json.decode()
+            elif body is not None:
+                text = body.model_dump_json()
+            else:
+                raise ValueError("a command needs its body or the JSON text of it")
             answer = await self.request({"name": name, "body": text,
                                          "actor": actor, "roles": sorted(roles)}, timeout)
         except TimeoutError:

@@ -149,6 +149,24 @@ async def test_a_worker_answers_rejections_and_bad_input_like_the_single_process
     assert forbidden.status_code == 403
 
 
+async def test_a_worker_leaves_bodies_the_writer_refuses_to_the_route(served: Served) -> None:
+    """The HTTP worker sends a command's body to the writer process as it came; one that
+    does not fit is answered as by the single process."""
+    intake = {**served.headers("intake-bot", "intake"), "Content-Type": "application/json"}
+    deep = json.dumps(open_case_body()).replace('"Odesa"', "[" * 300 + "]" * 300)
+    shallow = json.dumps(open_case_body()).replace('"Odesa"', "[" * 150 + "]" * 150)
+    async with httpx.AsyncClient(base_url=served.base, timeout=30) as client:
+        answers = [await client.post("/commands/cases/open", headers=intake, content=content)
+                   for content in (b'{"command_id": "\xff\xfe"}', deep.encode(),
+                                   shallow.encode(), b"{not json", b'{"command_id": 7}')]
+    assert [a.status_code for a in answers] == [422] * 5
+    rules = [a.json()["errors"][0]["rule"] for a in answers]
+    assert rules[:2] == ["json_invalid", "json_too_deep"]
+    assert answers[2].json()["errors"][0]["field"] == "intake.region"
+    assert rules[3] == "json_invalid"
+    assert all(a.headers["content-type"] == "application/problem+json" for a in answers)
+
+
 async def test_reading_personal_data_records_the_disclosure_through_the_writer(
         served: Served, fresh_pg_database: str) -> None:
     body = open_case_body()
