@@ -136,7 +136,8 @@ class AuditApiContract:
         by_time = self.get(api, f"/audit/{case.id}/diff", auditor,
                            **{"from": case.after_take.isoformat(), "to": 3}).json()
 
-        assert [c["path"] for c in diff["changes"]] == ["resource_ids", "journal"]
+        assert [c["path"] for c in diff["changes"]] == ["resource_ids", "journal",
+                                                        "last_contact_at"]  # advice: contact
         assert [e["type"] for e in diff["events"]] == ["AdviceGiven"]
         assert by_time["from_version"] == 2
 
