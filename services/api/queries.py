@@ -45,10 +45,6 @@ SUPERVISORS = frozenset({R.SUPERVISOR})
 AUDIT_READERS = frozenset({R.AUDITOR, R.SUPERVISOR})
 CHECKERS = frozenset({R.FACT_CHECKER, R.SUPERVISOR})
 HEARTBEAT_SECONDS = 15.0
-GATHER_SECONDS = 0.1
-"""A stream sends what changed within this long of a change in one write: under load each
-stream wakes ten times a second rather than once per commit (50 open consoles had the HTTP
-worker that also takes commands spend its time on the streams' loops)."""
 STREAM_SECONDS = 300.0
 """A stream ends after this long (EventSource reconnects): a bound on how long one can
 hold a shutting-down server if its signal was not seen."""
@@ -313,7 +309,6 @@ async def board_events(service: ProjectionService, supervisor: bool,
             if touched is None:
                 yield b": keep-alive\n\n"
                 continue
-            await asyncio.sleep(GATHER_SECONDS)
             waiting = [touched]  # and what queued meanwhile: one write for all of it
             while not queue.empty():
                 waiting.append(queue.get_nowait())

@@ -92,13 +92,13 @@ export function BoardPage() {
   latest.current = { filters, offset };
   const timers = useRef({});
 
-  async function load() {  // the rows do not wait for the counts
+  async function load() {  // the rows first; the counts after them, not competing with them
     const { filters: f, offset: o } = latest.current;
-    get('/board/counts').then(setCounts, () => {});
     try {
       setPage(await get('/board', boardParams(f, o)));
       setError(null);
     } catch (e) { setError(e); }
+    get('/board/counts').then(setCounts, () => {});
   }
   function later(name, ms, work) {  // at most one reload per `ms`, however busy the stream
     if (timers.current[name]) return;
