@@ -126,3 +126,19 @@ def test_what_identifies_a_person_is_normalised_by_kind() -> None:
                        region="UA") == {"phone": "+380671234567",
                                         "name_birth_year": "olena koval|1980"}
     assert identifiers(name="", contact_handle="", birth_year=1980, region="UA") == {}
+
+
+def test_the_watches_follow_ups_travel_to_the_writer_process_unchanged() -> None:
+    from services.runtime.ipc import _adapter
+    from services.runtime.reactions import FOLLOW_UPS
+
+    case_id, other = uuid4(), uuid4()
+    sent = [MarkContactOverdue(case_id=case_id, since=T0, due_at=T0 + timedelta(hours=1),
+                               meta=meta(61)),
+            SuspectLostContact(case_id=case_id, since=T0, missed=3, meta=meta(181)),
+            MarkPossibleDuplicate(case_id=case_id, other_case_id=other,
+                                  matched_on=("handle", "phone"), meta=meta())]
+    for command in sent:
+        kind = FOLLOW_UPS[type(command).__name__]
+        body = _adapter(kind).dump_json(command)
+        assert _adapter(kind).validate_json(body) == command
