@@ -265,6 +265,31 @@ async def test_policies_in_the_supervising_process_flag_cases_through_the_writer
     assert [(f["reason"], f["resource_id"]) for f in flags] == [("resource_unsafe", str(bus))]
 
 
+
+async def test_the_duplicate_watch_in_the_supervising_process_marks_both_through_the_writer(
+        served: Served) -> None:
+    supervisor = served.headers(str(uuid.uuid4()), "supervisor")
+    intake = served.headers("intake-bot", "intake")
+    first, second = uuid.uuid4(), uuid.uuid4()
+    async with httpx.AsyncClient(base_url=served.base, timeout=30) as client:
+        for case_id, handle in ((first, "+380 93 555 12 31"), (second, "093 555 1231")):
+            body = {**open_case_body(case_id), "intake": {**INTAKE, "contact_handle": handle}}
+            reply = await client.post("/commands/cases/open", json=body, headers=intake)
+            assert reply.status_code == 200, reply.text
+        marked: dict[uuid.UUID, list[Any]] = {}
+        deadline = time.monotonic() + 20
+        while len(marked) < 2 and time.monotonic() < deadline:
+            for case_id in (first, second):
+                detail = await client.get(f"/cases/{case_id}", headers=supervisor)
+                assert detail.status_code == 200, detail.text
+                found = detail.json()["duplicates"]["possible_duplicates"]
+                if found:
+                    marked[case_id] = found
+            await asyncio.sleep(0.2)
+    assert [d["case_id"] for d in marked[first]] == [str(second)]
+    assert [d["case_id"] for d in marked[second]] == [str(first)]
+
+
 def smaps_mb(pid: int) -> dict[str, int]:
     lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
     return {line.split(":")[0]: int(line.split()[1]) // 1024 for line in lines}
