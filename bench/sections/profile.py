@@ -5,6 +5,8 @@ while py-spy samples each of its processes; CPU per command by process and by ca
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -64,6 +66,8 @@ async def profile_api(ctx: BenchContext, dsn: str) -> dict[str, Any]:
         commands = len(executor.acks) - acks_before
         cpu = {pid: cpu_seconds(pid) - cpu_before[pid] for pid in pids}
         counts = {pid: await asyncio.to_thread(s.result) for pid, s in samplers.items()}
+        if not os.environ.get("CORRIDOR_BENCH_KEEP_LOGS"):  # py-spy's raw stacks, else gone
+            shutil.rmtree(folder, ignore_errors=True)
     finally:
         api.stop()
     processes: dict[str, Any] = {}
