@@ -30,6 +30,7 @@ from bench.infra import drop_database, fresh_database, with_database
 from bench.processes import Helper, start_helper
 from bench.procstat import CpuMeter, cpu_seconds
 from bench.report import Figure
+from bench.stats import Target
 from bench.verify import EVENTS_TABLE
 from bench.workercheck import actual, differences, expected, out_of_order_rows, store_records
 from projections.catalog import PROJECTIONS
@@ -40,6 +41,7 @@ from services.storage.readmodels import store_config
 PARTITIONS = 8
 GROUPS = (1, 2, 4)
 CATCH_UP_TIMEOUT = 1800.0
+NO_LOSS = Target(0, "at_most")
 
 
 @dataclass
@@ -339,7 +341,7 @@ def add_figures(ctx: BenchContext, relayed: dict[str, Any], runs: list[CatchUp])
         lost = sum(d["missing"] + d["unexpected"] for d in check["tables_differing"].values())
         ctx.report.add(Figure("workers", f"projection workers, {run.label}: rows lost, "
                               "doubled or out of order",
-                              lost + check["audit_rows_out_of_stream_order"], "", None, [],
+                              lost + check["audit_rows_out_of_stream_order"], "", NO_LOSS, [],
                               "differences from the store projected in memory, plus audit "
                               "rows written before their stream's previous version"))
     ctx.report.add(Figure("baseline", "`corridor relay` publishing the backlog",
