@@ -172,18 +172,40 @@ REGIONS = ("Kharkiv", "Mariupol", "Kherson", "Sumy", "Chernihiv")
 
 @contextlib.asynccontextmanager
 async def consoles(port: int, token: str, count: int) -> AsyncIterator[dict[int, int]]:
-    """`count` open event streams, as consoles hold them; yields frames counted per stream."""
+    """`count` open event streams, as consoles hold them, held by a process of their own
+    (reading them in the load generator's event loop would slow the load generator, not the
+    server); yields frames counted per stream, filled in when they close."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.sections.console", str(port), str(count),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "CORRIDOR_BENCH_CONSOLE_TOKEN": token})
+    assert child.stdin is not None and child.stdout is not None
+    frames: dict[int, int] = {}
+    try:
+        line = await asyncio.wait_for(child.stdout.readline(), timeout=60)
+        if line.strip() != b"ready":
+            raise RuntimeError(f"the consoles did not connect: {line[:200]!r}")
+        yield frames
+    finally:
+        child.stdin.close()  # the listeners stop and print what they received
+        out, _ = await asyncio.wait_for(child.communicate(), timeout=60)
+        if out.strip():
+            frames.update({int(k): v for k, v in json.loads(out).items()})
+
+
+async def listen_all(port: int, token: str, count: int) -> dict[int, int]:
+    """Hold `count` streams until standard input closes; frames received per stream."""
     frames: dict[int, int] = {}
     ready = [asyncio.Event() for _ in range(count)]
     tasks = [asyncio.create_task(_listen(port, token, i, frames, ready[i]))
              for i in range(count)]
-    try:
-        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready)), timeout=30)
-        yield frames
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready)), timeout=30)
+    print("ready", flush=True)
+    await asyncio.to_thread(sys.stdin.read)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return frames
 
 
 async def _listen(port: int, token: str, index: int, frames: dict[int, int],
@@ -195,7 +217,7 @@ async def _listen(port: int, token: str, index: int, frames: dict[int, int],
         await reader.readuntil(b"\r\n\r\n")
         frames[index] = 0
         ready.set()
-        while chunk := await reader.read(65536):
+        while chunk := await reader.read(1 << 20):
             frames[index] += chunk.count(b"event: case")
     finally:
         writer.close()
@@ -225,3 +247,9 @@ def add_figures(ctx: BenchContext, measured: dict[str, Any]) -> None:
 
 def say(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":  # the consoles' process (see `consoles`)
+    counted = asyncio.run(listen_all(int(sys.argv[1]), os.environ["CORRIDOR_BENCH_CONSOLE_TOKEN"],
+                                     int(sys.argv[2])))
+    print(json.dumps(counted), flush=True)
