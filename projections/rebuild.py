@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ from projections.tracking import (
     Work,
     touched_by,
 )
+
+log = logging.getLogger("corridor.projections")
 
 
 class ParallelFill(Protocol):
@@ -391,6 +394,30 @@ async def rebuild(store: ReadModelStore, source: EventSource,
     return RebuildReport(events=events, seconds=time.perf_counter() - started,
                          generations={t.name: t.generation for t in targets},
                          switched=switch, phases=phases)
+
+
+async def stale(store: ReadModelStore, projections: Sequence[Projection]) -> list[Projection]:
+    """The projections whose live generation an other version of their code built (a
+    release that changed what a read model holds): their rows and columns are not what
+    this code reads and writes."""
+    live = live_of(await store.generations())
+    return [p for p in projections
+            if p.name in live and live[p.name].code_version != p.version]
+
+
+async def rebuild_stale(store: ReadModelStore, source: EventSource,
+                        projections: Sequence[Projection]) -> RebuildReport | None:
+    """At the start of the process that keeps the read models: rebuild those an older (or
+    newer) release built, before applying anything to them, so an upgrade needs no
+    `corridor rebuild` by hand and no query reads a table of another shape."""
+    outdated = await stale(store, projections)
+    if not outdated:
+        return None
+    names = ", ".join(f"{p.name} (version {p.version})" for p in outdated)
+    log.warning("rebuilding read models built by another release: %s", names)
+    report = await rebuild(store, source, outdated)
+    log.info("rebuilt %s from %s events in %.1f s", names, report.events, report.seconds)
+    return report
 
 
 def _projection(projections: Sequence[Projection], name: str) -> Projection:

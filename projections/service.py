@@ -16,6 +16,7 @@ from typing import Any
 
 from projections.catalog import PROJECTIONS, Projection
 from projections.generations import ensure_live, live_of, store_positions
+from projections.rebuild import rebuild_stale
 from projections.runner import RecorderSource, StoreRunner
 from projections.schema import physical
 from projections.store import ReadModelStore
@@ -133,6 +134,8 @@ class ProjectionService:
     async def start(self) -> None:
         await self.store.start()
         await ensure_live(self.store, self.projections)
+        if self.runner is not None:  # this process keeps the read models: bring them to its code
+            await rebuild_stale(self.store, self.runner.source, self.projections)
         self._unlisten = await self.store.listen_board(self.feed.publish)
         if self.runner is not None:
             await self._wake_on_inserts()

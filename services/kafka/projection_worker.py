@@ -42,6 +42,7 @@ from projections.backoff import Backoff
 from projections.catalog import PROJECTIONS, Projection
 from projections.changes import Change
 from projections.generations import ensure_live, live_of
+from projections.rebuild import stale
 from projections.records import EventRecord
 from projections.store import ReadModelStore
 from projections.tracking import STORE_SOURCE, Mark, PositionConflict, Target, Work, touched_by
@@ -291,13 +292,32 @@ async def run_kafka_worker(settings: Settings, stop: asyncio.Event | None = None
         await store.close()
 
 
+STALE_RECHECK_SECONDS = 10.0
+
+
+async def _wait_for_rebuild(store: ReadModelStore, stop: asyncio.Event) -> bool:
+    """Apply nothing to a read model another release built (its tables are not what this
+    code writes): the workers of a group would all rebuild at once, so they wait, saying
+    why, for the one `corridor rebuild` (or the store follower) that switches it. False if
+    stopped first."""
+    while outdated := await stale(store, PROJECTIONS):
+        log.error("read models built by another release: %s; waiting for `corridor "
+                  "rebuild -p %s` to switch them", ", ".join(p.name for p in outdated),
+                  " -p ".join(p.name for p in outdated))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), STALE_RECHECK_SECONDS)
+        if stop.is_set():
+            return False
+    return True
+
+
 async def _start_store(store: ReadModelStore, backoff: Backoff, stop: asyncio.Event) -> bool:
     """Open the read-model store and make every read model live; False if stopped first."""
     while not stop.is_set():
         try:
             await store.start()
             await ensure_live(store, PROJECTIONS)
-            return True
+            return await _wait_for_rebuild(store, stop)
         except Exception as error:
             with contextlib.suppress(Exception):  # a half-started store: start afresh
                 await store.close()

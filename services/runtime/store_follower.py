@@ -7,6 +7,8 @@ import asyncio
 from collections.abc import Callable, Sequence
 
 from projections.catalog import select
+from projections.generations import ensure_live
+from projections.rebuild import rebuild_stale
 from projections.runner import StoreRunner
 from services.settings import Settings
 from services.storage.readmodels import events_channel, source_config, store_config
@@ -24,6 +26,8 @@ async def follow_store(settings: Settings, stop: asyncio.Event, *,
     store = store_config(settings).open()
     events = source_config(settings).open()
     await store.start()
+    await ensure_live(store, select(None))
+    await rebuild_stale(store, events, select(None))
     runner = StoreRunner(store, events, select(None), idle_seconds=idle_seconds)
     listen = getattr(store, "listen", None)
     channel = events_channel(settings)
