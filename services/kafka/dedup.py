@@ -20,7 +20,6 @@ from uuid import UUID
 
 from aiokafka import TopicPartition
 
-
 STREAMS_PER_PARTITION = 10_000
 """Streams remembered per partition: far more than one re-publishing of the relay names."""
 
