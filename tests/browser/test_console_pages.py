@@ -1,6 +1,6 @@
 """Every page of the console, filled with a small network's day, scanned by axe-core (no
 violation of serious or critical impact) and photographed at 360 and 1280 px into
-docs/console/ (the README shows two of them)."""
+SCREENSHOTS (docs/console/ holds the ones the README shows)."""
 
 from __future__ import annotations
 
