@@ -11,7 +11,11 @@ Re-published copies are dropped: within a partition events come in store order, 
 event at or below the partition's last applied store position, or below the generation's
 "store floor" (what a rebuild already covered), was applied already. StreamVersions
 (services.kafka.dedup) drops, per stream, a copy that overtook a lost message (the relay
-sends it again, in order, after the lost one).
+sends it again, in order, after the lost one). aiokafka calls the rebalance listener from its
+own task, so a batch fetched before a rebalance may reach StreamVersions after its partition
+was sought elsewhere; it is given each message's offset and starts a partition afresh at
+any offset other than the next one, so such a batch never makes it drop the events read
+after the seek.
 
 A failure (the database or the broker gone) keeps the worker in its group: it backs off
 (projections.backoff), seeks every partition to its stored offsets again and carries on from
@@ -217,7 +221,8 @@ class KafkaWorker:
             self.consumer.resync()
             return 0
         admitted = [i for i in incoming if self.versions.admit(
-            TopicPartition(self.topic, i.partition), i.record.stream_id, i.record.version)]
+            TopicPartition(self.topic, i.partition), i.record.stream_id, i.record.version,
+            i.offset)]
         works = kafka_works(targets, admitted, self.topic)
         await self.store.commit(works, touched=touched_by(works))
         self.applied += len(admitted)

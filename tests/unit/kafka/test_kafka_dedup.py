@@ -42,6 +42,25 @@ def test_partitions_are_tracked_apart_and_forgotten_when_revoked() -> None:
     assert versions.admit(P0, stream, 2)  # a new owner starts afresh
 
 
+def test_a_reader_sought_past_messages_it_never_saw_starts_the_partition_afresh() -> None:
+    versions, stream, other = StreamVersions(), uuid4(), uuid4()
+    assert versions.admit(P0, stream, 1, 0)
+    assert versions.admit(P0, other, 1, 1)
+    assert not versions.admit(P0, stream, 1, 2)  # read on in order: still a re-delivery
+    # Offsets 3..9 (versions 2..4 of the stream) were applied by another member of the group.
+    assert versions.admit(P0, stream, 5, 10)
+    assert not versions.admit(P0, stream, 5, 11)
+    assert versions.admit(P1, stream, 9, 0)  # partitions are read apart
+
+
+def test_a_reader_sought_back_starts_the_partition_afresh() -> None:
+    versions, stream = StreamVersions(), uuid4()
+    assert [versions.admit(P0, stream, v, v - 1) for v in (1, 2, 3)] == [True, True, True]
+    # Sought back to its stored offset 1: its stored positions drop what it applied already.
+    assert versions.admit(P0, stream, 2, 1)
+    assert versions.admit(P0, stream, 3, 2)
+
+
 def relay_with_faults(log: list[tuple[int, int]], batch: int,
                       faults: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """What lands on the topic when the relay crashes: each fault sends `cut` messages of a
@@ -77,8 +96,8 @@ def admitted_per_stream(topic: list[tuple[int, int]], versions: StreamVersions
                         ) -> dict[int, list[int]]:
     ids = {s: UUID(int=s + 1) for s, _ in topic}
     admitted: dict[int, list[int]] = {}
-    for stream, version in topic:
-        if versions.admit(P0, ids[stream], version):
+    for offset, (stream, version) in enumerate(topic):  # read in order, as a worker does
+        if versions.admit(P0, ids[stream], version, offset):
             admitted.setdefault(stream, []).append(version)
     return admitted
 
