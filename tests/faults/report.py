@@ -16,6 +16,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).resolve().parent / "results" / "last-run.json"
+FUZZ = RESULTS.with_name("fuzz.json")
+"""Written by tests/e2e/test_openapi_fuzz.py: hostile input against the OpenAPI document."""
 DOC = REPO / "docs" / "reliability.md"
 COMMAND = "bash deploy/test.sh tests/faults -m faults"
 
@@ -56,7 +58,20 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def render(run: dict[str, Any]) -> str:
+def render_fuzz(fuzz: dict[str, Any]) -> list[str]:
+    """The API fuzz run: schemathesis against the OpenAPI document, a token of each role."""
+    lines = ["", "## Hostile input: the API fuzzed against its OpenAPI document", "",
+             f"`tests/e2e/test_openapi_fuzz.py` (schemathesis, valid and invalid requests, "
+             f"a token of each role), run {fuzz.get('at')}; reproduce with "
+             f"`{fuzz.get('command')}`.", "", "| figure | value |", "|---|---|"]
+    for key in ("requests", "server_errors", "schema_violations", "seconds", "by_status",
+                "by_role", "examples_per_operation", "violations"):
+        if key in fuzz:
+            lines.append(f"| {key.replace('_', ' ')} | {_cell(fuzz[key])} |")
+    return lines
+
+
+def render(run: dict[str, Any], fuzz: dict[str, Any] | None = None) -> str:
     lines = [INTRO, f"Results last written {run.get('started', '?')} on {run.get('machine', '')};"
              f" that pytest run took {_cell(run.get('seconds'))} s for "
              f"{run.get('cases_run', '?')} case(s); each case below says when it ran.\n"]
@@ -70,6 +85,8 @@ def render(run: dict[str, Any]) -> str:
             lines.append(f"| {key.replace('_', ' ')} | {_cell(value)} |")
         if case.get("failure"):
             lines += ["", f"What failed: {_cell(case['failure'])}"]
+    if fuzz is not None:
+        lines += render_fuzz(fuzz)
     return "\n".join(lines) + "\n"
 
 
@@ -77,7 +94,8 @@ def main() -> int:
     if not RESULTS.exists():
         print(f"no results at {RESULTS}: run `{COMMAND}` first", file=sys.stderr)
         return 1
-    DOC.write_text(render(json.loads(RESULTS.read_text())))
+    fuzz = json.loads(FUZZ.read_text()) if FUZZ.exists() else None
+    DOC.write_text(render(json.loads(RESULTS.read_text()), fuzz))
     print(f"wrote {DOC.relative_to(REPO)}")
     return 0
 
