@@ -72,13 +72,21 @@ class Day:
         return max(1, math.ceil(self.hours * 60))
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 async def play(day: Day, server: Server, *, listener: Listener | None = None,
-               start: datetime | None = None) -> World:
-    """Set the network up, then play `day.hours` of it; returns the network's notes."""
-    world = new_world(day.scenario, start or datetime.now(UTC))
+               start: datetime | None = None,
+               now: Callable[[], datetime] = utc_now) -> World:
+    """Set the network up, then play `day.hours` of it; returns the network's notes. The day
+    begins at `now()` (or the server's latest stamp, if later): who is on shift, awake or at
+    night follows from that hour, so a test that wants one day every time gives a fixed
+    `now`."""
+    world = new_world(day.scenario, start or now())
     world.capabilities = await capabilities(server)
     await set_up(world, server)
-    world.start = await server_time(world, server)
+    world.start = await server_time(world, server, now)
     world.told_clock = await tell(server, world.start) if day.speed > 1 else True
     engine = Engine()
     cast(world, engine, day.scenario, day.hours)
@@ -120,7 +128,8 @@ async def capabilities(server: Server) -> frozenset[str]:
     return frozenset(p.removeprefix("/commands") for p in paths)
 
 
-async def server_time(world: World, server: Server) -> datetime:
+async def server_time(world: World, server: Server,
+                      now: Callable[[], datetime] = utc_now) -> datetime:
     """The server's business time now, as stamped on the last resource reported (a whole
     minute later, so every command of the day is stamped after it)."""
     resource = next(reversed(world.resources))
@@ -128,7 +137,7 @@ async def server_time(world: World, server: Server) -> datetime:
     stamped = None
     if seen.ok and isinstance(seen.body, dict) and seen.body.get("reported_at"):
         stamped = datetime.fromisoformat(seen.body["reported_at"])
-    moment = max(stamped or world.start, datetime.now(UTC))
+    moment = max(stamped or world.start, now())
     return moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 

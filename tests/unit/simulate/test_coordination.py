@@ -107,7 +107,7 @@ def test_where_the_server_has_windows_corridors_are_open_by_day_and_one_closes_a
     server = AcceptingServer(paths=(WINDOWS,))
     day = Day(Scenario(seed=3, shellings_per_day=12.0), hours=24.0, speed=1e9)
 
-    asyncio.run(play(day, server))
+    asyncio.run(play(day, server, now=lambda: datetime(2026, 3, 2, 4, 0, tzinfo=UTC)))
 
     reports = [s.command.body for s in server.sent
                if getattr(s, "command", None) and s.command.path == "/resources/report"]
