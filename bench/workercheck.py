@@ -5,7 +5,6 @@ were written (per-stream order, row by row)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -16,7 +15,7 @@ from projections.catalog import PROJECTIONS
 from projections.generations import live_of
 from projections.memory import MemoryTables
 from projections.records import EventRecord, decode_stored
-from projections.schema import Kind, Table, physical
+from projections.schema import normalised, physical
 from projections.store import ReadModelStore
 
 Snapshot = dict[str, list[tuple[Any, ...]]]
@@ -40,25 +39,6 @@ async def store_records(dsn: str) -> list[EventRecord]:
             position = rows[-1][0]
     finally:
         await conn.close()
-
-
-def _value(kind: Kind, value: Any) -> Any:
-    if value is None:
-        return None
-    if kind is Kind.ID:
-        return str(value)
-    if kind is Kind.TIME:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-        return moment.astimezone(UTC)
-    if kind is Kind.BOOL:
-        return bool(value)
-    return value
-
-
-def normalised(table: Table, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """Rows as comparable tuples (ids as text, times in UTC), sorted."""
-    out = [tuple(_value(c.kind, r[c.name]) for c in table.columns) for r in rows]
-    return sorted(out, key=lambda row: tuple((v is None, str(v)) for v in row))
 
 
 def expected(records: Sequence[EventRecord]) -> Snapshot:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -64,6 +66,28 @@ class Table:
     def defaults(self) -> dict[str, Any]:
         """A row of defaults (None where there is none)."""
         return {c.name: c.default for c in self.columns}
+
+
+def comparable(kind: Kind, value: Any) -> Any:
+    """A stored value as one store or the other reads it back, made equal across them:
+    ids as text, times as UTC datetimes, booleans as bool."""
+    if value is None:
+        return None
+    if kind is Kind.ID:
+        return str(value)
+    if kind is Kind.TIME:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+        return moment.astimezone(UTC)
+    if kind is Kind.BOOL:
+        return bool(value)
+    return value
+
+
+def normalised(table: Table, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Rows of a table as comparable tuples, sorted: to check two stores (or a store and
+    a projection in memory) hold the same rows."""
+    out = [tuple(comparable(c.kind, r[c.name]) for c in table.columns) for r in rows]
+    return sorted(out, key=lambda row: tuple((v is None, str(v)) for v in row))
 
 
 def physical(name: str, generation: int) -> str:

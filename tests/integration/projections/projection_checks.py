@@ -5,36 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from projections.catalog import PROJECTIONS, Projection
 from projections.generations import live_of, live_targets
 from projections.memory import MemoryTables
 from projections.records import EventRecord, decode_stored
-from projections.schema import Kind, Table, physical
+from projections.schema import normalised, physical
 from projections.store import ReadModelStore
 
 Snapshot = dict[str, list[tuple[Any, ...]]]
-
-
-def _value(kind: Kind, value: Any) -> Any:
-    if value is None:
-        return None
-    if kind is Kind.ID:
-        return str(value)
-    if kind is Kind.TIME:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-        return moment.astimezone(UTC)
-    if kind is Kind.BOOL:
-        return bool(value)
-    return value
-
-
-def normalised(table: Table, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """Rows as comparable tuples (ids as text, times in UTC, booleans), sorted."""
-    out = [tuple(_value(c.kind, r[c.name]) for c in table.columns) for r in rows]
-    return sorted(out, key=lambda row: tuple((v is None, str(v)) for v in row))
 
 
 def expected(projections: Sequence[Projection], records: Sequence[EventRecord]) -> Snapshot:

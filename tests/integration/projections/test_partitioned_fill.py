@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from projection_checks import all_records, expected, normalised
+from projection_checks import all_records, expected
 from projection_scenario import Scenario
 from projection_settings import pg_settings
 
@@ -17,6 +17,7 @@ from projections.memory import MemoryTables
 from projections.partition import Crossing, Partition, Router, own_rows_only
 from projections.rebuild import PartSource
 from projections.records import EventRecord
+from projections.schema import normalised
 from projections.sources import SQLiteEventSource
 from services.settings import Settings
 from services.storage.application import CorridorApplication
