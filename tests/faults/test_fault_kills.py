@@ -9,8 +9,9 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fault_case import Case, assert_checks, assert_no_text_5xx, check, run
@@ -131,6 +132,19 @@ async def test_a_killed_api_restarted_by_systemd_loses_nothing(case_factory, fig
     assert not leftovers, f"the crashed run's writer-socket directory is left: {leftovers}"
 
 
+def killer(victim: Proc, figures: Any, what: str) -> Callable[[], Awaitable[float]]:
+    """The fault of the kill cases below: after 2 s of work, SIGKILL to `victim` and a
+    restart with the same command after RESTART_DELAY (as systemd would)."""
+
+    async def kill() -> float:
+        await asyncio.sleep(2)
+        victim.kill9()
+        figures["injected"] = f"SIGKILL to {what}, restarted after {RESTART_DELAY:.0f} s"
+        return await restart_later(victim)
+
+    return kill
+
+
 async def test_a_killed_relay_restarted_by_systemd_publishes_everything(case_factory,
                                                                         figures):
     figures.title = "kill -9 of `corridor relay`"
@@ -138,13 +152,7 @@ async def test_a_killed_relay_restarted_by_systemd_publishes_everything(case_fac
     figures["started_ready_s"] = round(await start(case), 2)
     relay = case.others[0]
 
-    async def kill_relay() -> float:
-        await asyncio.sleep(2)  # let it publish first
-        relay.kill9()
-        figures["injected"] = f"SIGKILL to the relay, restarted after {RESTART_DELAY:.0f} s"
-        return await restart_later(relay)
-
-    load, ended = await run(case, figures, kill_relay)
+    load, ended = await run(case, figures, killer(relay, figures, "the relay"))
     await check(case, figures, load, ended)
     assert_no_text_5xx(load)
     assert_checks(case, figures)
@@ -157,13 +165,7 @@ async def test_a_killed_projection_worker_restarted_by_systemd_repeats_no_row(ca
     figures["started_ready_s"] = round(await start(case), 2)
     worker = case.others[0]
 
-    async def kill_worker() -> float:
-        await asyncio.sleep(2)
-        worker.kill9()
-        figures["injected"] = f"SIGKILL to the worker, restarted after {RESTART_DELAY:.0f} s"
-        return await restart_later(worker)
-
-    load, ended = await run(case, figures, kill_worker)
+    load, ended = await run(case, figures, killer(worker, figures, "the worker"))
     await check(case, figures, load, ended)
     assert_no_text_5xx(load)
     assert_checks(case, figures)
@@ -182,15 +184,9 @@ async def test_a_killed_command_consumer_restarted_by_systemd_answers_each_comma
                            topic_of(case.prefix, "command-replies"), bot)
     await kafka_load.start()
 
-    async def kill_consumer() -> float:
-        await asyncio.sleep(2)  # commands in flight on the topic when it dies
-        consumer.kill9()
-        figures["injected"] = f"SIGKILL to the command consumer under load over the command " \
-                              f"topic, restarted after {RESTART_DELAY:.0f} s"
-        return await restart_later(consumer)
-
-    try:
-        load, ended = await run(case, figures, kill_consumer)
+    try:  # commands are in flight on the topic when it dies
+        load, ended = await run(case, figures, killer(
+            consumer, figures, "the command consumer under load over the command topic"))
         waited = time.monotonic()  # the restarted consumer waits out its dead predecessor's
         while first_success_after(kafka_load, ended) is None and \
                 time.monotonic() - waited < CONSUMER_BACK_TIMEOUT:  # session in the group
