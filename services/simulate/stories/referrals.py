@@ -72,7 +72,8 @@ def refer(p: Plot, case: CaseFile) -> Steps:
     if not (answer.ok and accepted):
         p.world.tally.events["referrals declined by the partner"] += 1
         return None
-    if p.chance(0.1):
-        yield from p.do("withdraw_consent", "/referrals/withdraw-consent", case.assignee.actor,
+    holder = case.assignee  # who holds the case now: it may have changed hands meanwhile
+    if p.chance(0.1) and holder is not None:
+        yield from p.do("withdraw_consent", "/referrals/withdraw-consent", holder.actor,
                         referral_id=referral_id, reason="she asked us to share nothing more")
     return referral_id
