@@ -147,13 +147,15 @@ def with_database(dsn: str, database: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def fresh_database(server_dsn: str, label: str, *,
-                         keep: bool = False) -> AsyncIterator[str]:
-    """A new empty database on the server (dropped afterwards unless `keep`); yields its DSN."""
+async def fresh_database(server_dsn: str, label: str, *, keep: bool = False,
+                         template: str | None = None) -> AsyncIterator[str]:
+    """A new database on the server, empty or a copy of the `template` database (dropped
+    afterwards unless `keep`); yields its DSN."""
     name = f"bench_{label}_{uuid.uuid4().hex[:8]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     admin = await asyncpg.connect(server_dsn)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"{copy}')
     finally:
         await admin.close()
     try:

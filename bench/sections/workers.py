@@ -26,7 +26,7 @@ import asyncpg
 
 from bench.context import BenchContext
 from bench.generate import fill_store
-from bench.infra import drop_database, fresh_database, with_database
+from bench.infra import fresh_database
 from bench.processes import Helper, start_helper
 from bench.procstat import CpuMeter, cpu_seconds
 from bench.report import Figure
@@ -244,19 +244,10 @@ async def check(dsn: str, reference: dict[str, list[tuple[Any, ...]]]) -> dict[s
 async def copied_database(ctx: BenchContext, store_dsn: str) -> AsyncIterator[str]:
     """A copy of the filled store's database (events, chain, relay position; no read
     models), dropped afterwards."""
-    server = ctx.servers.ensure_postgres()
     source = store_dsn.rsplit("/", 1)[1].split("?")[0]
-    name = f"bench_workers_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-    finally:
-        await admin.close()
-    try:
-        yield with_database(server, name)
-    finally:
-        if not ctx.config.keep_data:
-            await drop_database(server, name)
+    async with fresh_database(ctx.servers.ensure_postgres(), "workers",
+                              keep=ctx.config.keep_data, template=source) as dsn:
+        yield dsn
 
 
 async def store_bytes_per_event(dsn: str) -> dict[str, float]:
