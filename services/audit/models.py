@@ -147,6 +147,11 @@ class ChainCheck(BaseModel):
                                                        "version and position, and why")
     breaks: list[ChainBreak]
     breaks_truncated: bool = False
+    checked_earlier: int = Field(default=0, description="events before the checked ones "
+                                 "that this server found intact within the last "
+                                 "CHAIN_RECHECK_SECONDS and did not hash again for this "
+                                 "answer (as-of answers only; `corridor audit verify` and "
+                                 "histories check every event)")
 
 
 class AnchorCheck(BaseModel):

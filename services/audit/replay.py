@@ -3,7 +3,11 @@ and which resources it relied on as they stood then."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -52,6 +56,59 @@ RESOURCE_KINDS = frozenset({"Resource"})
 UNREPLAYABLE = (MapperDeserialisationError, OriginatorVersionError, TypeError, KeyError,
                 ValueError, AttributeError)
 """What stored bytes that were altered (or events that went missing) make replay raise."""
+CHAIN_RECHECK_SECONDS = 60.0
+"""How long a stream's chain, once found intact up to a version, counts as checked for the
+as-of answers of this process: sliding through a case of a thousand events would otherwise
+hash every event before each moment again, each time. Events recorded after the check are
+always checked; `corridor audit verify` and histories check everything."""
+CHECKED_STREAMS = 10_000
+"""Streams whose checked prefix is remembered (least recently used forgotten first)."""
+
+
+@dataclass(frozen=True)
+class CheckedUpTo:
+    """A stream's chain found intact from its first event up to `version`."""
+
+    version: int
+    recorded: bytes
+    position: int | None
+    at: float
+
+
+class CheckedChains:
+    """The intact prefixes of streams' chains this process found lately (bounded, and each
+    only for CHAIN_RECHECK_SECONDS); shared by the threads answering as-of queries."""
+
+    def __init__(self, seconds: float = CHAIN_RECHECK_SECONDS, size: int = CHECKED_STREAMS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._seconds, self._size, self._clock = seconds, size, clock
+        self._known: OrderedDict[UUID, CheckedUpTo] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, stream_id: UUID) -> CheckedUpTo | None:
+        with self._lock:
+            found = self._known.get(stream_id)
+            if found is None:
+                return None
+            if self._clock() - found.at > self._seconds:
+                del self._known[stream_id]
+                return None
+            self._known.move_to_end(stream_id)
+            return found
+
+    def found_intact(self, stream_id: UUID, version: int, recorded: bytes,
+                     position: int | None, since: CheckedUpTo | None) -> None:
+        """The chain holds up to `version` (checked from the start, or after `since`: then
+        the earlier check's time stands, so a prefix is hashed again once it has aged)."""
+        with self._lock:
+            known = self._known.get(stream_id)
+            if known is not None and known.version >= version:
+                return
+            at = since.at if since is not None else self._clock()
+            self._known[stream_id] = CheckedUpTo(version, recorded, position, at)
+            self._known.move_to_end(stream_id)
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)
 
 
 def parse_time(text: str) -> datetime:
@@ -95,6 +152,7 @@ class Replay:
         self.app = app
         self.reader = reader or StoreReader(app)
         self._kinds: dict[UUID, str] = {}
+        self.checked = CheckedChains()
 
     # --- history ---------------------------------------------------------------------------
 
@@ -141,11 +199,24 @@ class Replay:
                             before=index.get(from_version - 1))
 
     def _chain_upto(self, stream_id: UUID, version: int) -> ChainCheck:
-        """The chain over the events a state as of `version` is made of."""
+        """The chain over the events a state as of `version` is made of: the events after
+        the prefix found intact lately (CheckedChains), every event without one."""
         if version == 0:
             return check_events(stream_id, [], {})
-        return check_events(stream_id, self.reader.stream_rows(stream_id, lte=version),
-                            self.reader.stream_orphans(stream_id, lte=version))
+        orphans = self.reader.stream_orphans(stream_id, lte=version)
+        known = self.checked.get(stream_id)
+        if known is not None and known.version >= version:
+            check = check_events(stream_id, [], orphans)
+            return check.model_copy(update={"checked_earlier": version})
+        after = known.version if known is not None else 0
+        rows = self.reader.stream_rows(stream_id, lte=version, gt=after)
+        before = None if known is None else EventIndex(known.position, None, known.recorded)
+        check = check_events(stream_id, rows, orphans, from_version=after + 1, before=before)
+        last = rows[-1] if rows else None
+        if check.intact and last is not None and last.recorded is not None:
+            self.checked.found_intact(stream_id, last.event.originator_version,
+                                      last.recorded, last.position, known)
+        return check.model_copy(update={"checked_earlier": after})
 
     def _fold(self, stored: Iterable[StoredEvent], aggregate: Any) -> Iterable[tuple[Any, Any]]:
         for item in stored:

@@ -145,10 +145,13 @@ class StoreReader:
 
     # --- one stream ------------------------------------------------------------------------
 
-    def stream_rows(self, stream_id: UUID, lte: int | None = None) -> list[ChainRow]:
-        """A stream's stored events (up to a version) in version order, with positions and
-        chain rows."""
+    def stream_rows(self, stream_id: UUID, lte: int | None = None,
+                    gt: int = 0) -> list[ChainRow]:
+        """A stream's stored events (after version `gt`, up to version `lte`) in version
+        order, with positions and chain rows."""
         sql, params = self._join() + "WHERE e.originator_id = ? ", [self._id(stream_id)]
+        if gt:
+            sql, params = sql + "AND e.originator_version > ? ", [*params, gt]
         if lte is not None:
             sql, params = sql + "AND e.originator_version <= ? ", [*params, lte]
         return [self._chain_row(r)

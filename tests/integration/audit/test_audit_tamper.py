@@ -25,7 +25,7 @@ from audit_world import (
 from bench.audit_replay import Scenario, long_case
 from domain.access import ANCHOR_LOG_ID, NothingToAnchor
 from domain.base import NotFound
-from services.audit.replay import HistoryUnreadable
+from services.audit.replay import CheckedChains, HistoryUnreadable
 from services.audit.store import StoreReader
 from services.audit.verify import verify_store, verify_stream
 from services.bootstrap import Runtime
@@ -140,6 +140,36 @@ class TamperContract:
         assert since.version == 4 and not since.chain.intact
         first = since.chain.first_break
         assert first is not None and (first.kind, first.version) == ("altered", ADVICE)
+
+    def test_as_of_hashes_again_only_what_it_has_not_found_intact_lately(
+            self, runtime: Runtime, story: Story) -> None:
+        as_of = queries(runtime).as_of
+
+        first = as_of(story.case_id, "auditor-1", "review", version=ADVICE).result
+        earlier = as_of(story.case_id, "auditor-1", "review", version=ADVICE - 1).result
+        later = as_of(story.case_id, "auditor-1", "review", version=5).result
+
+        assert (first.chain.events_checked, first.chain.checked_earlier) == (ADVICE, 0)
+        assert (earlier.chain.events_checked, earlier.chain.checked_earlier) == (0, ADVICE - 1)
+        assert (later.chain.events_checked, later.chain.checked_earlier) == (5 - ADVICE, ADVICE)
+        assert first.chain.intact and earlier.chain.intact and later.chain.intact
+
+    def test_a_change_behind_a_checked_prefix_is_found_once_the_check_has_aged(
+            self, runtime: Runtime, story: Story) -> None:
+        clock = [1000.0]
+        reader = queries(runtime)
+        reader.replay.checked = CheckedChains(seconds=60, clock=lambda: clock[0])
+        assert reader.as_of(story.case_id, "auditor-1", "review", version=5).result.chain.intact
+        alter_the_advice(runtime, story, ADVICE)
+
+        clock[0] += 59
+        within = reader.as_of(story.case_id, "auditor-1", "review", version=5).result
+        clock[0] += 2
+        aged = reader.as_of(story.case_id, "auditor-1", "review", version=5).result
+
+        assert within.chain.intact and within.chain.checked_earlier == 5
+        assert not aged.chain.intact and aged.chain.checked_earlier == 0
+        assert aged.chain.first_break is not None and aged.chain.first_break.version == ADVICE
 
     def test_a_csv_export_of_a_tampered_stream_names_the_broken_event(
             self, runtime: Runtime, story: Story) -> None:
