@@ -63,7 +63,7 @@ async def run(ctx: BenchContext) -> None:
                 async with consoles(api.port, token, SUBSCRIBERS) as frames:
                     watched.append(await throughput(api.port, token))
                     await asyncio.sleep(1)  # the last frames of the measured commands
-                    received = dict(frames)
+                received = dict(frames)  # filled in as the consoles close
             api.check_alive()
         finally:
             api.stop()
