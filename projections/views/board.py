@@ -53,6 +53,9 @@ class BoardQuery(BaseModel):
     stage: list[Stage] = Field(default_factory=list)
     region: Plain | None = Field(default=None, min_length=1, max_length=200)
     assignee_id: UUID | None = None
+    psychologist_id: UUID | None = Field(default=None, description="only the cases whose "
+                                         "support group this psychologist leads (a "
+                                         "psychologist's own board is always this)")
     unassigned_only: bool = False
     flagged: bool | None = Field(default=None, description="only cases with (true) or "
                                                          "without (false) active flags")
@@ -224,6 +227,9 @@ def _where(q: BoardQuery) -> tuple[str, list[Any]]:
     if q.assignee_id is not None:
         terms.append("assignee_id = ?")
         args.append(id_arg(q.assignee_id))
+    if q.psychologist_id is not None:
+        terms.append("psychologist_id = ?")
+        args.append(id_arg(q.psychologist_id))
     if q.unassigned_only:
         terms.append("assignee_id IS NULL")
     if q.flagged is not None:
@@ -258,13 +264,18 @@ async def board(reader: Reader, q: BoardQuery, now: datetime, *,
 
 
 async def cases_by_id(reader: Reader, case_ids: list[str], now: datetime, *,
-                      supervisor: bool) -> list[BoardCase]:
-    """Board rows of some cases (for the live stream)."""
+                      supervisor: bool, psychologist_id: UUID | None = None) -> list[BoardCase]:
+    """Board rows of some cases (for the live stream); with `psychologist_id`, only those
+    whose support group that psychologist leads."""
     if not case_ids:
         return []
     table = await reader.table("case_board", "case_board")
-    rows = await reader.fetch(f"SELECT * FROM {table} WHERE case_id IN ({marks(case_ids)})",
-                              case_ids)
+    scope, args = "", list(case_ids)
+    if psychologist_id is not None:
+        scope = " AND psychologist_id = ?"
+        args.append(id_arg(psychologist_id))
+    rows = await reader.fetch(f"SELECT * FROM {table} WHERE case_id IN ({marks(case_ids)})"
+                              f"{scope}", args)
     ids = [as_id(r["case_id"]) or "" for r in rows]
     flags = await _flags(reader, ids, supervisor, False)
     relied = await _relied_on(reader, ids, now, False)

@@ -1,6 +1,7 @@
-"""Reads the console's pages need beyond the board's pages: one board row, open cases by
-urgency over time, and every reported resource (offered or not) for fact-checkers and
-supervisors. Registered after the board's routes: `/board/{case_id}` would take theirs."""
+"""Reads the console's pages need beyond the board's pages: one board row (a psychologist's
+only for the cases of their support groups), open cases by urgency over time, and every
+reported resource (offered or not) for fact-checkers and supervisors. Registered after the
+board's routes: `/board/{case_id}` would take theirs."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from services.api.queries import (
     ConsistencyDep,
     NowDep,
     ServiceDep,
+    board_scope,
     caught_up,
     require,
 )
@@ -32,7 +34,8 @@ def router() -> APIRouter:
     async def board_history(q: Annotated[board.HistoryQuery, Query()], service: ServiceDep,
                             principal: PrincipalDep, wanted: ConsistencyDep,
                             now: NowDep) -> board.BoardHistory:
-        """A case counts from its intake until it closed, with its urgency now."""
+        """A case counts from its intake until it closed, with the urgency its intake set
+        (no event changes it later)."""
         require(principal, BOARD_READERS, "the board")
         await caught_up(service, "case_board", wanted)
         return await board.history(service, q, now)
@@ -43,12 +46,14 @@ def router() -> APIRouter:
                         wanted: ConsistencyDep, now: NowDep) -> board.BoardCase:
         """What the board shows of one case, open or closed: for a page that must not reveal
         personal data before the caller says why they look."""
-        require(principal, BOARD_READERS, "the board")
+        psychologist = board_scope(principal, "a case's board row")
         await caught_up(service, "case_board", wanted)
         rows = await board.cases_by_id(service, [str(case_id)], now,
-                                       supervisor=principal.has_any(SUPERVISORS))
+                                       supervisor=principal.has_any(SUPERVISORS),
+                                       psychologist_id=psychologist)
         if not rows:
-            raise NotFound(f"no case {case_id} on the board")
+            raise NotFound(f"no case {case_id} on the board" if psychologist is None else
+                           f"no case {case_id} in a support group you lead")
         return rows[0]
 
     @routes.get("/resources", response_model=directory.ResourceListPage,

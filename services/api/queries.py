@@ -44,6 +44,7 @@ BOARD_READERS = frozenset({R.VOLUNTEER, R.SUPERVISOR})
 SUPERVISORS = frozenset({R.SUPERVISOR})
 AUDIT_READERS = frozenset({R.AUDITOR, R.SUPERVISOR})
 CHECKERS = frozenset({R.FACT_CHECKER, R.SUPERVISOR})
+PSYCHOLOGISTS = frozenset({R.PSYCHOLOGIST})
 HEARTBEAT_SECONDS = 15.0
 STREAM_SECONDS = 300.0
 """A stream ends after this long (EventSource reconnects): a bound on how long one can
@@ -110,6 +111,21 @@ def require(principal: Principal, roles: frozenset[CallerRole], what: str) -> No
         raise Forbidden(f"{what} needs one of the roles: {', '.join(sorted(roles))}")
 
 
+def board_scope(principal: Principal, what: str) -> UUID | None:
+    """Whose support groups' cases alone the caller may see on the board: None for the
+    whole board (volunteers, supervisors), a psychologist's own id for a psychologist."""
+    if principal.has_any(BOARD_READERS):
+        return None
+    if not principal.has_any(PSYCHOLOGISTS):
+        raise Forbidden(f"{what} needs one of the roles: {', '.join(sorted(BOARD_READERS))} "
+                        "(or psychologist, for the cases of their support groups)")
+    try:
+        return UUID(principal.actor)
+    except ValueError:
+        raise Forbidden(f"{what}: a psychologist's token names them by their volunteer id, "
+                        f"not {principal.actor!r}") from None
+
+
 async def caught_up(service: ProjectionService, projection: str, wanted: Consistency) -> bool:
     """Wait for the wanted position; True when a fresh table lookup is due."""
     if wanted.min_position is None:
@@ -163,7 +179,11 @@ def _board_routes(routes: APIRouter) -> None:
     async def case_board(q: Annotated[board.BoardQuery, Query()], service: ServiceDep,
                          principal: PrincipalDep, wanted: ConsistencyDep,
                          now: NowDep) -> board.BoardPage:
-        require(principal, BOARD_READERS, "the board")
+        psychologist = board_scope(principal, "the board")
+        if psychologist is not None:
+            if q.psychologist_id not in (None, psychologist):
+                raise Forbidden("a psychologist sees the cases of their own support groups")
+            q = q.model_copy(update={"psychologist_id": psychologist})
         fresh = await caught_up(service, "case_board", wanted)
         return await board.board(service, q, now, supervisor=principal.has_any(SUPERVISORS),
                                  fresh=fresh)
@@ -196,8 +216,9 @@ def _board_routes(routes: APIRouter) -> None:
                            **STREAM_PROBLEMS})
     async def board_stream(request: Request, service: ServiceDep,
                            principal: PrincipalDep) -> StreamingResponse:
-        require(principal, BOARD_READERS, "the board")
-        events = board_events(service, principal.has_any(SUPERVISORS), request.is_disconnected)
+        psychologist = board_scope(principal, "the board")
+        events = board_events(service, principal.has_any(SUPERVISORS), request.is_disconnected,
+                              psychologist)
         return StreamingResponse(events, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache",
                                           "X-Accel-Buffering": "no"})
@@ -297,8 +318,10 @@ def _status_routes(routes: APIRouter) -> None:
 
 
 async def board_events(service: ProjectionService, supervisor: bool,
-                       disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[bytes]:
-    """Server-sent events: a `case` event per changed board row, `refresh` when too many."""
+                       disconnected: Callable[[], Awaitable[bool]],
+                       psychologist: UUID | None = None) -> AsyncIterator[bytes]:
+    """Server-sent events: a `case` event per changed board row, `refresh` when too many;
+    for a psychologist, only the rows of their support groups' cases."""
     ends = asyncio.get_running_loop().time() + STREAM_SECONDS
     async with service.feed.subscribe() as queue:
         yield b"retry: 2000\n: connected\n\n"
@@ -312,8 +335,11 @@ async def board_events(service: ProjectionService, supervisor: bool,
             waiting = [touched]  # and what queued meanwhile: one write for all of it
             while not queue.empty():
                 waiting.append(queue.get_nowait())
-            chunks = [await SHARED_FRAMES.frames(service, each, supervisor) for each in waiting]
-            yield b"".join(chunk for frames in chunks for chunk in frames)
+            chunks = [await SHARED_FRAMES.frames(service, each, supervisor, psychologist)
+                      for each in waiting]
+            sending = b"".join(chunk for frames in chunks for chunk in frames)
+            if sending:  # nothing of what changed is this stream's to see
+                yield sending
 
 
 async def _next_change(service: ProjectionService,
@@ -338,16 +364,16 @@ class SharedFrames:
 
     def __init__(self, size: int = 512) -> None:
         self._size = size
-        self._made: OrderedDict[tuple[int, bool],
+        self._made: OrderedDict[tuple[int, bool, UUID | None],
                                 tuple[Touched, asyncio.Future[list[bytes]]]] = OrderedDict()
 
     async def frames(self, service: ProjectionService, touched: Touched,
-                     supervisor: bool) -> list[bytes]:
-        key = (id(touched), supervisor)
+                     supervisor: bool, psychologist: UUID | None = None) -> list[bytes]:
+        key = (id(touched), supervisor, psychologist)
         found = self._made.get(key)
         future: asyncio.Future[list[bytes]]
         if found is None or found[0] is not touched:  # an id is reused once its object died
-            future = asyncio.ensure_future(_frames(service, touched, supervisor))
+            future = asyncio.ensure_future(_frames(service, touched, supervisor, psychologist))
             self._made[key] = (touched, future)
             while len(self._made) > self._size:
                 self._made.popitem(last=False)
@@ -360,11 +386,12 @@ SHARED_FRAMES = SharedFrames()
 
 
 async def _frames(service: ProjectionService, touched: Touched,
-                  supervisor: bool) -> list[bytes]:
+                  supervisor: bool, psychologist: UUID | None) -> list[bytes]:
     if touched.everything:
         return [sse("refresh", {})]
     cases = sorted(touched.cases | set(await relying_cases(service, touched.resources)))
-    rows = await board.cases_by_id(service, cases, clock_now(), supervisor=supervisor)
+    rows = await board.cases_by_id(service, cases, clock_now(), supervisor=supervisor,
+                                   psychologist_id=psychologist)
     return [sse("case", row.model_dump(mode="json"), str(row.position or "")) for row in rows]
 
 

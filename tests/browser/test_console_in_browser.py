@@ -5,6 +5,9 @@ fact-checker verifying from the Resources page, and axe-core on every page."""
 from __future__ import annotations
 
 import re
+import time
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -111,6 +114,92 @@ class TestCasePage:
         board = network.read(f"/board/{case_id}", volunteer.token)
         assert board["assignee_id"] == volunteer.id
 
+    def test_its_volunteer_records_contact_clears_a_flag_and_hands_the_case_back(
+            self, context: BrowserContext, network: Network) -> None:
+        volunteer = network.register("volunteer")
+        case_id = network.open_case()
+        network.command("cases/take", volunteer.token, case_id=case_id)
+        network.command("cases/flag", volunteer.token, case_id=case_id,
+                        flag_id=str(uuid.uuid4()), reason="asked_for_help_twice")
+        page = signed_in(context, network, volunteer.token, f"#/case/{case_id}")
+        contact = page.get_by_test_id("contact-form")
+        contact.get_by_label("Channel").select_option("telegram")
+        contact.get_by_role("button", name="Record contact").click()
+        expect(contact.get_by_role("status")).to_have_text("Done")
+
+        flags = page.get_by_test_id("flags-to-clear")
+        flags.get_by_label("Why it is cleared").fill("the same person, checked by phone")
+        flags.get_by_role("button").click()
+        expect(page.get_by_test_id("flags-to-clear")).to_have_count(0)
+        release = page.get_by_test_id("release-form")
+        release.get_by_label("Reason").fill("going off shift")
+        release.get_by_role("button").click()
+
+        expect(page.get_by_test_id("case-status")).to_have_text("Unassigned")
+        row = network.read(f"/board/{case_id}", volunteer.token)
+        assert row["flags"] == [] and row["assignee_id"] is None
+        assert row["contact_attempts"] == 1
+
+    def test_a_closed_case_is_reopened_from_its_page(
+            self, context: BrowserContext, network: Network) -> None:
+        volunteer = network.register("volunteer")
+        case_id = network.open_case()
+        network.command("cases/take", volunteer.token, case_id=case_id)
+        network.command("cases/close", volunteer.token, case_id=case_id, outcome="stays")
+        page = signed_in(context, network, volunteer.token, f"#/case/{case_id}")
+        expect(page.get_by_test_id("case-status")).to_have_text("Closed")
+
+        reopen = page.get_by_test_id("reopen-form")
+        reopen.get_by_label("Reason").fill("she called again, the road is open")
+        reopen.get_by_role("button").click()
+
+        expect(page.get_by_test_id("case-status")).not_to_have_text("Closed")
+        assert network.read(f"/board/{case_id}", volunteer.token)["status"] != "closed"
+
+    def test_seats_are_held_and_confirmed_from_the_case_page(
+            self, context: BrowserContext, network: Network) -> None:
+        volunteer, checker = network.register("volunteer"), network.register("fact_checker")
+        car = network.report(volunteer, "transport", details="private car",
+                             transport={"seats": 4, "origin": "Kharkiv", "destination": "Lviv"})
+        network.command("resources/verify", checker.token, resource_id=car)
+        case_id = network.open_case()
+        network.command("cases/take", volunteer.token, case_id=case_id)
+        page = signed_in(context, network, volunteer.token, f"#/case/{case_id}")
+
+        hold = page.get_by_test_id("hold-form")
+        hold.get_by_label("Transport (resource id)").fill(car)
+        hold.get_by_label("Seats").fill("1")
+        hold.get_by_role("button", name="Hold seats").click()
+        seats = page.get_by_test_id("seats")
+        expect(seats).to_contain_text("runs out in")
+        seats.get_by_role("button", name="Confirm").click()
+
+        expect(seats).to_contain_text("confirmed")
+        row = network.read(f"/board/{case_id}", volunteer.token)
+        assert row["seats_confirmed"] == 1 and row["seats_held"] == 0
+
+
+class TestPsychologist:
+    def test_a_psychologist_sees_their_support_groups_and_adds_a_note(
+            self, context: BrowserContext, network: Network) -> None:
+        volunteer, psychologist = network.register("volunteer"), network.register("psychologist")
+        theirs, other = network.open_case(), network.open_case()
+        for case_id in (theirs, other):
+            network.command("cases/take", volunteer.token, case_id=case_id)
+        network.command("cases/form-support-group", volunteer.token, case_id=theirs,
+                        psychologist_id=psychologist.id, member_ids=[])
+        page = signed_in(context, network, psychologist.token, "#/board")
+        expect(page.get_by_role("heading", name="My support groups")).to_be_visible()
+        expect(page.locator(f'[data-case-id="{theirs}"]')).to_be_visible()
+        expect(page.locator(f'[data-case-id="{other}"]')).to_have_count(0)
+
+        page.goto(f"{network.base_url}/console/#/case/{theirs}")
+        page.get_by_label("Note").fill("agreed to talk again tomorrow")
+        page.get_by_role("button", name="Add a note").click()
+
+        expect(page.get_by_role("status").filter(has_text="Done")).to_be_visible()
+        assert eventually(lambda: network.read(f"/board/{theirs}", volunteer.token)["notes"]) == 1
+
 
 class TestResourcesPage:
     def test_a_fact_checker_verifies_a_resource_from_the_page(
@@ -165,6 +254,35 @@ class TestSignIn:
         expect(page.get_by_role("link", name="Resources")).to_be_visible()
         expect(page.get_by_role("link", name="Live board")).to_have_count(0)
         expect(page.get_by_role("link", name="Audit")).to_have_count(0)
+
+
+class TestAuditAccess:
+    def test_a_supervisor_grants_an_auditor_a_case_from_the_audit_page(
+            self, context: BrowserContext, network: Network) -> None:
+        supervisor, auditor = network.register("supervisor"), network.register("auditor")
+        case_id = network.open_case()
+        page = signed_in(context, network, supervisor.token, "#/audit")
+        grant = page.get_by_test_id("grant-form")
+
+        grant.get_by_label("Case id").fill(case_id)
+        grant.get_by_label("Auditor (token subject)").fill(auditor.id)
+        grant.get_by_label("Purpose").fill("complaint 2026-118")
+        grant.get_by_role("button", name="Grant access").click()
+
+        expect(grant.get_by_role("status")).to_have_text("Done")
+        history = network.read(f"/audit/{case_id}/history", auditor.token, purpose="audit")
+        assert history["version"] >= 1
+
+
+def eventually(read: Callable[[], Any], seconds: float = 5.0) -> Any:
+    """What `read` gives once it is truthy (the board applies a command a moment after it
+    was answered), or its last answer after `seconds`."""
+    deadline = time.monotonic() + seconds
+    found = read()
+    while not found and time.monotonic() < deadline:
+        time.sleep(0.05)
+        found = read()
+    return found
 
 
 def storage(page: Page) -> dict[str, dict[str, str]]:

@@ -108,3 +108,47 @@ class TestConsoleApi:
 
         assert len(load["hours_by_day"]) == 7
         assert load["hours_by_day"][-1]["day"] == load["local_time"][:10]
+
+    def test_a_psychologist_sees_only_the_cases_of_their_support_groups(self, api: Api) -> None:
+        volunteer, psychologist = api.register("volunteer"), api.register("psychologist")
+        theirs, other = api.taken_case(volunteer), api.taken_case(volunteer)
+        formed = api.accepted("cases/form-support-group", volunteer.token, case_id=theirs,
+                              psychologist_id=psychologist.id, member_ids=[])
+
+        page = get(api, "/board", psychologist.token, min_position=formed["position"])
+        row = get(api, f"/board/{theirs}", psychologist.token)
+        hidden = api.client.get(f"/board/{other}",
+                                headers={"Authorization": f"Bearer {psychologist.token}"})
+        someone_else = api.client.get(
+            "/board", params={"psychologist_id": str(uuid4())},
+            headers={"Authorization": f"Bearer {psychologist.token}"})
+        counts = api.client.get("/board/counts",
+                                headers={"Authorization": f"Bearer {psychologist.token}"})
+
+        assert [c["case_id"] for c in page["cases"]] == [str(theirs)] and page["total"] == 1
+        assert row["case_id"] == str(theirs)
+        assert hidden.status_code == 404 and "support group you lead" in hidden.json()["detail"]
+        assert someone_else.status_code == 403
+        assert counts.status_code == 403
+
+    def test_a_supervisor_filters_the_board_by_psychologist(self, api: Api) -> None:
+        volunteer, psychologist = api.register("volunteer"), api.register("psychologist")
+        supervisor = api.register("supervisor")
+        theirs = api.taken_case(volunteer)
+        api.taken_case(volunteer)
+        formed = api.accepted("cases/form-support-group", volunteer.token, case_id=theirs,
+                              psychologist_id=psychologist.id, member_ids=[])
+
+        page = get(api, "/board", supervisor.token, psychologist_id=str(psychologist.id),
+                   min_position=formed["position"])
+        everything = get(api, "/board", supervisor.token)
+
+        assert [c["case_id"] for c in page["cases"]] == [str(theirs)]
+        assert everything["total"] == 2
+
+    def test_a_token_without_a_board_role_is_refused_the_board(self, api: Api) -> None:
+        checker = api.register("fact_checker")
+
+        refused = api.client.get("/board", headers={"Authorization": f"Bearer {checker.token}"})
+
+        assert refused.status_code == 403 and "psychologist" in refused.json()["detail"]

@@ -12,10 +12,10 @@ import { WorkloadPage } from './pages/workload.js';
 
 const LANG_KEY = 'corridor.console.language';  // a preference, not personal data
 const PAGES = [
-  { id: 'board', roles: ['volunteer', 'supervisor'] },
+  { id: 'board', roles: ['volunteer', 'supervisor', 'psychologist'] },
   { id: 'resources', roles: ['volunteer', 'supervisor', 'fact_checker', 'psychologist', 'intake'] },
   { id: 'workload', roles: ['volunteer', 'supervisor'] },
-  { id: 'audit', roles: ['auditor'] },
+  { id: 'audit', roles: ['auditor', 'supervisor'] },
 ];
 
 function route() {

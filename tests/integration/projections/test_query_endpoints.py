@@ -445,6 +445,36 @@ async def test_the_board_stream_sends_a_changed_case(network: Network) -> None:
     await events.aclose()  # type: ignore[attr-defined]
 
 
+
+async def test_a_psychologists_stream_sends_only_their_support_groups_cases(
+        network: Network) -> None:
+    async def never() -> bool:
+        return False
+
+    psychologist = uuid4()
+    await network.send("volunteers.register", network.admin, STAFF, volunteer_id=psychologist,
+                       display_name="Someone", roles=["psychologist"], time_zone="Europe/Kyiv")
+    theirs, _ = await open_case(network)
+    other, _ = await open_case(network)
+    worker = {CallerRole.VOLUNTEER}
+    for case_id in (theirs, other):
+        await network.send("cases.take", network.helper, worker, case_id=case_id)
+    formed = await network.send("cases.form_support_group", network.helper, worker,
+                                case_id=theirs, psychologist_id=psychologist, member_ids=[])
+    assert await network.service.wait_for("case_board", formed.position or 0, 10)
+    events = board_events(network.service, False, never, psychologist)
+    assert await anext(events) == b"retry: 2000\n: connected\n\n"
+
+    sent = b""
+    for case_id in (other, theirs):  # one change each, the other group's first
+        await network.send("cases.add_note", network.helper, worker, case_id=case_id,
+                           text="called, all well")
+    while str(theirs).encode() not in sent:
+        sent += await asyncio.wait_for(anext(events), 10)
+
+    assert str(other).encode() not in sent
+    await events.aclose()  # type: ignore[attr-defined]
+
 @pytest.mark.postgres
 async def test_events_stored_by_another_process_wake_the_runner(
         postgres_settings: Settings) -> None:

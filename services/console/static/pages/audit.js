@@ -1,9 +1,9 @@
 // A case's history for auditors: a slider over its versions (the state after each event, from
 // one history read), the difference between two moments, the hash chain, and exports.
 import { html, useState } from '../vendor/htm-preact-standalone.module.js';
-import { download, get } from '../api.js';
+import { download, get, session } from '../api.js';
 import { t } from '../i18n.js';
-import { clockTime, Failure, Loading, shortId } from '../ui.js';
+import { clockTime, CommandForm, Failure, Loading, shortId, TextField } from '../ui.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -45,7 +45,39 @@ function Diff({ streamId, last, purpose }) {
     ${found && html`<${Changes} changes=${found.changes} />`}</section>`;
 }
 
+// Supervisors decide which auditor may read which case's history, for what and until when.
+function Grants() {
+  const field = (id, key, required = true, max = 200) => html`<${TextField} id=${id}
+    labelText=${t(key)} required=${required} maxLength=${max} />`;
+  const value = (f, id) => f.elements[id].value.trim();
+  return html`<section aria-labelledby="grants-title" data-testid="grants">
+    <h2 id="grants-title">${t('auditAccess')}</h2>
+    <${CommandForm} path="audit/grant" submitLabel=${t('grantAccess')} testId="grant-form"
+        fields=${(f) => ({ stream_id: value(f, 'grant-stream'), auditor: value(f, 'grant-auditor'),
+          purpose: value(f, 'grant-purpose'),
+          until: f.elements['grant-until'].value ? new Date(f.elements['grant-until'].value).toISOString() : null })}>
+      ${field('grant-stream', 'streamId', true, 36)}${field('grant-auditor', 'auditorId')}
+      ${field('grant-purpose', 'purpose')}
+      <div class="field"><label for="grant-until">${t('until')}</label>
+        <input type="datetime-local" id="grant-until" name="grant-until" /></div>
+    </${CommandForm}>
+    <${CommandForm} path="audit/revoke" submitLabel=${t('revokeAccess')}
+        fields=${(f) => ({ stream_id: value(f, 'revoke-stream'), auditor: value(f, 'revoke-auditor'),
+          reason: value(f, 'revoke-reason') })}>
+      ${field('revoke-stream', 'streamId', true, 36)}${field('revoke-auditor', 'auditorId')}
+      ${field('revoke-reason', 'reason')}
+    </${CommandForm}></section>`;
+}
+
 export function AuditPage() {
+  if (!session.has('auditor')) {
+    return html`<section aria-labelledby="audit-title">
+      <header class="page-head"><h1 id="audit-title">${t('audit')}</h1></header><${Grants} /></section>`;
+  }
+  return html`<${History} />${session.has('supervisor') && html`<${Grants} />`}`;
+}
+
+function History() {
   const [streamId, setStreamId] = useState('');
   const [history, setHistory] = useState(null);
   const [chain, setChain] = useState(null);

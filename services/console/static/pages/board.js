@@ -49,6 +49,10 @@ function placed(page, row, { filters: f, offset }) {
   return { ...page, total: page.total + 1, cases: cases.slice(0, LIMIT) };
 }
 
+// A psychologist's board holds only the cases of the support groups they lead (the API
+// decides that); the counts of the whole board are not theirs to see.
+const wholeBoard = () => session.has('volunteer', 'supervisor');
+
 function Counts({ counts }) {
   if (!counts) return null;
   const open = (counts.by_status.unassigned || 0) + (counts.by_status.assigned || 0);
@@ -98,7 +102,7 @@ export function BoardPage() {
       setPage(await get('/board', boardParams(f, o)));
       setError(null);
     } catch (e) { setError(e); }
-    get('/board/counts').then(setCounts, () => {});
+    if (wholeBoard()) get('/board/counts').then(setCounts, () => {});
   }
   function later(name, ms, work) {  // at most one reload per `ms`, however busy the stream
     if (timers.current[name]) return;
@@ -126,7 +130,7 @@ export function BoardPage() {
         }
         return shown(data, latest.current) ? placed(current, data, latest.current) : current;
       });
-      later('counts', 1000, async () => { try { setCounts(await get('/board/counts')); } catch {} });
+      if (wholeBoard()) later('counts', 1000, async () => { try { setCounts(await get('/board/counts')); } catch {} });
     }, setLive);
     return () => { stop(); Object.values(timers.current).forEach(clearTimeout); };
   }, []);
@@ -139,7 +143,7 @@ export function BoardPage() {
   };
   const pages = page ? Math.max(1, Math.ceil(page.total / LIMIT)) : 1;
   return html`<section aria-labelledby="board-title">
-    <header class="page-head"><h1 id="board-title">${t('board')}</h1>
+    <header class="page-head"><h1 id="board-title">${wholeBoard() ? t('board') : t('mySupportGroups')}</h1>
       <span class=${`live ${live ? 'on' : 'off'}`} role="status" data-testid="live">
         ${live ? t('live') : t('offline')}</span></header>
     <${Counts} counts=${counts} />

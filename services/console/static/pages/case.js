@@ -18,6 +18,9 @@ const STEPS = {
   record_follow_up: [['text', 'text', true]],
 };
 const OUTCOMES = ['evacuated', 'stays', 'lost_contact', 'referred_elsewhere'];
+const CHANNELS = ['phone', 'sms', 'telegram', 'viber', 'whatsapp', 'signal', 'email', 'web',
+  'in_person', 'other'];
+const ids = (text) => text.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
 
 function Resource({ r }) {
   return html`<li class=${r.usable ? 'usable' : 'unusable'}>
@@ -121,30 +124,131 @@ function Suggestions({ caseId, done }) {
       </${CommandForm}></li>`)}</ul></div>`;
 }
 
+function FlagsToClear({ row, done }) {
+  if (!row.flags.length) return null;
+  return html`<div data-testid="flags-to-clear"><h3>${t('activeFlags')}</h3>
+    <ul class="plain">${row.flags.map((f) => html`<li key=${f.flag_id}>
+      <${CommandForm} path="cases/clear-flag" className="inline" done=${done}
+        submitLabel=${`${t('clearFlag')}: ${label('flag_', f.reason)}`}
+        fields=${(form) => ({ case_id: row.case_id, flag_id: f.flag_id,
+          reason: form.elements[`clear-${f.flag_id}`].value })}>
+        <${TextField} id=${`clear-${f.flag_id}`} labelText=${t('clearReason')} required=${true}
+          maxLength=${200} />
+      </${CommandForm}></li>`)}</ul></div>`;
+}
+
+function Contact({ caseId, done }) {
+  return html`<${CommandForm} path="cases/record-contact" submitLabel=${t('recordContact')}
+      done=${done} testId="contact-form"
+      fields=${(f) => ({ case_id: caseId, channel: f.elements['contact-channel'].value,
+        reached: f.elements['contact-reached'].checked, note: f.elements['contact-note'].value })}>
+    <h3>${t('recordContact')}</h3>
+    <${Select} id="contact-channel" labelText=${t('channel')} value="phone"
+      options=${CHANNELS.map((c) => [c, label('ch_', c)])} />
+    <div class="field check"><input type="checkbox" id="contact-reached" name="contact-reached" checked />
+      <label for="contact-reached">${t('reached')}</label></div>
+    <${TextField} id="contact-note" labelText=${t('note')} multiline=${true} />
+  </${CommandForm}>`;
+}
+
+function Seats({ row, done }) {
+  const household = (row.adults || 0) + (row.children || 0) || 1;
+  const transports = row.relied_on.filter((r) => r.kind === 'transport');
+  return html`<div data-testid="seats"><h3>${t('seatHolds')}</h3>
+    ${row.holds.length === 0 && html`<p class="muted">${t('none')}</p>`}
+    <ul class="plain">${row.holds.map((h) => html`<li key=${h.hold_id}>
+      <code>${shortId(h.resource_id)}</code> · ${h.seats} ${t('seatsWord')} ·
+      ${h.confirmed ? t('confirmed') : html`${t('runsOutIn')} ${duration(h.runs_out_in_seconds)}`}
+      ${!h.confirmed && html`<${CommandForm} path="cases/confirm-seats" className="inline"
+        submitLabel=${t('confirm')} done=${done}
+        fields=${() => ({ case_id: row.case_id, hold_id: h.hold_id })} />`}
+      <${CommandForm} path="cases/release-seats" className="inline" submitLabel=${t('releaseSeats')}
+        done=${done} fields=${(f) => ({ case_id: row.case_id, hold_id: h.hold_id,
+          no_show: f.elements[`noshow-${h.hold_id}`].checked })}>
+        <div class="field check"><input type="checkbox" id=${`noshow-${h.hold_id}`} name=${`noshow-${h.hold_id}`} />
+          <label for=${`noshow-${h.hold_id}`}>${t('noShow')}</label></div>
+      </${CommandForm}></li>`)}</ul>
+    <${CommandForm} path="cases/hold-seats" submitLabel=${t('holdSeats')} done=${done}
+        testId="hold-form" fields=${(f) => ({ case_id: row.case_id, hold_id: newId(),
+          resource_id: f.elements['hold-resource'].value.trim(),
+          seats: Number(f.elements['hold-seats'].value) })}>
+      <div class="field"><label for="hold-resource">${t('transportId')}</label>
+        <input id="hold-resource" name="hold-resource" list="hold-transports" required
+          autocomplete="off" spellcheck="false" pattern="[0-9a-fA-F-]{36}" />
+        <datalist id="hold-transports">${transports.map((r) => html`
+          <option key=${r.resource_id} value=${r.resource_id} />`)}</datalist></div>
+      <div class="field"><label for="hold-seats">${t('seatsWord')}</label>
+        <input type="number" id="hold-seats" name="hold-seats" min="1" max="100" value=${household}
+          required /></div>
+    </${CommandForm}></div>`;
+}
+
+function SupportGroup({ caseId, done }) {
+  return html`<details class="group" data-testid="support-group"><summary>${t('supportGroup')}</summary>
+    <${CommandForm} path="cases/form-support-group" submitLabel=${t('formGroup')} done=${done}
+        fields=${(f) => ({ case_id: caseId, psychologist_id: f.elements['group-psychologist'].value.trim(),
+          member_ids: ids(f.elements['group-members'].value) })}>
+      <${TextField} id="group-psychologist" labelText=${t('psychologistId')} required=${true} maxLength=${36} />
+      <${TextField} id="group-members" labelText=${t('memberIds')} maxLength=${2000} />
+    </${CommandForm}>
+    <${CommandForm} path="cases/add-support-member" submitLabel=${t('addMember')} done=${done}
+        fields=${(f) => ({ case_id: caseId, volunteer_id: f.elements['group-add'].value.trim() })}>
+      <${TextField} id="group-add" labelText=${t('volunteerId')} required=${true} maxLength=${36} />
+    </${CommandForm}>
+    <${CommandForm} path="cases/dissolve-support-group" submitLabel=${t('dissolveGroup')} done=${done}
+        fields=${(f) => ({ case_id: caseId, reason: f.elements['group-dissolve'].value })}>
+      <${TextField} id="group-dissolve" labelText=${t('reason')} required=${true} maxLength=${200} />
+    </${CommandForm}></details>`;
+}
+
+function Reopen({ caseId, done }) {
+  return html`<section aria-labelledby="actions-title" class="actions">
+    <h2 id="actions-title">${t('actions')}</h2>
+    <${CommandForm} path="cases/reopen" submitLabel=${t('reopenCase')} done=${done} testId="reopen-form"
+        fields=${(f) => ({ case_id: caseId, reason: f.elements['reopen-reason'].value })}>
+      <${TextField} id="reopen-reason" labelText=${t('reason')} required=${true} maxLength=${200} />
+    </${CommandForm}></section>`;
+}
+
 function Actions({ row, reload }) {
   const caseId = row.case_id;
   const done = (accepted) => reload(accepted.position);
   const caseworker = session.has('volunteer', 'supervisor');
   const mine = row.assignee_id === session.actor;
-  if (row.status === 'closed') return null;
+  const working = caseworker && (mine || session.has('supervisor'));
+  if (row.status === 'closed') return caseworker ? html`<${Reopen} caseId=${caseId} done=${done} />` : null;
+  const note = html`<${CommandForm} path="cases/add-note" submitLabel=${t('addNote')} done=${done}
+      fields=${(f) => ({ case_id: caseId, text: f.elements['note-text'].value })}>
+    <${TextField} id="note-text" labelText=${t('note')} required=${true} multiline=${true} />
+  </${CommandForm}>`;
+  if (!caseworker) {  // a psychologist: the board row is theirs only if they lead its group
+    return session.has('psychologist') ? html`<section aria-labelledby="actions-title"
+      class="actions"><h2 id="actions-title">${t('actions')}</h2>${note}</section>` : null;
+  }
   return html`<section aria-labelledby="actions-title" class="actions">
     <h2 id="actions-title">${t('actions')}</h2>
-    ${caseworker && row.status === 'unassigned' && session.has('volunteer') && html`
+    ${row.status === 'unassigned' && session.has('volunteer') && html`
       <${CommandForm} path="cases/take" submitLabel=${t('take')} done=${done} testId="take-form"
         fields=${() => ({ case_id: caseId })} />`}
     ${session.has('supervisor') && html`<${Suggestions} caseId=${caseId} done=${done} />`}
-    ${caseworker && (mine || session.has('supervisor')) && html`
+    ${working && html`
+      <${Contact} caseId=${caseId} done=${done} />
       <${StepForm} caseId=${caseId} done=${done} />
-      <${CommandForm} path="cases/add-note" submitLabel=${t('addNote')} done=${done}
-        fields=${(f) => ({ case_id: caseId, text: f.elements['note-text'].value })}>
-        <${TextField} id="note-text" labelText=${t('note')} required=${true} multiline=${true} />
-      </${CommandForm}>
+      ${note}
+      <${FlagsToClear} row=${row} done=${done} />
       <${CommandForm} path="cases/flag" submitLabel=${t('flag')} done=${done}
         fields=${(f) => ({ case_id: caseId, flag_id: newId(), reason: f.elements['flag-reason'].value,
           detail: f.elements['flag-detail'].value })}>
         <${TextField} id="flag-reason" labelText=${t('reason')} required=${true} maxLength=${200} />
         <${TextField} id="flag-detail" labelText=${t('detail')} multiline=${true} />
       </${CommandForm}>
+      <${Seats} row=${row} done=${done} />
+      <${SupportGroup} caseId=${caseId} done=${done} />
+      ${row.status === 'assigned' && html`<${CommandForm} path="cases/release"
+          submitLabel=${t('releaseCase')} done=${done} testId="release-form"
+          fields=${(f) => ({ case_id: caseId, reason: f.elements['release-reason'].value })}>
+        <${TextField} id="release-reason" labelText=${t('reason')} required=${true} maxLength=${200} />
+      </${CommandForm}>`}
       <${CommandForm} path="cases/close" submitLabel=${t('close')} done=${done}
         fields=${(f) => ({ case_id: caseId, outcome: f.elements['close-outcome'].value })}>
         <${Select} id="close-outcome" labelText=${t('outcome')} value="evacuated"
