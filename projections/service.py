@@ -27,15 +27,17 @@ log = logging.getLogger("corridor.projections")
 LIVE_CACHE_SECONDS = 1.0
 POLL_SECONDS = 0.05
 FEED_QUEUE = 256
-FEED_GATHER_SECONDS = 0.1
-"""Board changes within this long of one go out to the live streams together."""
+FEED_GATHER_SECONDS = 0.25
+"""Board changes within this long of one go out to the live streams together: a console
+shows a change within a quarter of a second, and under load every stream is woken and the
+changed rows are read four times a second, whatever the rate of commits."""
 
 
 class BoardFeed:
     """Fans committed board changes out to live subscribers (server-sent events), what
     changed within FEED_GATHER_SECONDS of a change as one: every stream then reads the same
-    rows for it once (services.api.queries.SharedFrames), about ten times a second under
-    load rather than once per commit."""
+    rows for it once (services.api.queries.SharedFrames), a few times a second under load
+    rather than once per commit."""
 
     def __init__(self, gather_seconds: float = FEED_GATHER_SECONDS) -> None:
         self._queues: set[asyncio.Queue[Touched]] = set()

@@ -35,7 +35,7 @@ STREAM_TARGET = Target(0.9, "at_least")
 """50 consoles on the stream slow commands by at most 10%: with / without >= 0.9."""
 CASES, VOLUNTEERS, RESOURCES = 5_000, 200, 500
 WARM_LOADS, LOADS = 3, 15
-SUBSCRIBERS, CLIENTS, SECONDS, WARM_SECONDS, ROUNDS = 50, 8, 10.0, 5.0, 2
+SUBSCRIBERS, CLIENTS, SECONDS, WARM_SECONDS, ROUNDS = 50, 8, 10.0, 5.0, 3
 CHROMIUM = os.environ.get("CORRIDOR_BENCH_CHROMIUM", "/usr/bin/chromium")
 RENDERED = "corridor:board-rendered"
 """The performance mark the board sets once its first page of rows is on screen."""

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pydantic import BaseModel, Field
+from pydantic_core import to_json
 
 from domain.base import CoordinationError, InvalidCommand, NotFound
 from projections import metrics
@@ -392,7 +393,7 @@ async def _frames(service: ProjectionService, touched: Touched,
     cases = sorted(touched.cases | set(await relying_cases(service, touched.resources)))
     rows = await board.cases_by_id(service, cases, clock_now(), supervisor=supervisor,
                                    psychologist_id=psychologist)
-    return [sse("case", row.model_dump(mode="json"), str(row.position or "")) for row in rows]
+    return [frame("case", to_json(row), str(row.position or "")) for row in rows]
 
 
 async def relying_cases(service: ProjectionService, resources: frozenset[str]) -> list[str]:
@@ -408,8 +409,14 @@ async def relying_cases(service: ProjectionService, resources: frozenset[str]) -
 
 def sse(event: str, data: dict[str, Any], event_id: str = "") -> bytes:
     """One server-sent event frame."""
+    return frame(event, orjson.dumps(data), event_id)
+
+
+def frame(event: str, data: bytes, event_id: str = "") -> bytes:
+    """One server-sent event frame of JSON already encoded (a board row goes straight from
+    its model to bytes: no dict in between)."""
     head = f"event: {event}\n" + (f"id: {event_id}\n" if event_id else "")
-    return head.encode() + b"data: " + orjson.dumps(data) + b"\n\n"
+    return head.encode() + b"data: " + data + b"\n\n"
 
 
 @contextlib.contextmanager
