@@ -9,10 +9,11 @@ import contextlib
 import json
 import os
 import random
+import statistics
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from bench.coordination_world import Population, World
 from bench.generate import settings_for
 from bench.httpclient import Connection, get_request, post_prefix, post_request
 from bench.infra import fresh_database
+from bench.procstat import tree_cpu_seconds
 from bench.report import Figure
 from bench.sections.suggestions import caught_up
 from bench.server import HOST, ApiShape, start_api
@@ -35,7 +37,7 @@ STREAM_TARGET = Target(0.9, "at_least")
 """50 consoles on the stream slow commands by at most 10%: with / without >= 0.9."""
 CASES, VOLUNTEERS, RESOURCES = 5_000, 200, 500
 WARM_LOADS, LOADS = 3, 15
-SUBSCRIBERS, CLIENTS, SECONDS, WARM_SECONDS, ROUNDS = 50, 8, 10.0, 5.0, 3
+SUBSCRIBERS, CLIENTS, SECONDS, WARM_SECONDS, ROUNDS = 50, 8, 6.0, 5.0, 5
 CHROMIUM = os.environ.get("CORRIDOR_BENCH_CHROMIUM", "/usr/bin/chromium")
 RENDERED = "corridor:board-rendered"
 """The performance mark the board sets once its first page of rows is on screen."""
@@ -57,11 +59,13 @@ async def run(ctx: BenchContext) -> None:
             say(f"commands/s from {CLIENTS} clients for {SECONDS:.0f} s: without, with "
                 f"{SUBSCRIBERS} consoles on /board/stream, without again")
             await throughput(api.port, token, WARM_SECONDS)  # untimed: caches, connections
+            async with consoles(api.port, token, SUBSCRIBERS):  # and the streams' first use
+                await throughput(api.port, token, WARM_SECONDS)
             without, watched, received = [], [], {}
-            for _ in range(ROUNDS):  # alternated, so drift on a shared machine hits both
-                without.append(await throughput(api.port, token))
+            for _ in range(ROUNDS):  # in pairs, so drift on a shared machine hits both
+                without.append(await metered(api.pid, throughput(api.port, token)))
                 async with consoles(api.port, token, SUBSCRIBERS) as frames:
-                    watched.append(await throughput(api.port, token))
+                    watched.append(await metered(api.pid, throughput(api.port, token)))
                     await asyncio.sleep(1)  # the last frames of the measured commands
                 received = dict(frames)  # filled in as the consoles close
             api.check_alive()
@@ -69,12 +73,18 @@ async def run(ctx: BenchContext) -> None:
             api.stop()
     base = sum(r["per_s"] for r in without) / len(without)
     loaded = sum(r["per_s"] for r in watched) / len(watched)
+    pairs = [w["per_s"] / b["per_s"] for b, w in zip(without, watched, strict=True)
+             if b["per_s"]]
     measured = {"open_cases": len(population.open_cases), "render_ms": renders,
                 "render_p50_ms": round(percentile(renders, 0.5), 1),
                 "render_max_ms": round(max(renders), 1), "render_breakdown_p50": breakdown,
                 "without_consoles": without, "with_consoles": watched,
                 "per_s_without": round(base, 1), "per_s_with": round(loaded, 1),
-                "ratio": round(loaded / base, 3) if base else None,
+                "ratio": round(statistics.median(pairs), 3) if pairs else None,
+                "ratio_of_means": round(loaded / base, 3) if base else None,
+                "pair_ratios": [round(p, 3) for p in pairs],
+                "api_cpu_us_per_command_without": median_of(without, "api_cpu_us"),
+                "api_cpu_us_per_command_with": median_of(watched, "api_cpu_us"),
                 "frames_per_console_min": min(received.values(), default=0),
                 "consoles_connected": len(received)}
     ctx.report.details["console"] = measured
@@ -83,6 +93,20 @@ async def run(ctx: BenchContext) -> None:
         f"{[r['per_s'] for r in without]}, with {SUBSCRIBERS} consoles "
         f"{[r['per_s'] for r in watched]}: ratio {measured['ratio']}")
     add_figures(ctx, measured)
+
+
+async def metered(api_pid: int, run: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    """A throughput run with the CPU the API's processes used per accepted command."""
+    before = sum(tree_cpu_seconds(api_pid).values())
+    found = await run
+    used = sum(tree_cpu_seconds(api_pid).values()) - before
+    found["api_cpu_us"] = round(used / found["accepted"] * 1e6, 1) if found["accepted"] else None
+    return found
+
+
+def median_of(runs: list[dict[str, Any]], key: str) -> float | None:
+    values = [r[key] for r in runs if r.get(key) is not None]
+    return round(statistics.median(values), 1) if values else None
 
 
 def populate(dsn: str, master_key: str) -> Population:
@@ -212,15 +236,26 @@ async def _listen(port: int, token: str, index: int, frames: dict[int, int],
                   ready: asyncio.Event) -> None:
     reader, writer = await asyncio.open_connection(HOST, port)
     try:
-        request = get_request(HOST, port, "/board/stream", token)
+        request = get_request(HOST, port, "/board/stream?compact=true", token)  # as the console
         writer.write(request.replace(b"\r\n\r\n", b"\r\nAccept: text/event-stream\r\n\r\n", 1))
         await reader.readuntil(b"\r\n\r\n")
         frames[index] = 0
         ready.set()
-        while chunk := await reader.read(1 << 20):
-            frames[index] += chunk.count(b"event: case")
+        pending = b""
+        while chunk := await reader.read(1 << 20):  # chunked encoding's size lines stay in,
+            *whole, pending = (pending + chunk).split(b"\n\n")  # outside the events
+            frames[index] += sum(rows_in(event) for event in whole)
     finally:
         writer.close()
+
+
+def rows_in(event: bytes) -> int:
+    """Board rows in one server-sent event of a compact stream (`cases`)."""
+    if b"event: cases\n" not in event:
+        return 0
+    data = event.partition(b"data: ")[2].split(b"\n", 1)[0]
+    rows: list[Any] = orjson.loads(data)["rows"]
+    return len(rows)
 
 
 def add_figures(ctx: BenchContext, measured: dict[str, Any]) -> None:
@@ -237,12 +272,19 @@ def add_figures(ctx: BenchContext, measured: dict[str, Any]) -> None:
     ctx.report.add(Figure(
         "console", f"commands/s with {SUBSCRIBERS} consoles on /board/stream / without",
         measured["ratio"], "ratio", STREAM_TARGET,
-        [f"commands/s without: {without}; with: {watched}; each console got at least "
-         f"{measured['frames_per_console_min']:,} case frames"],
+        [f"commands/s without: {without}; with: {watched} (each pair's ratio: "
+         f"{', '.join(f'{p:.2f}' for p in measured['pair_ratios'])}; ratio of the means "
+         f"{measured['ratio_of_means']}); the API's CPU per command: "
+         f"{measured['api_cpu_us_per_command_without']} µs without, "
+         f"{measured['api_cpu_us_per_command_with']} µs with (medians); each console got "
+         f"at least {measured['frames_per_console_min']:,} board rows"],
         f"cases/open from {CLIENTS} keep-alive clients, {SECONDS:.0f} s per run after "
-        f"{WARM_SECONDS:.0f} s untimed, without and with {SUBSCRIBERS} open event streams "
-        f"alternated {ROUNDS} times (mean with / mean without); every opened case is a "
-        "board change sent to every stream"))
+        f"{WARM_SECONDS:.0f} s untimed without and {WARM_SECONDS:.0f} s with the consoles, "
+        f"then without and with {SUBSCRIBERS} open event streams "
+        f"in {ROUNDS} pairs (the median of each pair's with / without: throughput on this "
+        "shared machine drifts more from one run to the next than the consoles move it); "
+        "every opened case is a board row sent to every stream (compact=true, as the "
+        "console asks)"))
 
 
 def say(message: str) -> None:

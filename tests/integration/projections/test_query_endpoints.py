@@ -17,6 +17,7 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import httpx
+import orjson
 import pytest
 from fastapi import FastAPI
 from projection_scenario import Scenario
@@ -26,7 +27,7 @@ from domain.case import Case
 from domain.intake import Intake
 from projections.service import ProjectionService
 from services.api import problems
-from services.api.queries import board_events, router
+from services.api.queries import StreamView, board_events, router
 from services.auth import CallerRole, Principal
 from services.bootstrap import Runtime, for_serve
 from services.clock import now
@@ -434,7 +435,7 @@ async def test_the_board_stream_sends_a_changed_case(network: Network) -> None:
     async def never() -> bool:
         return False
 
-    events = board_events(network.service, False, never)
+    events = board_events(network.service, StreamView(), never)
     assert await anext(events) == b"retry: 2000\n: connected\n\n"
     case_id, _ = await open_case(network)
 
@@ -445,6 +446,27 @@ async def test_the_board_stream_sends_a_changed_case(network: Network) -> None:
     await events.aclose()  # type: ignore[attr-defined]
 
 
+
+async def test_a_compact_stream_sends_the_rows_changed_together_as_one_event(
+        network: Network) -> None:
+    async def never() -> bool:
+        return False
+
+    events = board_events(network.service, StreamView(compact=True), never)
+    assert await anext(events) == b"retry: 2000\n: connected\n\n"
+    opened = [(await open_case(network))[0] for _ in range(3)]
+
+    rows: list[dict[str, Any]] = []
+    while len(rows) < 3:
+        frame = await asyncio.wait_for(anext(events), 10)
+        for chunk in frame.split(b"\n\n"):
+            if chunk.startswith(b"event: cases\n"):
+                data = orjson.loads(chunk.split(b"data: ", 1)[1])
+                rows += [dict(zip(data["fields"], row, strict=True)) for row in data["rows"]]
+
+    assert sorted(r["case_id"] for r in rows) == sorted(str(c) for c in opened)
+    assert all(r["status"] == "unassigned" and "Olena" not in str(r) for r in rows)
+    await events.aclose()  # type: ignore[attr-defined]
 
 async def test_a_psychologists_stream_sends_only_their_support_groups_cases(
         network: Network) -> None:
@@ -462,7 +484,7 @@ async def test_a_psychologists_stream_sends_only_their_support_groups_cases(
     formed = await network.send("cases.form_support_group", network.helper, worker,
                                 case_id=theirs, psychologist_id=psychologist, member_ids=[])
     assert await network.service.wait_for("case_board", formed.position or 0, 10)
-    events = board_events(network.service, False, never, psychologist)
+    events = board_events(network.service, StreamView(psychologist=psychologist), never)
     assert await anext(events) == b"retry: 2000\n: connected\n\n"
 
     sent = b""

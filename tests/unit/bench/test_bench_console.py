@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from bench.report import Report
-from bench.sections.console import add_figures
+from bench.sections.console import add_figures, rows_in
 
 
 def measured(render_p50: float, with_per_s: float, without_per_s: float) -> dict[str, Any]:
@@ -17,7 +17,10 @@ def measured(render_p50: float, with_per_s: float, without_per_s: float) -> dict
             "render_breakdown_p50": {"board_request_ms": 40.0},
             "without_consoles": [{**run, "per_s": without_per_s}] * 2,
             "with_consoles": [{**run, "per_s": with_per_s}] * 2,
-            "ratio": with_per_s / without_per_s, "frames_per_console_min": 100}
+            "ratio": with_per_s / without_per_s, "ratio_of_means": with_per_s / without_per_s,
+            "pair_ratios": [with_per_s / without_per_s] * 2,
+            "api_cpu_us_per_command_without": 900.0, "api_cpu_us_per_command_with": 950.0,
+            "frames_per_console_min": 100}
 
 
 def figures(values: dict[str, Any]) -> list[Any]:
@@ -37,3 +40,12 @@ def test_a_slow_board_and_a_large_slowdown_miss_them() -> None:
     render, stream = figures(measured(render_p50=700, with_per_s=80, without_per_s=100))
 
     assert render.missed and stream.missed
+
+
+def test_the_rows_of_a_compact_event_are_counted_even_behind_a_chunk_size_line() -> None:
+    event = (b'\r\n1f4\r\nevent: cases\nid: 41\ndata: {"fields": ["case_id"], "rows": '
+             b'[["a"], ["b"], ["c"]]}')
+
+    assert rows_in(event) == 3
+    assert rows_in(b": keep-alive") == 0
+    assert rows_in(b'event: refresh\ndata: {}') == 0

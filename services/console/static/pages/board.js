@@ -116,21 +116,28 @@ export function BoardPage() {
     }
   }, [page]);
   useEffect(() => {
-    const stop = stream('/board/stream', (event, data) => {
+    const stop = stream('/board/stream?compact=true', (event, data) => {
       if (event === 'refresh') { later('page', 200, load); return; }
-      if (event !== 'case') return;
+      if (event !== 'cases') return;
+      const rows = data.rows.map((values) => Object.fromEntries(
+        data.fields.map((name, i) => [name, values[i]])));
       setPage((current) => {
         if (!current) return current;
-        later('page', 200, load);  // the API's page stays the truth; this only shows it sooner
-        const at = current.cases.findIndex((c) => c.case_id === data.case_id);
-        if (at >= 0) {
-          const cases = current.cases.slice();
-          cases[at] = data;
-          return { ...current, cases };
+        let next = current;
+        for (const row of rows) {
+          const at = next.cases.findIndex((c) => c.case_id === row.case_id);
+          if (at >= 0) {
+            const cases = next.cases.slice();
+            cases[at] = row;
+            next = { ...next, cases };
+          } else if (shown(row, latest.current)) next = placed(next, row, latest.current);
         }
-        return shown(data, latest.current) ? placed(current, data, latest.current) : current;
+        return next;
       });
-      if (wholeBoard()) later('counts', 1000, async () => { try { setCounts(await get('/board/counts')); } catch {} });
+      // The rows are shown at once; the API's page (order, total) stays the truth and is
+      // read again after a quiet moment, at most every 2 s however busy the stream.
+      later('page', 2000, load);
+      if (wholeBoard()) later('counts', 2000, async () => { try { setCounts(await get('/board/counts')); } catch {} });
     }, setLive);
     return () => { stop(); Object.values(timers.current).forEach(clearTimeout); };
   }, []);
