@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from domain.base import CoordinationError
 from projections.catalog import PROJECTIONS, Projection
 from projections.generations import ensure_live, live_of, store_positions
 from projections.rebuild import rebuild_stale
@@ -31,6 +32,14 @@ FEED_GATHER_SECONDS = 0.25
 """Board changes within this long of one go out to the live streams together: a console
 shows a change within a quarter of a second, and under load every stream is woken and the
 changed rows are read four times a second, whatever the rate of commits."""
+
+
+class ReadModelRebuilding(CoordinationError):
+    """A read model's live tables were built by another version of its code than the one
+    running here: the process that keeps the read models is rebuilding it for this release
+    (projections.rebuild.rebuild_stale), and this code does not read the old shape."""
+
+    http_status = 503
 
 
 class BoardFeed:
@@ -126,6 +135,7 @@ class ProjectionService:
                        if run_in_process and recorder is not None else None)
         self._live: dict[str, Generation] = {}
         self._live_at = 0.0
+        self._versions = {p.name: p.version for p in self.projections}
         self._stop = asyncio.Event()
         self.closing_event = asyncio.Event()
         """Set when the server begins to shut down: live streams end so it can."""
@@ -193,6 +203,12 @@ class ProjectionService:
         generation = (await self.live(fresh=fresh)).get(projection)
         if generation is None:
             raise LookupError(f"read model {projection} has no live generation")
+        wanted = self._versions.get(projection, generation.code_version)
+        if generation.code_version != wanted:
+            raise ReadModelRebuilding(
+                f"read model {projection} is being rebuilt for this release (its tables were "
+                f"built by version {generation.code_version} of its code, this one reads "
+                f"version {wanted}); try again shortly")
         return physical(name, generation.generation)
 
     async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
