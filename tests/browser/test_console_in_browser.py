@@ -131,6 +131,7 @@ class TestCasePage:
         flags.get_by_label("Why it is cleared").fill("the same person, checked by phone")
         flags.get_by_role("button").click()
         expect(page.get_by_test_id("flags-to-clear")).to_have_count(0)
+        page.get_by_test_id("release").locator("summary").click()  # folded away at first
         release = page.get_by_test_id("release-form")
         release.get_by_label("Reason").fill("going off shift")
         release.get_by_role("button").click()
@@ -166,6 +167,7 @@ class TestCasePage:
         network.command("cases/take", volunteer.token, case_id=case_id)
         page = signed_in(context, network, volunteer.token, f"#/case/{case_id}")
 
+        page.locator("summary", has_text="Seats on transport").click()  # none held yet: folded
         hold = page.get_by_test_id("hold-form")
         hold.get_by_label("Transport (resource id)").fill(car)
         hold.get_by_label("Seats").fill("1")

@@ -99,7 +99,6 @@ function StepForm({ caseId, done }) {
         for (const [name] of STEPS[kind]) body[name] = form.elements[`step-${name}`].value;
         return body;
       }}>
-    <h3>${t('recordStep')}</h3>
     <${Select} id="step-kind" labelText=${t('stepKind')} value=${kind}
       onChange=${(e) => setKind(e.currentTarget.value)}
       options=${Object.keys(STEPS).map((k) => [k, t(`step_${k}`)])} />
@@ -124,9 +123,16 @@ function Suggestions({ caseId, done }) {
       </${CommandForm}></li>`)}</ul></div>`;
 }
 
+// One group of actions, folded away unless it needs attention (a phone shows the case first,
+// not a page of forms); its title says what is inside.
+function Section({ title, open, testId, children }) {
+  return html`<details class="group" open=${open} data-testid=${testId}>
+    <summary>${title}</summary>${children}</details>`;
+}
+
 function FlagsToClear({ row, done }) {
   if (!row.flags.length) return null;
-  return html`<div data-testid="flags-to-clear"><h3>${t('activeFlags')}</h3>
+  return html`<div data-testid="flags-to-clear">
     <ul class="plain">${row.flags.map((f) => html`<li key=${f.flag_id}>
       <${CommandForm} path="cases/clear-flag" className="inline" done=${done}
         submitLabel=${`${t('clearFlag')}: ${label('flag_', f.reason)}`}
@@ -142,7 +148,6 @@ function Contact({ caseId, done }) {
       done=${done} testId="contact-form"
       fields=${(f) => ({ case_id: caseId, channel: f.elements['contact-channel'].value,
         reached: f.elements['contact-reached'].checked, note: f.elements['contact-note'].value })}>
-    <h3>${t('recordContact')}</h3>
     <${Select} id="contact-channel" labelText=${t('channel')} value="phone"
       options=${CHANNELS.map((c) => [c, label('ch_', c)])} />
     <div class="field check"><input type="checkbox" id="contact-reached" name="contact-reached" checked />
@@ -154,7 +159,7 @@ function Contact({ caseId, done }) {
 function Seats({ row, done }) {
   const household = (row.adults || 0) + (row.children || 0) || 1;
   const transports = row.relied_on.filter((r) => r.kind === 'transport');
-  return html`<div data-testid="seats"><h3>${t('seatHolds')}</h3>
+  return html`<div data-testid="seats">
     ${row.holds.length === 0 && html`<p class="muted">${t('none')}</p>`}
     <ul class="plain">${row.holds.map((h) => html`<li key=${h.hold_id}>
       <code>${shortId(h.resource_id)}</code> · ${h.seats} ${t('seatsWord')} ·
@@ -184,7 +189,7 @@ function Seats({ row, done }) {
 }
 
 function SupportGroup({ caseId, done }) {
-  return html`<details class="group" data-testid="support-group"><summary>${t('supportGroup')}</summary>
+  return html`<div data-testid="support-group">
     <${CommandForm} path="cases/form-support-group" submitLabel=${t('formGroup')} done=${done}
         fields=${(f) => ({ case_id: caseId, psychologist_id: f.elements['group-psychologist'].value.trim(),
           member_ids: ids(f.elements['group-members'].value) })}>
@@ -198,7 +203,7 @@ function SupportGroup({ caseId, done }) {
     <${CommandForm} path="cases/dissolve-support-group" submitLabel=${t('dissolveGroup')} done=${done}
         fields=${(f) => ({ case_id: caseId, reason: f.elements['group-dissolve'].value })}>
       <${TextField} id="group-dissolve" labelText=${t('reason')} required=${true} maxLength=${200} />
-    </${CommandForm}></details>`;
+    </${CommandForm}></div>`;
 }
 
 function Reopen({ caseId, done }) {
@@ -232,28 +237,32 @@ function Actions({ row, reload }) {
         fields=${() => ({ case_id: caseId })} />`}
     ${session.has('supervisor') && html`<${Suggestions} caseId=${caseId} done=${done} />`}
     ${working && html`
-      <${Contact} caseId=${caseId} done=${done} />
-      <${StepForm} caseId=${caseId} done=${done} />
-      ${note}
-      <${FlagsToClear} row=${row} done=${done} />
-      <${CommandForm} path="cases/flag" submitLabel=${t('flag')} done=${done}
-        fields=${(f) => ({ case_id: caseId, flag_id: newId(), reason: f.elements['flag-reason'].value,
-          detail: f.elements['flag-detail'].value })}>
-        <${TextField} id="flag-reason" labelText=${t('reason')} required=${true} maxLength=${200} />
-        <${TextField} id="flag-detail" labelText=${t('detail')} multiline=${true} />
-      </${CommandForm}>
-      <${Seats} row=${row} done=${done} />
-      <${SupportGroup} caseId=${caseId} done=${done} />
-      ${row.status === 'assigned' && html`<${CommandForm} path="cases/release"
-          submitLabel=${t('releaseCase')} done=${done} testId="release-form"
-          fields=${(f) => ({ case_id: caseId, reason: f.elements['release-reason'].value })}>
-        <${TextField} id="release-reason" labelText=${t('reason')} required=${true} maxLength=${200} />
-      </${CommandForm}>`}
-      <${CommandForm} path="cases/close" submitLabel=${t('close')} done=${done}
-        fields=${(f) => ({ case_id: caseId, outcome: f.elements['close-outcome'].value })}>
-        <${Select} id="close-outcome" labelText=${t('outcome')} value="evacuated"
-          options=${OUTCOMES.map((o) => [o, t(`outcome_${o}`)])} />
-      </${CommandForm}>`}
+      <${Section} title=${t('recordContact')} open=${true}><${Contact} caseId=${caseId} done=${done} /></${Section}>
+      <${Section} title=${t('recordStep')} open=${true}><${StepForm} caseId=${caseId} done=${done} /></${Section}>
+      <${Section} title=${t('addNote')}>${note}</${Section}>
+      <${Section} title=${`${t('flags')} (${row.flags.length})`} open=${row.flags.length > 0}>
+        <${FlagsToClear} row=${row} done=${done} />
+        <${CommandForm} path="cases/flag" submitLabel=${t('flag')} done=${done}
+          fields=${(f) => ({ case_id: caseId, flag_id: newId(), reason: f.elements['flag-reason'].value,
+            detail: f.elements['flag-detail'].value })}>
+          <${TextField} id="flag-reason" labelText=${t('reason')} required=${true} maxLength=${200} />
+          <${TextField} id="flag-detail" labelText=${t('detail')} multiline=${true} />
+        </${CommandForm}></${Section}>
+      <${Section} title=${`${t('seatHolds')} (${row.holds.length})`} open=${row.holds.length > 0}>
+        <${Seats} row=${row} done=${done} /></${Section}>
+      <${Section} title=${t('supportGroup')}><${SupportGroup} caseId=${caseId} done=${done} /></${Section}>
+      ${row.status === 'assigned' && html`<${Section} title=${t('releaseCase')} testId="release">
+        <${CommandForm} path="cases/release" submitLabel=${t('releaseCase')} done=${done}
+            testId="release-form"
+            fields=${(f) => ({ case_id: caseId, reason: f.elements['release-reason'].value })}>
+          <${TextField} id="release-reason" labelText=${t('reason')} required=${true} maxLength=${200} />
+        </${CommandForm}></${Section}>`}
+      <${Section} title=${t('close')} testId="close">
+        <${CommandForm} path="cases/close" submitLabel=${t('close')} done=${done}
+          fields=${(f) => ({ case_id: caseId, outcome: f.elements['close-outcome'].value })}>
+          <${Select} id="close-outcome" labelText=${t('outcome')} value="evacuated"
+            options=${OUTCOMES.map((o) => [o, t(`outcome_${o}`)])} />
+        </${CommandForm}></${Section}>`}
   </section>`;
 }
 
