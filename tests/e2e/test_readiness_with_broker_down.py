@@ -4,19 +4,13 @@ stored and reads served; events go out once the broker is back), naming the brok
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import command_api_driver as driver
 import httpx
 import pytest
-from test_serve_workers import SECRET, Served, free_port, wait_ready
-
-from services.storage.sealing import new_master_key
+from test_serve_workers import serving
 
 
 def a_port_nobody_listens_on() -> int:
@@ -58,22 +52,9 @@ def test_an_http_worker_of_the_writer_process_reports_the_broker_down_too(
         fresh_pg_database: str, tmp_path: Path) -> None:
     # Its commands go to the writer process, which runs the relay: the worker has no Kafka
     # parts of its own and used to check no broker at all.
-    port = free_port()
-    env = {**os.environ, "CORRIDOR_STORE": "postgres", "CORRIDOR_PG_DSN": fresh_pg_database,
-           "CORRIDOR_MASTER_KEY": new_master_key(), "CORRIDOR_AUTH_SECRET": SECRET,
-           "CORRIDOR_KAFKA_BOOTSTRAP": f"127.0.0.1:{a_port_nobody_listens_on()}"}
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("corridor")), "serve", "--writer-process",
-             "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Served(process, port, log, workers=1)
-    try:
-        wait_ready(server)
+    with serving(fresh_pg_database, tmp_path / "serve.log", "--writer-process",
+                 kafka_bootstrap=f"127.0.0.1:{a_port_nobody_listens_on()}") as server:
         response = httpx.get(f"{server.base}/health/ready", timeout=10)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(60)
 
     assert response.status_code == 200
     assert response.json()["status"] == "degraded"

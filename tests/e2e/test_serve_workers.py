@@ -6,6 +6,7 @@ shutdown hold across the processes. Real PostgreSQL, real processes, real socket
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -60,20 +61,21 @@ class Served:
         raise AssertionError("no writer process under `corridor serve`")
 
 
-@pytest.fixture(params=[("--writer-process",), ("--workers", "2")], ids=["writer", "workers2"])
-def served(fresh_pg_database: str, tmp_path: Path,
-           request: pytest.FixtureRequest) -> Iterator[Served]:
+@contextlib.contextmanager
+def serving(dsn: str, log: Path, *args: str, **settings: str) -> Iterator[Served]:
+    """`corridor serve <args>` on the database at `dsn` (CORRIDOR_<NAME> `settings` added),
+    ready, and stopped with SIGTERM afterwards; its output goes to `log`."""
     port = free_port()
-    env = {**os.environ, "CORRIDOR_STORE": "postgres", "CORRIDOR_PG_DSN": fresh_pg_database,
+    env = {**os.environ, "CORRIDOR_STORE": "postgres", "CORRIDOR_PG_DSN": dsn,
            "CORRIDOR_MASTER_KEY": new_master_key(), "CORRIDOR_AUTH_SECRET": SECRET,
-           "CORRIDOR_KAFKA_BOOTSTRAP": ""}
-    log = tmp_path / "serve.log"
+           "CORRIDOR_KAFKA_BOOTSTRAP": "",
+           **{f"CORRIDOR_{name.upper()}": value for name, value in settings.items()}}
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("corridor")), "serve", *request.param,
+            [str(Path(sys.executable).with_name("corridor")), "serve", *args,
              "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Served(process, port, log, workers=int(request.param[-1]) if
-                    request.param[0] == "--workers" else 1)
+    server = Served(process, port, log,
+                    workers=int(args[-1]) if args and args[0] == "--workers" else 1)
     try:
         wait_ready(server)
         yield server
@@ -81,6 +83,13 @@ def served(fresh_pg_database: str, tmp_path: Path,
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             process.wait(60)
+
+
+@pytest.fixture(params=[("--writer-process",), ("--workers", "2")], ids=["writer", "workers2"])
+def served(fresh_pg_database: str, tmp_path: Path,
+           request: pytest.FixtureRequest) -> Iterator[Served]:
+    with serving(fresh_pg_database, tmp_path / "serve.log", *request.param) as server:
+        yield server
 
 
 def wait_ready(server: Served, timeout: float = 60.0, *, writer_process: bool = True) -> None:

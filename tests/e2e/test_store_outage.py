@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -25,9 +22,7 @@ import httpx
 import pytest
 from command_api_driver import INTAKE, Api
 from faults.outage_proxy import OutageProxy
-from test_serve_workers import SECRET, Served, free_port, open_case_body, wait_ready
-
-from services.storage.sealing import new_master_key
+from test_serve_workers import Served, open_case_body, serving
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(180)]
 
@@ -128,24 +123,10 @@ def test_reads_and_commands_get_503_while_the_store_is_down_and_a_retry_is_serve
 @pytest.fixture
 def served(proxy: ProxyThread, tmp_path: Path) -> Iterator[Served]:
     """`corridor serve --writer-process` on the database behind the proxy."""
-    port = free_port()
-    env = {**os.environ, "CORRIDOR_STORE": "postgres", "CORRIDOR_PG_DSN": proxy.proxy.dsn,
-           "CORRIDOR_MASTER_KEY": new_master_key(), "CORRIDOR_AUTH_SECRET": SECRET,
-           "CORRIDOR_KAFKA_BOOTSTRAP": "", "CORRIDOR_PG_CONNECT_TIMEOUT_SECONDS": "1",
-           "CORRIDOR_COMMAND_WAIT_SECONDS": str(COMMAND_WAIT_SECONDS)}
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("corridor")), "serve", "--writer-process",
-             "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Served(process, port, log, workers=1)
-    try:
-        wait_ready(server)
+    with serving(proxy.proxy.dsn, tmp_path / "serve.log", "--writer-process",
+                 pg_connect_timeout_seconds="1",
+                 command_wait_seconds=str(COMMAND_WAIT_SECONDS)) as server:
         yield server
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(60)
 
 
 def test_with_a_writer_process_a_command_gets_503_in_time_and_is_served_once_after(
