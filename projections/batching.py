@@ -1,10 +1,14 @@
 """Order a batch of changes into as few SQL statements as possible, without changing results.
 
-Tables are independent, so each table's changes form their own list. Within a table, only
-changes to the same row must keep their order, so each change goes to the first "layer"
-after the previous change to its row; a change that matches rows by other columns (an
-Update or Delete without the full key) is a barrier that orders against everything. In
-each layer, changes of one shape share one statement, sent with executemany.
+Tables are independent, so each table's changes form their own list. Within a table, a
+change to a row is first folded into an earlier one of its kind to the same row where the
+two make one change and nothing between them sets the same columns (two Upserts, two
+Increments or two Latests of one column): a busy volunteer's "last activity", raised by each
+of their events, is one statement, not one per event. Only changes to the same row must
+keep their order, so each change goes to the first "layer" after the previous change to its
+row; a change that may touch several rows (an Update or Delete whose match lacks part of the
+key) is a barrier that orders against everything. In each layer, changes of one shape share
+one statement, sent with executemany.
 """
 
 from __future__ import annotations
@@ -12,7 +16,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from projections.changes import Change, Delete, Insert, Shape, Update, shape
+from projections.changes import (
+    Change,
+    Delete,
+    Increment,
+    Insert,
+    Latest,
+    Shape,
+    Update,
+    Upsert,
+    later,
+    shape,
+)
 from projections.schema import Table
 
 Group = tuple[Shape, list[Change]]
@@ -24,14 +39,69 @@ def row_key(change: Change, key: tuple[str, ...]) -> tuple[Any, ...] | None:
     generator expressions made it a third of the time spent planning the SQL.)"""
     if isinstance(change, (Update, Delete)):
         match = change.match
-        if match.keys() != set(key):
+        if not match.keys() >= set(key):  # more columns only narrow it to that row or none
             return None
+        if isinstance(change, Update) and not change.values.keys().isdisjoint(key):
+            return None  # it moves the row to another key
         row = tuple([match[k] for k in key])
         return None if None in row else row
     values = change.values if isinstance(change, Insert) else change.key
     if len(key) == 1:
         return (values.get(key[0]),)
     return tuple([values.get(k) for k in key])
+
+
+def folded(changes: list[Change], key: tuple[str, ...]) -> list[Change]:
+    """The changes with each Upsert, Latest or Increment folded into an earlier one of the
+    same kind to its row (and column) where nothing between them touches the columns they
+    set: those commute, whichever creates the row. Nothing folds across a barrier or across
+    an Insert, Update or Delete of the row; applying the result gives the same rows."""
+    out: list[Change] = []
+    open_: dict[tuple[Any, ...], list[int]] = {}  # per row: indexes in `out` that commute
+    for change in changes:
+        row = row_key(change, key)
+        if row is None:
+            open_.clear()
+            out.append(change)
+            continue
+        columns = _sets(change)
+        if columns is None:  # an Insert, Update or Delete of the row: orders against all
+            open_[row] = []
+            out.append(change)
+            continue
+        members = open_.setdefault(row, [])
+        target = next((i for i in members if fold(out[i], change) is not None), None)
+        others = [i for i in members if i != target]
+        if any(not columns.isdisjoint(_sets(out[i]) or ()) for i in others):
+            open_[row] = [len(out)]
+            out.append(change)
+        elif target is not None:
+            out[target] = fold(out[target], change) or change
+        else:
+            members.append(len(out))
+            out.append(change)
+    return out
+
+
+def _sets(change: Change) -> frozenset[str] | None:
+    """The columns an Upsert, Latest or Increment sets (None for the other changes)."""
+    if isinstance(change, Upsert):
+        return frozenset(change.values)
+    if isinstance(change, Latest | Increment):
+        return frozenset((change.column,))
+    return None
+
+
+def fold(first: Change, then: Change) -> Change | None:
+    """One change doing what `first` then `then` (to the same row) do, or None."""
+    if isinstance(first, Upsert) and isinstance(then, Upsert):
+        return Upsert(first.table, first.key, {**first.values, **then.values})
+    if isinstance(first, Latest) and isinstance(then, Latest) and first.column == then.column:
+        return Latest(first.table, first.key, first.column, later(first.value, then.value))
+    if (isinstance(first, Increment) and isinstance(then, Increment)
+            and first.column == then.column):
+        return Increment(first.table, first.key, first.column, first.delta + then.delta)
+    return None
 
 
 def _layers(changes: list[Change], key: tuple[str, ...]) -> list[list[Change]]:
@@ -59,7 +129,8 @@ def plan(changes: list[Change], tables: Mapping[str, Table]) -> list[Group]:
         by_table.setdefault(change.table, []).append(change)
     groups: list[Group] = []
     for name, table_changes in by_table.items():
-        for layer in _layers(table_changes, tables[name].key):
+        key = tables[name].key
+        for layer in _layers(folded(table_changes, key), key):
             by_shape: dict[Shape, list[Change]] = {}
             for change in layer:
                 by_shape.setdefault(shape(change), []).append(change)

@@ -68,6 +68,34 @@ def test_the_plan_puts_independent_rows_in_one_statement() -> None:
     assert [(g[0][0], len(g[1])) for g in groups] == [("upsert", 6), ("increment", 6)]
 
 
+def test_changes_following_each_other_to_one_row_are_folded_into_one() -> None:
+    changes: list[Change] = []
+    for seen in (3, 9, 5):  # a busy volunteer: each event raises their last activity
+        changes += [Latest("rows", {"k": "a"}, "seen", seen),
+                    Increment("rows", {"k": "a"}, "n", 1)]
+    changes += [Upsert("rows", {"k": "a"}, {"label": "x"}),
+                Upsert("rows", {"k": "a"}, {"group_name": "g"})]
+
+    groups = plan(changes, {"rows": ROWS})
+
+    assert [(g[0][0], len(g[1])) for g in groups] == [("latest", 1), ("increment", 1),
+                                                       ("upsert", 1)]
+    [_, (_, [latest]), (_, [increment]), (_, [upsert])] = [(None, [])] + groups
+    assert isinstance(latest, Latest) and latest.value == 9
+    assert isinstance(increment, Increment) and increment.delta == 3
+    assert isinstance(upsert, Upsert) and upsert.values == {"label": "x", "group_name": "g"}
+
+
+def test_a_change_matching_its_row_by_more_than_the_key_is_not_a_barrier() -> None:
+    changes: list[Change] = [Upsert("rows", {"k": "a"}, {"label": "x"}),
+                             Update("rows", {"k": "b", "label": "y"}, {"label": "z"}),
+                             Upsert("rows", {"k": "c"}, {"label": "x"})]
+
+    ops = [(g[0][0], len(g[1])) for g in plan(changes, {"rows": ROWS})]
+
+    assert ops == [("upsert", 2), ("update", 1)]
+
+
 def test_a_change_matching_other_columns_orders_against_everything() -> None:
     changes: list[Change] = [Upsert("rows", {"k": "a"}, {"group_name": "g"}),
                              Update("rows", {"group_name": "g"}, {"label": "x"}),
@@ -90,11 +118,18 @@ change_strategy = st.one_of(
               st.sampled_from(["p", "q"])),
     st.builds(lambda k: Delete("rows", {"k": k}), keys),
     st.builds(lambda g: Delete("rows", {"group_name": g}), groups),
+    st.builds(lambda k, g: Upsert("rows", {"k": k}, {"group_name": g, "label": "z"}), keys,
+              groups),
+    st.builds(lambda k, v: Latest("rows", {"k": k}, "seen", v), keys,
+              st.one_of(st.none(), st.integers(0, 9))),
+    st.builds(lambda k, g, label: Update("rows", {"k": k, "group_name": g}, {"label": label}),
+              keys, groups, st.sampled_from(["p", "q"])),
+    st.builds(lambda k, g: Delete("rows", {"k": k, "group_name": g}), keys, groups),
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(change_strategy, max_size=30))
+@settings(max_examples=600, deadline=None)
+@given(st.lists(change_strategy, max_size=40))
 def test_applying_the_plan_gives_what_applying_one_by_one_gives(changes: list[Change]) -> None:
     one_by_one, planned = MemoryTables([ROWS]), MemoryTables([ROWS])
     one_by_one.apply(changes)
