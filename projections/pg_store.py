@@ -212,11 +212,8 @@ class PostgresStore:
                      touched: Touched | None = None) -> None:
         async with self.connection() as conn, conn.transaction():
             now = datetime.now(UTC)
+            await _advance(conn, works, now)
             for work in works:
-                for mark in work.marks:
-                    if await conn.execute(_SQL["advance"], *advance_args(work, mark, now)) \
-                            != "UPDATE 1":
-                        raise conflict(work, mark)
                 for sql, args in change_statements(work, self.dialect):
                     await _run(conn, sql, args)
             for target in switch:
@@ -271,6 +268,37 @@ class PostgresStore:
                 self._listen_conn = await self.connect()
             await self._listen_conn.add_listener(
                 channel, lambda _conn, _pid, _channel, payload: callback(payload))
+
+
+ADVANCE_ALL = (
+    "UPDATE projection_tracking t SET position = v.position, store_position = v.store_position, "
+    "updated_at = $1 FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], "
+    "$6::bigint[], $7::bigint[], $8::bigint[]) AS v(projection, generation, source, part, "
+    "expected, position, store_position) WHERE t.projection = v.projection AND "
+    "t.generation = v.generation AND t.source = v.source AND t.part = v.part AND "
+    "t.position = v.expected RETURNING t.projection, t.generation, t.source, t.part")
+"""Every position a commit moves, in one statement (one round trip, not one per read model);
+a row whose position another runner moved first is not returned."""
+
+
+async def _advance(conn: asyncpg.Connection, works: Sequence[Work], now: datetime) -> None:
+    """Move every work's positions from where it expects them; PositionConflict naming the
+    first one another runner moved first (the transaction then rolls back)."""
+    marks = [(work, mark) for work in works for mark in work.marks]
+    if not marks:
+        return
+    keys = [(w.target.name, w.target.generation, m.source, m.part) for w, m in marks]
+    if len(set(keys)) < len(keys):  # one position moved twice: in order, one at a time
+        for work, mark in marks:
+            if await conn.execute(_SQL["advance"], *advance_args(work, mark, now)) != "UPDATE 1":
+                raise conflict(work, mark)
+        return
+    columns = list(zip(*[(w.target.name, w.target.generation, m.source, m.part, m.expected,
+                          m.position, m.store_position) for w, m in marks], strict=True))
+    moved = {tuple(r) for r in await conn.fetch(ADVANCE_ALL, now, *map(list, columns))}
+    for work, mark in marks:
+        if (work.target.name, work.target.generation, mark.source, mark.part) not in moved:
+            raise conflict(work, mark)  # the first in order, as one at a time would name
 
 
 async def _run(conn: asyncpg.Connection, sql: str, args: list[list[Any]]) -> None:
