@@ -80,7 +80,7 @@ def test_changes_following_each_other_to_one_row_are_folded_into_one() -> None:
 
     assert [(g[0][0], len(g[1])) for g in groups] == [("latest", 1), ("increment", 1),
                                                        ("upsert", 1)]
-    [_, (_, [latest]), (_, [increment]), (_, [upsert])] = [(None, [])] + groups
+    [(_, [latest]), (_, [increment]), (_, [upsert])] = groups
     assert isinstance(latest, Latest) and latest.value == 9
     assert isinstance(increment, Increment) and increment.delta == 3
     assert isinstance(upsert, Upsert) and upsert.values == {"label": "x", "group_name": "g"}
