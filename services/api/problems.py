@@ -94,8 +94,8 @@ OPEN_READ_PROBLEMS = problem_responses(401, 403, 422, 503, 504)
 """A read-model query any authenticated caller may make (a partner token's 403)."""
 OPEN_ONE_ROW_PROBLEMS = problem_responses(401, 403, 404, 422, 503, 504)
 """One row any authenticated caller may read (a partner token's 403)."""
-STREAM_PROBLEMS = problem_responses(401, 403, 503)
-"""A live stream (no parameters)."""
+STREAM_PROBLEMS = problem_responses(401, 403, 422, 503)
+"""A live stream (its one parameter, compact)."""
 STATUS_PROBLEMS = problem_responses(401, 403, 503)
 """The read models' status (no parameters, any caller but a partner's)."""
 AUDIT_PROBLEMS = problem_responses(401, 403, 404, 409, 422, 503, 504)

@@ -61,7 +61,7 @@ def test_every_operation_with_parameters_or_a_body_declares_its_422_as_a_problem
 
 @pytest.mark.parametrize(("path", "statuses"), [
     ("/cases/{case_id}", {"200", "401", "403", "404", "422", "503", "504"}),
-    ("/board/stream", {"200", "401", "403", "503"}),
+    ("/board/stream", {"200", "401", "403", "422", "503"}),
     ("/projections/status", {"200", "401", "403", "503"}),
     ("/board", {"200", "401", "403", "422", "503", "504"}),
     ("/commands/cases/open", {"200", "401", "403", "404", "408", "409", "413", "415", "422",
