@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from projections.catalog import BY_NAME, PROJECTIONS
+from projections.catalog import PROJECTIONS
 from projections.changes import Upsert
 from projections.generations import ensure_live, live_targets
 from projections.pg_store import PostgresStore
+from projections.schema import physical
 from projections.sqlite_store import SQLiteStore
 from projections.store import ReadModelStore
-from projections.tracking import Mark, PositionConflict, Work
+from projections.tracking import Mark, PositionConflict, Target, Work
 
 
 @pytest.fixture
@@ -45,12 +46,12 @@ async def store(unstarted: ReadModelStore) -> AsyncIterator[ReadModelStore]:
         await found.close()
 
 
-def works(targets: dict[str, object], expected: int, position: int, label: str) -> list[Work]:
+def works(targets: dict[str, Target], expected: int, position: int, label: str) -> list[Work]:
     board, audit = targets["case_board"], targets["audit_trail"]
     row = Upsert("case_board", {"case_id": "00000000-0000-4000-8000-000000000001"},
                  {"status": label})
-    return [Work(board, [Mark(expected, position, position)], [row]),  # type: ignore[arg-type]
-            Work(audit, [Mark(expected, position, position)])]  # type: ignore[arg-type]
+    return [Work(board, [Mark(expected, position, position)], [row]),
+            Work(audit, [Mark(expected, position, position)])]
 
 
 async def test_a_position_moved_by_another_runner_refuses_the_whole_commit(
@@ -67,7 +68,6 @@ async def test_a_position_moved_by_another_runner_refuses_the_whole_commit(
     positions = {(p.projection, p.position) for p in await store.positions()
                  if p.projection in ("case_board", "audit_trail")}
     assert positions == {("case_board", 5), ("audit_trail", 9)}
-    table = f"rm_case_board_g{targets['case_board'].generation}"  # type: ignore[attr-defined]
+    table = physical("case_board", targets["case_board"].generation)
     rows = await store.fetch(f"SELECT status FROM {table}")
     assert [r["status"] for r in rows] == ["first"]
-    assert BY_NAME["case_board"] is targets["case_board"].projection  # type: ignore[attr-defined]
