@@ -62,6 +62,8 @@ class Disclosure:
         if fields is None:  # the subject's key is gone: erased after this event was stored
             return ERASED
         self.revealed.add(data.subject_id)
+        if data.fields is None and type(fields) is dict:
+            return dict(fields)  # unsealed from orjson's output: JSON-safe already
         return to_json(dict(fields), self)
 
 
@@ -84,6 +86,17 @@ def hidden() -> Disclosure:
 
 def to_json(value: Any, disclosure: Disclosure) -> Any:
     """A JSON-safe copy of any domain value (dicts, lists, strings, numbers, booleans)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    convert = _EXACT.get(kind)
+    if convert is not None:  # the common built-in types, looked up instead of tested in turn
+        return convert(value, disclosure)
+    return _general(value, disclosure)
+
+
+def _general(value: Any, disclosure: Disclosure) -> Any:
+    """Any value, subclasses included: tested in turn, most specific first."""
     if value is None or (isinstance(value, bool | int) and not isinstance(value, Enum)):
         return value
     if isinstance(value, Enum):
@@ -91,10 +104,49 @@ def to_json(value: Any, disclosure: Disclosure) -> Any:
     if isinstance(value, str):
         return str(value)
     if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
+        return _float(value, disclosure)
     if isinstance(value, PersonalData):
         return disclosure.show(value)
     return _structured(value, disclosure)
+
+
+def _float(value: float, _: Disclosure) -> Any:
+    return value if math.isfinite(value) else str(value)
+
+
+def _mapping(value: Mapping[Any, Any], disclosure: Disclosure) -> dict[str, Any]:
+    return {key if type(key) is str else _key(key, disclosure): to_json(item, disclosure)
+            for key, item in value.items()}
+
+
+def _sequence(value: list[Any] | tuple[Any, ...], disclosure: Disclosure) -> list[Any]:
+    return [to_json(item, disclosure) for item in value]
+
+
+def _set(value: set[Any] | frozenset[Any], disclosure: Disclosure) -> list[Any]:
+    return sorted((to_json(item, disclosure) for item in value), key=canonical)
+
+
+def _bytes(value: bytes | bytearray | memoryview, _: Disclosure) -> str:
+    return base64.b64encode(bytes(value)).decode()
+
+
+def _isoformat(value: datetime | date | time, _: Disclosure) -> str:
+    return value.isoformat()
+
+
+def _shown(value: PersonalData, disclosure: Disclosure) -> Any:
+    return disclosure.show(value)
+
+
+_EXACT: dict[type, Callable[[Any, Disclosure], Any]] = {
+    float: _float, dict: _mapping, list: _sequence, tuple: _sequence, set: _set,
+    frozenset: _set, UUID: lambda value, _: str(value), datetime: _isoformat,
+    date: _isoformat, time: _isoformat, timedelta: lambda value, _: value.total_seconds(),
+    Decimal: lambda value, _: str(value), bytes: _bytes, bytearray: _bytes,
+    memoryview: _bytes, PersonalData: _shown,
+}
+"""Converters by exact type; any other type (subclasses too) goes through `_general`."""
 
 
 def _structured(value: Any, disclosure: Disclosure) -> Any:
@@ -107,13 +159,13 @@ def _structured(value: Any, disclosure: Disclosure) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, bytes | bytearray | memoryview):
-        return base64.b64encode(bytes(value)).decode()
+        return _bytes(value, disclosure)
     if isinstance(value, Mapping):
-        return {_key(k, disclosure): to_json(v, disclosure) for k, v in value.items()}
+        return _mapping(value, disclosure)
     if isinstance(value, list | tuple):
-        return [to_json(v, disclosure) for v in value]
+        return _sequence(value, disclosure)
     if isinstance(value, set | frozenset):
-        return sorted((to_json(v, disclosure) for v in value), key=canonical)
+        return _set(value, disclosure)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_json(getattr(value, f.name), disclosure)
                 for f in dataclasses.fields(value)}

@@ -4,8 +4,10 @@ with transcodings that seal personal data per person and a hash-chained recorder
 from __future__ import annotations
 
 import base64
+import binascii
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from itertools import groupby
 from typing import Any
 from uuid import UUID
@@ -62,10 +64,17 @@ class PersonalDataSealed(Transcoding):
         return {"subject": obj.subject_id.hex, "sealed": base64.b64encode(sealed).decode()}
 
     def decode(self, data: dict[str, Any]) -> PersonalData:
-        subject = UUID(data["subject"])
+        subject = _subject(data["subject"])
         if data.get("erased"):
             return PersonalData.erased_for(subject)
-        return PersonalData(subject_id=subject, sealed=base64.b64decode(data["sealed"]))
+        return PersonalData(subject_id=subject, sealed=binascii.a2b_base64(data["sealed"]))
+
+
+@lru_cache(maxsize=4096)
+def _subject(hex_id: str) -> UUID:
+    """A subject's id from its hex: a case's snapshot names one person in every journal
+    entry, so one UUID is made for all of them (UUIDs are immutable, safe to share)."""
+    return UUID(hex_id)
 
 
 MIN_WORKING_SET = 1_000

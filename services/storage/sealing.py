@@ -242,37 +242,41 @@ class Sealer:
     def reveal(self, data: PersonalData) -> Mapping[str, Any] | None:
         """The plaintext fields, or None when the subject's data was erased (the store is
         asked: an erasure by another process holds at once)."""
-        return self._reveal_with(data, lambda subject: self.keys.key_for(subject,
-                                                                          create=False))
+        return self._reveal_with(data, self._cipher)
 
     def revealer(self) -> Callable[[PersonalData], Mapping[str, Any] | None]:
         """`reveal` for one view showing many values (a case's history): the store is asked
         once per subject for the whole view, not once per value."""
-        keys: dict[UUID, bytes | None] = {}
+        ciphers: dict[UUID, AESGCM | None] = {}
 
-        def key(subject: UUID) -> bytes | None:
-            if subject not in keys:
-                keys[subject] = self.keys.key_for(subject, create=False)
-            return keys[subject]
+        def cipher(subject: UUID) -> AESGCM | None:
+            if subject in ciphers:
+                return ciphers[subject]
+            found = ciphers[subject] = self._cipher(subject)
+            return found
 
-        return lambda data: self._reveal_with(data, key)
+        return lambda data: self._reveal_with(data, cipher)
+
+    def _cipher(self, subject: UUID) -> AESGCM | None:
+        key = self.keys.key_for(subject, create=False)
+        return None if key is None else AESGCM(key)
 
     def _reveal_with(self, data: PersonalData,
-                     key_of: Callable[[UUID], bytes | None]) -> Mapping[str, Any] | None:
+                     cipher_of: Callable[[UUID], AESGCM | None]) -> Mapping[str, Any] | None:
         if data.erased:
             return None
         if data.fields is not None:  # legacy plaintext shows only while the key would
-            if data.legacy and key_of(data.subject_id) is None:
+            if data.legacy and cipher_of(data.subject_id) is None:
                 return None
             return data.fields
         if not data.sealed:
             return None
-        key = key_of(data.subject_id)
-        if key is None:
+        cipher = cipher_of(data.subject_id)
+        if cipher is None:
             return None
         try:
-            plain = AESGCM(key).decrypt(data.sealed[:NONCE_BYTES], data.sealed[NONCE_BYTES:],
-                                        data.subject_id.bytes)
+            plain = cipher.decrypt(data.sealed[:NONCE_BYTES], data.sealed[NONCE_BYTES:],
+                                   data.subject_id.bytes)
         except InvalidTag:
             return None
         loaded: dict[str, Any] = orjson.loads(plain)

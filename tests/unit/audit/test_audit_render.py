@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -70,6 +71,25 @@ def test_plain_values_become_json_safe() -> None:
                      "colour": "red", "tags": ["a", "b"],
                      "pair": [1, 2], "place": {"city": "Lviv", "at": AT.isoformat()},
                      "raw": "AP8=", str(UUID(int=1)): "keyed by id"}
+
+
+def test_subclasses_of_built_in_types_render_as_their_base_types_do() -> None:
+    class Count(IntEnum):
+        THREE = 3
+
+    class Tag(str):
+        pass
+
+    value = OrderedDict([(UUID(int=1), (Count.THREE, Tag("x"))), (2, frozenset({"b", "a"}))])
+    assert to_json(value, disclosure(True)) == {str(UUID(int=1)): [3, "x"], "2": ["a", "b"]}
+    assert type(to_json(Tag("x"), disclosure(True))) is str
+
+
+def test_revealed_fields_are_a_copy_the_caller_may_change() -> None:
+    revealed = {"name": "Iryna"}
+    shown = Disclosure(True, lambda _: revealed, lambda _: False).show(sealed())
+    shown["name"] = "changed"
+    assert revealed == {"name": "Iryna"}
 
 
 def test_personal_data_is_redacted_without_permission() -> None:
