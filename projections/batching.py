@@ -124,15 +124,24 @@ def _layers(changes: list[Change], key: tuple[str, ...]) -> list[list[Change]]:
 
 def plan(changes: list[Change], tables: Mapping[str, Table]) -> list[Group]:
     """Statement groups to run in order; same results as applying `changes` one by one."""
+    return [group for layer in plan_layers(changes, tables) for group in layer]
+
+
+def plan_layers(changes: list[Change], tables: Mapping[str, Table]) -> list[list[Group]]:
+    """The plan as layers to run in order: within a layer no two changes touch one row and
+    a change that may touch several rows is alone in its table's part, so the groups of a
+    layer may run in any order, or as one statement (what PostgreSQL's commit does)."""
     by_table: dict[str, list[Change]] = {}
     for change in changes:
         by_table.setdefault(change.table, []).append(change)
-    groups: list[Group] = []
+    layers: list[list[Group]] = []
     for name, table_changes in by_table.items():
         key = tables[name].key
-        for layer in _layers(folded(table_changes, key), key):
+        for index, layer in enumerate(_layers(folded(table_changes, key), key)):
             by_shape: dict[Shape, list[Change]] = {}
             for change in layer:
                 by_shape.setdefault(shape(change), []).append(change)
-            groups.extend(by_shape.items())
-    return groups
+            while len(layers) <= index:
+                layers.append([])
+            layers[index].extend(by_shape.items())
+    return layers

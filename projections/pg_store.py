@@ -26,7 +26,7 @@ from projections.store import (
     BoardListener,
     BulkLoader,
     advance_args,
-    change_statements,
+    combined_statements,
     conflict,
     drop_statements,
     generation_index_statements,
@@ -213,9 +213,8 @@ class PostgresStore:
         async with self.connection() as conn, conn.transaction():
             now = datetime.now(UTC)
             await _advance(conn, works, now)
-            for work in works:
-                for sql, args in change_statements(work, self.dialect):
-                    await _run(conn, sql, args)
+            for sql, args in combined_statements(works):
+                await _run(conn, sql, args)
             for target in switch:
                 await conn.execute(_SQL["retire"], target.name)
                 await conn.execute(_SQL["live"], now, target.name, target.generation)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -25,6 +26,18 @@ def numbered(sql: str, dialect: str) -> str:
         return sql
     parts = sql.split("?")
     return "".join(p + (f"${i}" if i < len(parts) else "") for i, p in enumerate(parts, 1))
+
+
+_PARAMETER = re.compile(r"\$(\d+)")
+
+
+@lru_cache(maxsize=4096)
+def renumbered(sql: str, offset: int) -> str:
+    """PostgreSQL SQL with every `$n` placeholder moved up by `offset` (to join statements
+    into one; the SQL here names no `$` but its placeholders)."""
+    if offset == 0:
+        return sql
+    return _PARAMETER.sub(lambda m: f"${int(m.group(1)) + offset}", sql)
 
 
 def _where(equal: tuple[str, ...], null: tuple[str, ...], mark: Callable[[], str]) -> str:
