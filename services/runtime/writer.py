@@ -48,7 +48,7 @@ from domain.case import Case
 from domain.resource import Resource
 from services.runtime.outcomes import Accepted, Outcome, Rejected
 from services.runtime.unit_of_work import NetworkDefaults, UnitOfWork
-from services.storage.application import CorridorApplication
+from services.storage.application import CorridorApplication, SnapshotsDue
 from services.storage.sealing import SubjectErased
 
 log = logging.getLogger("corridor.writer")
@@ -155,6 +155,8 @@ class Prepared:
     events: ProcessingEvent[UUID]
     stored: list[StoredEvent]
     looked_up: bool
+    snapshots: SnapshotsDue = field(default_factory=SnapshotsDue)
+    """Snapshots the batch brings due, stored after its events (an optimisation)."""
 
     @property
     def batch(self) -> list[Submission]:
@@ -575,7 +577,20 @@ class CommandWriter:
         if cache is not None:
             for aggregate_id, aggregate in collected.aggregates.items():
                 cache.put(aggregate_id, aggregate)
-        return Prepared(uow, executed, collected, stored, looked_up)
+        return Prepared(uow, executed, collected, stored, looked_up,
+                        self._snapshots_due(collected))
+
+    def _snapshots_due(self, collected: ProcessingEvent[UUID]) -> SnapshotsDue:
+        """Encoded here, on the writer's thread, before the next batch changes the cached
+        aggregates (a pipelined batch is stored on the commit thread meanwhile)."""
+        if self.app.snapshots is None:
+            return SnapshotsDue()
+        try:
+            return self.app.snapshots_due(collected)
+        except Exception:
+            log.exception("encoding snapshots failed (they are an optimisation; the events "
+                          "stand)")
+            return SnapshotsDue()
 
     def _refuse_existing(self, uow: UnitOfWork, executed: list[Executed]) -> None:
         """Raise StreamExists if the batch starts a stream the store holds already, IdTaken
@@ -621,10 +636,12 @@ class CommandWriter:
                     positions.get((outcome.stream_id, outcome.version)) or 0,
                     last_of_command.get(outcome.command_id, 0)) or None
             _settle(e.submission.future, outcome)  # type: ignore[arg-type]
-        try:
-            self.app._take_snapshots(events)  # reads the store: only after the commit
-        except Exception:
-            log.exception("taking snapshots failed (they are an optimisation; events stand)")
+        if prepared.snapshots:
+            try:  # after the commit: a snapshot never stands for events that were not stored
+                self.app.store_snapshots(prepared.snapshots)
+            except Exception:
+                log.exception("storing snapshots failed (they are an optimisation; events "
+                              "stand)")
         self._retire(prepared)
         for listener in self.commit_listeners:
             try:

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+from domain.base import PersonalData
 from services.auth import CallerRole, Principal
 from services.bootstrap import Runtime, build_runtime
 from services.commands import CATALOG
-from services.runtime.outcomes import Outcome
+from services.runtime.outcomes import Accepted, Outcome
 from services.runtime.writer import Submission
 from services.settings import Settings
 from services.storage.sealing import new_master_key
@@ -69,3 +70,38 @@ def stored_events(runtime: Runtime) -> list[Any]:
     app = runtime.app
     return [app.mapper.to_domain_event(n)
             for n in app.recorder.select_notifications(start=1, limit=1_000_000)]
+
+
+INTAKE = {"safe_now": False, "region": "Kharkiv", "destination": "Lviv",
+          "contact_channel": "telegram", "name": "Olena"}
+
+
+def volunteer(volunteer_id: UUID) -> Principal:
+    return Principal(actor=str(volunteer_id), roles=frozenset({CallerRole.VOLUNTEER}))
+
+
+def on_the_way(runtime: Runtime, who: Principal, checkpoints: int = 0) -> UUID:
+    """A case taken by `who`, departed, past `checkpoints` checkpoints."""
+    case_id = uuid4()
+    for name, fields in [("cases.open", {"person_id": uuid4(), "intake": INTAKE}),
+                         ("cases.take", {}), ("cases.record_departure", {}),
+                         *[("cases.record_checkpoint", {"checkpoint": f"km {n}"})
+                           for n in range(checkpoints)]]:
+        outcome = send(runtime, command(runtime, name, who, case_id=case_id, **fields))
+        assert isinstance(outcome, Accepted), outcome
+    return case_id
+
+
+def state(aggregate: Any) -> dict[str, Any]:
+    return {k: _whose(v) for k, v in vars(aggregate).items() if k != "_pending_events"}
+
+
+def _whose(value: Any) -> Any:
+    """Personal data as whose it is: the writer's copy holds what it just sealed in plain."""
+    if isinstance(value, PersonalData):
+        return (value.subject_id, value.erased)
+    if isinstance(value, list):
+        return [_whose(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _whose(v) for k, v in value.items()}
+    return value

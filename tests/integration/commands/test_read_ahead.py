@@ -10,47 +10,20 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from command_runtime import command, paused, postgres_settings, register, send, sqlite_settings
+from command_runtime import (
+    INTAKE,
+    command,
+    on_the_way,
+    paused,
+    postgres_settings,
+    register,
+    sqlite_settings,
+    state,
+    volunteer,
+)
 
-from domain.base import PersonalData
-from services.auth import CallerRole, Principal
-from services.bootstrap import Runtime
 from services.runtime.outcomes import Accepted
 from services.settings import Settings
-
-INTAKE = {"safe_now": False, "region": "Kharkiv", "destination": "Lviv",
-          "contact_channel": "telegram", "name": "Olena"}
-
-
-def volunteer(volunteer_id: UUID) -> Principal:
-    return Principal(actor=str(volunteer_id), roles=frozenset({CallerRole.VOLUNTEER}))
-
-
-def on_the_way(runtime: Runtime, who: Principal, checkpoints: int = 0) -> UUID:
-    """A case taken by `who`, departed, past `checkpoints` checkpoints."""
-    case_id = uuid4()
-    for name, fields in [("cases.open", {"person_id": uuid4(), "intake": INTAKE}),
-                         ("cases.take", {}), ("cases.record_departure", {}),
-                         *[("cases.record_checkpoint", {"checkpoint": f"km {n}"})
-                           for n in range(checkpoints)]]:
-        outcome = send(runtime, command(runtime, name, who, case_id=case_id, **fields))
-        assert isinstance(outcome, Accepted), outcome
-    return case_id
-
-
-def state(aggregate: Any) -> dict[str, Any]:
-    return {k: _whose(v) for k, v in vars(aggregate).items() if k != "_pending_events"}
-
-
-def _whose(value: Any) -> Any:
-    """Personal data as whose it is: the writer's copy holds what it just sealed in plain."""
-    if isinstance(value, PersonalData):
-        return (value.subject_id, value.erased)
-    if isinstance(value, list):
-        return [_whose(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _whose(v) for k, v in value.items()}
-    return value
 
 
 @pytest.fixture
