@@ -283,6 +283,22 @@ class LocalFollowUps:
         return [f.result(timeout=60) for f in futures]
 
 
+FOLLOW_UP_TURN = 16
+"""Follow-ups handed to the writer at once. A tick that finds thousands of cases gone silent
+would otherwise queue them all ahead of the coordinators' commands, and a coordinator's next
+command waited behind the whole burst. In turns, the commands sent meanwhile join the next
+batch, behind one turn at most; the burst takes longer, and matters less than they do."""
+
+
+def carry_out_in_turns(sender: FollowUpSender, commands: Sequence[FollowUpCommand],
+                       turn: int = FOLLOW_UP_TURN) -> list[Outcome]:
+    """Carry follow-ups out `turn` at a time, in order, each turn answered before the next."""
+    outcomes: list[Outcome] = []
+    for start in range(0, len(commands), turn):
+        outcomes.extend(sender.carry_out(commands[start:start + turn]))
+    return outcomes
+
+
 FOLLOW_UPS: dict[str, type[Any]] = {cls.__name__: cls for cls in (
     FlagCase, ReleaseCase, RetractResource, ExpireVerification, ReleaseHold, LapseHold,
     *SILENCE_FOLLOW_UPS)}
@@ -470,7 +486,7 @@ class Reactions:
         return case.urgency
 
     def _carry_out(self, commands: Sequence[FollowUpCommand]) -> list[Outcome]:
-        return self.sender.carry_out(commands)
+        return carry_out_in_turns(self.sender, commands)
 
     def _decode(self, notification: Notification) -> Any:
         return self.app.mapper.to_domain_event(notification)
