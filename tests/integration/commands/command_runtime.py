@@ -15,6 +15,7 @@ from services.commands import CATALOG
 from services.runtime.outcomes import Accepted, Outcome
 from services.runtime.writer import Submission
 from services.settings import Settings
+from services.storage.application import CorridorApplication
 from services.storage.sealing import new_master_key
 
 ADMIN = Principal(actor="admin", roles=frozenset({CallerRole.ADMIN}))
@@ -63,6 +64,20 @@ def paused(settings: Settings) -> Iterator[Runtime]:
         with contextlib.suppress(RuntimeError):  # already started by the test
             runtime.writer.start()
         runtime.close()
+
+
+def reads_from_the_store(app: CorridorApplication) -> list[UUID]:
+    """The streams the app's repository rebuilds from the store from now on (a list that
+    grows as it does), to show what was served from the writer's cache instead."""
+    reads: list[UUID] = []
+    rebuild = app.repository._reconstruct_aggregate
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args[0])
+        return rebuild(*args, **kwargs)
+
+    app.repository._reconstruct_aggregate = counted  # type: ignore[method-assign]
+    return reads
 
 
 def stored_events(runtime: Runtime) -> list[Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -16,6 +15,7 @@ from command_runtime import (
     on_the_way,
     paused,
     postgres_settings,
+    reads_from_the_store,
     register,
     sqlite_settings,
     state,
@@ -48,14 +48,7 @@ def test_a_batch_reads_every_aggregate_it_names_in_one_round_trip(
         settings: Settings, written: tuple[UUID, list[UUID]]) -> None:
     volunteer_id, cases = written
     with paused(settings) as fresh:  # another process: nothing cached
-        app, reads = fresh.app, []
-        rebuild = app.repository._reconstruct_aggregate
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            reads.append(args[0])
-            return rebuild(*args, **kwargs)
-
-        app.repository._reconstruct_aggregate = counted  # type: ignore[method-assign]
+        app, reads = fresh.app, reads_from_the_store(fresh.app)
         futures = [fresh.writer.submit(command(fresh, "cases.record_checkpoint",
                                                volunteer(volunteer_id), case_id=case_id,
                                                checkpoint="Lviv")) for case_id in cases]

@@ -4,13 +4,13 @@ and a stream rebuilt from its latest snapshot is the stream rebuilt from every e
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from command_runtime import (
     on_the_way,
     paused,
     postgres_settings,
+    reads_from_the_store,
     register,
     sqlite_settings,
     state,
@@ -36,14 +36,7 @@ def test_snapshots_are_taken_at_the_interval_without_reading_the_store(
     dsn = request.getfixturevalue("fresh_pg_database") if kind == "postgres" else None
     settings = store_settings(kind, tmp_path, dsn)
     with paused(settings) as runtime:
-        app, reads = runtime.app, []
-        rebuild = app.repository._reconstruct_aggregate
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            reads.append(args[0])
-            return rebuild(*args, **kwargs)
-
-        app.repository._reconstruct_aggregate = counted  # type: ignore[method-assign]
+        app, reads = runtime.app, reads_from_the_store(runtime.app)
         runtime.writer.start()
         who = volunteer(register(runtime, trained=True))
         case_id = on_the_way(runtime, who, checkpoints=2 * INTERVAL + 2)  # version 25
