@@ -135,7 +135,7 @@ def plan_layers(changes: list[Change], tables: Mapping[str, Table]) -> list[list
     for change in changes:
         by_table.setdefault(change.table, []).append(change)
     layers: list[list[Group]] = []
-    for name, table_changes in by_table.items():
+    for name, table_changes in sorted(by_table.items()):  # tables in one order everywhere
         key = tables[name].key
         for index, layer in enumerate(_layers(folded(table_changes, key), key)):
             by_shape: dict[Shape, list[Change]] = {}
@@ -143,5 +143,5 @@ def plan_layers(changes: list[Change], tables: Mapping[str, Table]) -> list[list
                 by_shape.setdefault(shape(change), []).append(change)
             while len(layers) <= index:
                 layers.append([])
-            layers[index].extend(by_shape.items())
+            layers[index].extend(sorted(by_shape.items(), key=lambda group: group[0]))
     return layers

@@ -124,4 +124,4 @@ def test_single_changes_of_a_layer_go_as_one_statement() -> None:
     [(sql, [args])] = statements
     assert sql.startswith("WITH s0 AS (INSERT INTO rm_left_rows_g1")
     assert "$6" in sql and "$7" not in sql
-    assert args == ["a", "x", "b", 1, "a", "y"]
+    assert args == ["b", 1, "a", "x", "a", "y"]  # tables and shapes in one order everywhere
