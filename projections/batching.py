@@ -104,6 +104,20 @@ def fold(first: Change, then: Change) -> Change | None:
     return None
 
 
+def in_key_order(changes: list[Change], key: tuple[str, ...]) -> list[Change]:
+    """A group's changes (distinct rows) in the order of their rows' keys: two processes
+    changing the same rows (projection workers of different partitions raising one
+    volunteer's last activity) then lock them in the same order, where the order the events
+    came in made them deadlock, each waiting a second for PostgreSQL to abort one."""
+    if len(changes) < 2:
+        return changes
+    return sorted(changes, key=lambda change: _sortable(row_key(change, key)))
+
+
+def _sortable(row: tuple[Any, ...] | None) -> tuple[str, ...]:
+    return () if row is None else tuple("" if v is None else str(v) for v in row)
+
+
 def _layers(changes: list[Change], key: tuple[str, ...]) -> list[list[Change]]:
     layers: list[list[Change]] = []
     last_layer: dict[tuple[Any, ...], int] = {}
@@ -143,5 +157,7 @@ def plan_layers(changes: list[Change], tables: Mapping[str, Table]) -> list[list
                 by_shape.setdefault(shape(change), []).append(change)
             while len(layers) <= index:
                 layers.append([])
-            layers[index].extend(sorted(by_shape.items(), key=lambda group: group[0]))
+            layers[index].extend((group_shape, in_key_order(group, key))
+                                 for group_shape, group in sorted(by_shape.items(),
+                                                                  key=lambda item: item[0]))
     return layers

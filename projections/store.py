@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
-from projections.batching import Group, plan, plan_layers, row_key
+from projections.batching import Group, plan, plan_layers
 from projections.catalog import Projection
-from projections.changes import Change, parameters
+from projections.changes import parameters
 from projections.schema import (
     PG_TYPES,
     Table,
@@ -117,7 +117,7 @@ def _group_statement(group: Group, tables: Mapping[str, Table], generation: int,
     group_shape, changes = group
     table = tables[group_shape[1]]
     into = physical(table.name, generation)
-    args = [parameters(c) for c in in_key_order(changes, table.key)]
+    args = [parameters(c) for c in changes]
     if dialect == "postgres" and len(args) > 1 and group_shape[0] in ARRAY_SHAPES:
         sql = array_statement(group_shape, into, table.key,
                               _pg_types(table, shape_columns(group_shape)))
@@ -127,20 +127,6 @@ def _group_statement(group: Group, tables: Mapping[str, Table], generation: int,
     if convert is not None:
         args = [[convert(v) for v in row] for row in args]
     return sql, args
-
-
-def in_key_order(changes: list[Change], key: tuple[str, ...]) -> list[Change]:
-    """A group's changes (distinct rows) in the order of their rows' keys: two processes
-    changing the same rows (projection workers of different partitions raising one
-    volunteer's last activity) then lock them in the same order, where the order the events
-    came in made them deadlock, each waiting a second for PostgreSQL to abort one."""
-    if len(changes) < 2:
-        return changes
-    return sorted(changes, key=lambda change: _sortable(row_key(change, key)))
-
-
-def _sortable(row: tuple[Any, ...] | None) -> tuple[str, ...]:
-    return () if row is None else tuple("" if v is None else str(v) for v in row)
 
 
 MAX_COMBINED_PARAMETERS = 30_000
