@@ -145,6 +145,18 @@ class StoreReader:
 
     # --- one stream ------------------------------------------------------------------------
 
+    def snapshot_version(self, stream_id: UUID, lte: int) -> int | None:
+        """The version of the stream's last snapshot at or below `lte` (None: none), read
+        from the primary key alone, without the snapshot's state."""
+        if self._snapshots is None:
+            return None
+        sql = (f"SELECT max(originator_version) AS version FROM {self._snapshots} "
+               "WHERE originator_id = ? AND originator_version <= ?")
+        rows = self._rows(sql, [self._id(stream_id), lte])
+        found = self._get(rows[0], 0, "version") if rows else None
+        return None if found is None else int(found)
+
+
     def stream_rows(self, stream_id: UUID, lte: int | None = None,
                     gt: int = 0) -> list[ChainRow]:
         """A stream's stored events (after version `gt`, up to version `lte`) in version
