@@ -28,9 +28,19 @@ class ApiShape:
 
     writer_process: bool = True
     workers: int = 1
+    flags: bool = True
+    """False: `corridor serve` with no flag, as it runs by default (a writer process on a
+    machine of two cores or more, `writer_process` says which it is here)."""
+
+    @classmethod
+    def default(cls) -> ApiShape:
+        """`corridor serve` as the README's first command runs it."""
+        return cls(writer_process=(os.cpu_count() or 1) >= 2, flags=False)
 
     @property
     def args(self) -> list[str]:
+        if not self.flags:
+            return []
         if not self.writer_process:
             return ["--one-process"]
         return ["--writer-process", *(["--workers", str(self.workers)] if self.workers > 1

@@ -23,12 +23,15 @@ class StoreConfig:
     dialect: str
     location: str
     schema: str = "public"
+    shared: bool = False
+    """SQLite: other processes read the read models too (they learn of board changes
+    through the file, projections.sqlite_store); PostgreSQL always tells them (NOTIFY)."""
 
     def open(self) -> ReadModelStore:
         """A store object (call `start()` before use)."""
         if self.dialect == "postgres":
             return PostgresStore(self.location, self.schema)
-        return SQLiteStore(Path(self.location))
+        return SQLiteStore(Path(self.location), shared=self.shared)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import orjson
 
 from projections.catalog import Projection
 from projections.copier import CopyThread, copy_connection
@@ -49,6 +48,8 @@ from projections.tracking import (
     Target,
     Touched,
     Work,
+    board_payload,
+    parse_payload,
 )
 
 log = logging.getLogger("corridor.projections")
@@ -63,20 +64,6 @@ _SQL = {name: numbered(sql, "postgres") for name, sql in {
     "retire": RETIRE_LIVE, "live": MAKE_LIVE, "delete_generation": DELETE_GENERATION,
     "delete_tracking": DELETE_TRACKING,
 }.items()}
-
-
-def board_payload(touched: Touched) -> str:
-    """The NOTIFY payload naming the changed board rows (or 'everything' when too many)."""
-    text = orjson.dumps({"cases": sorted(touched.cases),
-                         "resources": sorted(touched.resources)}).decode()
-    return text if len(text) < NOTIFY_LIMIT else '{"everything": true}'
-
-
-def parse_payload(text: str) -> Touched:
-    """The changed board rows a NOTIFY payload names."""
-    data = orjson.loads(text)
-    return Touched(frozenset(data.get("cases", ())), frozenset(data.get("resources", ())),
-                   bool(data.get("everything")))
 
 
 CONNECT_TIMEOUT_SECONDS = 5.0
@@ -220,7 +207,7 @@ class PostgresStore:
                 await conn.execute(_SQL["live"], now, target.name, target.generation)
             if touched:
                 await conn.execute("SELECT pg_notify($1, $2)", BOARD_CHANNEL,
-                                   board_payload(touched))
+                                   board_payload(touched, NOTIFY_LIMIT))
             if self.before_commit is not None:
                 self.before_commit()
 

@@ -21,6 +21,7 @@ from projections.catalog import Projection
 from projections.migrations import SQLiteSession, migrate
 from projections.schema import Table, physical
 from projections.sql import sqlite_value
+from projections.sqlite_watch import watch_commits
 from projections.store import (
     BoardListener,
     BulkLoader,
@@ -49,6 +50,8 @@ from projections.tracking import (
     Target,
     Touched,
     Work,
+    board_payload,
+    parse_payload,
 )
 
 R = TypeVar("R")
@@ -83,8 +86,14 @@ class SQLiteStore:
 
     dialect = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, shared: bool = False) -> None:
         self.path = path
+        self.shared = shared
+        """Other processes read these read models (the embedded store served by several
+        processes): each commit's board changes are written to board_changes for them,
+        and board listeners learn of changes from that table, whoever committed them."""
+        self._watching: asyncio.Task[None] | None = None
+        self._stop_watching = asyncio.Event()
         self.before_commit: Callable[[], None] | None = None
         self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="readmodel-writer")
         self._reader_thread = ThreadPoolExecutor(1, thread_name_prefix="readmodel-reader")
@@ -111,6 +120,10 @@ class SQLiteStore:
         await self._write(lambda c: migrate(SQLiteSession(c), SCHEMA))
 
     async def close(self) -> None:
+        if self._watching is not None:
+            self._stop_watching.set()
+            await self._watching
+            self._watching = None
         for pool, attr in ((self._writer_thread, "_writer"), (self._reader_thread, "_reader")):
             conn = getattr(self, attr)
             if conn is not None:
@@ -158,14 +171,21 @@ class SQLiteStore:
 
     async def commit(self, works: Sequence[Work], *, switch: Sequence[Target] = (),
                      touched: Touched | None = None) -> None:
-        await self._write(lambda c: _transaction(c, lambda: self._apply(c, works, switch)))
-        if touched:
-            for listener in list(self._listeners):
-                listener(touched)
+        shared = board_payload(touched) if touched and self.shared else None
+        await self._write(lambda c: _transaction(
+            c, lambda: self._apply(c, works, switch, shared)))
+        if touched and not self.shared:  # shared: the watch hands it on (_watch_board)
+            self._deliver(touched)
+
+    def _deliver(self, touched: Touched) -> None:
+        for listener in list(self._listeners):
+            listener(touched)
 
     def _apply(self, c: sqlite3.Connection, works: Sequence[Work],
-               switch: Sequence[Target]) -> None:
+               switch: Sequence[Target], shared: str | None = None) -> None:
         now = _now()
+        if shared is not None:
+            _share(c, shared)
         for work in works:
             for mark in work.marks:
                 if c.execute(ADVANCE, advance_args(work, mark, now)).rowcount != 1:
@@ -201,7 +221,25 @@ class SQLiteStore:
 
     async def listen_board(self, listener: BoardListener) -> Callable[[], None]:
         self._listeners.append(listener)
+        if self.shared and self._watching is None:
+            self._watching = asyncio.create_task(self._watch_board(), name="board-changes")
         return lambda: self._listeners.remove(listener)
+
+    async def _watch_board(self) -> None:
+        """Hand on the board changes any process commits (shared mode), in order; when
+        some were pruned before this process read them, ask every stream to reload."""
+        seen: list[int] = []
+
+        def read(conn: sqlite3.Connection) -> None:
+            changes, seen[0] = board_changes_after(
+                seen[0], conn.execute(SELECT_BOARD_CHANGES, (seen[0],)).fetchall())
+            for touched in changes:
+                self._deliver(touched)
+
+        def start(conn: sqlite3.Connection) -> None:
+            seen.append(int(conn.execute(LAST_BOARD_CHANGE).fetchone()[0]))
+
+        await watch_commits(self.path, read, self._stop_watching, on_open=start)
 
 
 def _times(row: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -209,6 +247,31 @@ def _times(row: dict[str, Any], *names: str) -> dict[str, Any]:
         if row[name] is not None:
             row[name] = datetime.fromisoformat(row[name])
     return row
+
+
+BOARD_CHANGES_KEPT = 10_000
+"""Board changes kept for the other processes (older ones are pruned): far more than the
+few milliseconds between their looks ever let pile up."""
+SELECT_BOARD_CHANGES = "SELECT id, payload FROM board_changes WHERE id > ? ORDER BY id"
+LAST_BOARD_CHANGE = "SELECT coalesce(max(id), 0) FROM board_changes"
+
+
+def board_changes_after(after: int, rows: Sequence[tuple[int, str]],
+                        ) -> tuple[list[Touched], int]:
+    """The changes of board_changes rows read after id `after`, in order, and the last id;
+    when the next rows were pruned before they were read, one change of everything first
+    (every stream reloads)."""
+    if not rows:
+        return [], after
+    missed = [Touched(everything=True)] if after and rows[0][0] > after + 1 else []
+    return missed + [parse_payload(payload) for _, payload in rows], rows[-1][0]
+
+
+def _share(c: sqlite3.Connection, payload: str) -> None:
+    """Write a commit's board changes for the other processes, pruning the oldest."""
+    change_id = c.execute("INSERT INTO board_changes (payload) VALUES (?)", (payload,)).lastrowid
+    if change_id and change_id % 1_000 == 0:
+        c.execute("DELETE FROM board_changes WHERE id <= ?", (change_id - BOARD_CHANGES_KEPT,))
 
 
 def _transaction(c: sqlite3.Connection, body: Callable[[], object]) -> None:

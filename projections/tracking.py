@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import orjson
+
 from projections.catalog import Projection
 from projections.changes import Change, row_of
 from projections.migrations import Migration, Schema
@@ -36,6 +38,12 @@ SCHEMA = Schema(what="read-model store", table="projection_schema_version",
         "CREATE TABLE IF NOT EXISTS projection_tracking (projection TEXT, generation INTEGER, "
         "source TEXT, part INTEGER, position INTEGER, store_position INTEGER, updated_at TEXT, "
         "PRIMARY KEY (projection, generation, source, part))",
+    )),
+    Migration(2, "board changes for the other processes of the embedded store", postgres=(
+        # PostgreSQL hands them on by NOTIFY (projections.pg_store): no table
+    ), sqlite=(
+        "CREATE TABLE IF NOT EXISTS board_changes (id INTEGER PRIMARY KEY, payload TEXT "
+        "NOT NULL)",
     )),
 ))
 """The bookkeeping tables' migrations (projections.migrations), in the read models' own
@@ -151,3 +159,19 @@ def touched_by(works: list[Work]) -> Touched:
             elif "resource_id" in row:
                 resources.add(str(row["resource_id"]))
     return Touched(frozenset(cases), frozenset(resources))
+
+
+def board_payload(touched: Touched, limit: int | None = None) -> str:
+    """The changed board rows as text for another process (a NOTIFY payload, a row of the
+    embedded store's board_changes), or 'everything' when longer than `limit`."""
+    text = orjson.dumps({"cases": sorted(touched.cases),
+                         "resources": sorted(touched.resources),
+                         **({"everything": True} if touched.everything else {})}).decode()
+    return text if limit is None or len(text) < limit else '{"everything": true}'
+
+
+def parse_payload(text: str) -> Touched:
+    """The changed board rows a payload names."""
+    data = orjson.loads(text)
+    return Touched(frozenset(data.get("cases", ())), frozenset(data.get("resources", ())),
+                   bool(data.get("everything")))

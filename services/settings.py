@@ -64,10 +64,11 @@ class Settings(BaseSettings):
                       "listens on")
     workers: int = Field(default=1, ge=1, le=64, description="HTTP worker processes of "
                          "`corridor serve`; above 1 they send commands to one writer process")
-    writer_process: bool = Field(default=False, description="`corridor serve` executes "
-                                 "commands in a writer process of its own, beside the HTTP "
-                                 "worker(s) and a background process (PostgreSQL only; "
-                                 "implied by more than one worker)")
+    writer_process: bool | None = Field(default=None, description="`corridor serve` "
+                                        "executes commands in a writer process of its own, "
+                                        "beside the HTTP worker(s) and a background process "
+                                        "(implied by more than one worker); unset: on a "
+                                        "machine of two cores or more")
     create_tables: bool = Field(default=True, description="create the event store's tables "
                                 "and functions at start; `serve --workers` turns it off in "
                                 "the processes it starts after the writer (concurrent DDL "

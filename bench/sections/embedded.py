@@ -1,6 +1,8 @@
-"""The embedded default: `corridor serve` on SQLite (what the README's first command runs),
-commands at each client level beside its own HTTP floor; then a `kill -9` of the server
-under load, and every acknowledged command looked up in the SQLite file afterwards."""
+"""The embedded default: `corridor serve` on SQLite as the README's first command runs it
+(on a machine of two cores or more: a writer process beside an HTTP worker, projections and
+policies in the supervisor), commands at each client level beside its own HTTP floor; then
+a `kill -9` of the server under load, and every acknowledged command looked up in the
+SQLite file afterwards; and `corridor serve --one-process` at the target level beside it."""
 
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ from bench.verify import AckCheck, wrong_position
 THROUGHPUT_TARGET = Target(2500, "at_least")
 P99_TARGET_MS = Target(30, "at_most")
 ONE_PROCESS = ApiShape(writer_process=False)
+DEFAULT = ApiShape.default()
+"""`corridor serve` with no flag: what the README's first command runs."""
 SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
 
@@ -36,7 +40,7 @@ async def run(ctx: BenchContext) -> None:
         env = {**ctx.api_env(""), "CORRIDOR_STORE": "sqlite", "CORRIDOR_PG_DSN": "",
                "CORRIDOR_DATA_DIR": data_dir}
         store = Path(data_dir) / "corridor.sqlite"
-        api = await start_api(env, ONE_PROCESS)
+        api = await start_api(env, DEFAULT)
         executor = HttpExecutor(api.port, ctx.issuer)
         try:
             found = await _levels(ctx, api, executor)
@@ -44,11 +48,35 @@ async def run(ctx: BenchContext) -> None:
             found["killed_after_s"] = await _kill_under_load(ctx, api, executor)
         finally:
             api.stop()
+        found["one_process"] = await _one_process(ctx, env)
         found["synchronous"], found["journal_mode"] = _store_modes(store)
         found["ack_check"] = (await asyncio.to_thread(check_sqlite_acks, store,
                                                       executor.acks)).as_json()
     ctx.report.details["embedded"] = found
     add_figures(ctx, found)
+
+
+async def _one_process(ctx: BenchContext, env: dict[str, str]) -> dict[str, Any]:
+    """The baseline: `corridor serve --one-process` on a store of its own, at the target
+    number of clients (median of the configured repeats)."""
+    clients = ctx.config.target_clients
+    with tempfile.TemporaryDirectory(prefix="corridor-bench-sqlite-") as data_dir:
+        api = await start_api({**env, "CORRIDOR_DATA_DIR": data_dir}, ONE_PROCESS)
+        executor = HttpExecutor(api.port, ctx.issuer)
+        try:
+            say(f"embedded (SQLite) commands, `corridor serve --one-process`: {clients} clients")
+            world = World.new(clients)
+            await executor.setup(world)
+            workload = Workload(world)
+            states = [workload.client(i) for i in range(clients)]
+            runs = [await _level(ctx, api, executor, workload, states)
+                    for _ in range(ctx.config.repeats)]
+        finally:
+            api.stop()
+    ranked = sorted(runs, key=lambda r: r["commands_per_s"])
+    return {**ranked[len(ranked) // 2],
+            "runs": [{"commands_per_s": r["commands_per_s"], "p99_ms": r["p99_ms"]}
+                     for r in runs]}
 
 
 async def _levels(ctx: BenchContext, api: ApiProcess,
@@ -85,10 +113,15 @@ async def _level(ctx: BenchContext, api: ApiProcess, executor: HttpExecutor,
     return {**result.as_json(), "cores": cores}
 
 
-def _cores_text(level: dict[str, Any]) -> str:
+def _cores_text(level: dict[str, Any], shape: ApiShape) -> str:
     cores = level["cores"]
-    text = (f"cores busy: API {cores['api']} (one process: HTTP, writer and commit threads, "
-            f"read models, policies), load generator {cores['bench_process']}, other processes "
+    parts = ", ".join(f"{k.removeprefix('api_').replace('_', ' ')} {v}"
+                      for k, v in cores.items() if k.startswith("api_"))
+    inside = (f"writer process, HTTP worker and supervisor (projections, policies): {parts}"
+              if shape.writer_process else
+              "one process: HTTP, writer and commit threads, read models, policies")
+    text = (f"cores busy: API {cores['api']} ({inside}), load generator "
+            f"{cores['bench_process']}, other processes "
             f"{cores['other_processes']}, whole machine {cores['machine']} of "
             f"{os.cpu_count() or 1}")
     if cores["other_processes"] >= SHARED_MACHINE_CORES:
@@ -158,14 +191,18 @@ def check_sqlite_acks(store: Path, acks: list[Ack]) -> AckCheck:
 def add_figures(ctx: BenchContext, found: dict[str, Any]) -> None:
     report, target_clients = ctx.report, ctx.config.target_clients
     floor = found["http_floor"]
-    floor_text = f"GET /health/live x{floor['clients']}: {floor['commands_per_s']:,.0f}/s"
+    one = found["one_process"]
+    baselines = [f"GET /health/live x{floor['clients']}: {floor['commands_per_s']:,.0f}/s",
+                 f"`corridor serve --one-process` x{one['clients']}: "
+                 f"{one['commands_per_s']:,.0f}/s"]
+    shape = DEFAULT
     for level in found["levels"]:
         clients = level["clients"]
         at_target = clients == target_clients
-        note = "; ".join(t for t in (runs_text(level), _cores_text(level)) if t)
+        note = "; ".join(t for t in (runs_text(level), _cores_text(level, shape)) if t)
         report.add(Figure("embedded", f"commands/s, {plural(clients, 'client')}, "
                           "`corridor serve` on SQLite", level["commands_per_s"], "commands/s",
-                          THROUGHPUT_TARGET if at_target else None, [floor_text],
+                          THROUGHPUT_TARGET if at_target else None, baselines,
                           note + (f"; {100 * level['commands_per_s'] / floor['commands_per_s']:.0f}"
                                   "% of the HTTP floor" if at_target else "")))
         report.add(Figure("embedded", f"p99 latency, {plural(clients, 'client')}, SQLite",
@@ -182,6 +219,12 @@ def add_figures(ctx: BenchContext, found: dict[str, Any]) -> None:
                       f"runs journal_mode={found['journal_mode']}, synchronous="
                       f"{found['synchronous']}: " + SYNCHRONOUS_RISK.get(
                           found["synchronous"], "")))
+    report.add(Figure("baseline", f"`corridor serve --one-process` on SQLite, "
+                      f"{plural(one['clients'], 'client')}", one["commands_per_s"],
+                      "commands/s", None, [],
+                      "; ".join(t for t in (f"p50 {one['p50_ms']:.1f} ms, p99 "
+                                            f"{one['p99_ms']:.1f} ms", runs_text(one),
+                                            _cores_text(one, ONE_PROCESS)) if t)))
     report.add(Figure("baseline", f"HTTP floor of `corridor serve` on SQLite: GET "
                       f"/health/live, {floor['clients']} clients", floor["commands_per_s"],
                       "requests/s", None, [],

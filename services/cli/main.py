@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from uuid import UUID
 
 import typer
@@ -21,8 +22,8 @@ def serve(host: str | None = None, port: int | None = None,
               None, "--writer-process/--one-process", help="execute commands in a writer "
               "process of their own, beside the HTTP worker(s), with projections and "
               "policies in the supervising process, so the API uses more than one core "
-              "(PostgreSQL only; default CORRIDOR_WRITER_PROCESS, off: one process does "
-              "everything)"),
+              "(default CORRIDOR_WRITER_PROCESS; unset: a writer process on a machine of "
+              "two cores or more, else one process does everything)"),
           ) -> None:
     """Serve the HTTP API (embedded SQLite default unless CORRIDOR_STORE=postgres)."""
     import os
@@ -35,12 +36,10 @@ def serve(host: str | None = None, port: int | None = None,
     configure(json=settings.log_json)
     host, port = host or settings.host, port or settings.port
     workers = workers or settings.workers
-    split = (settings.writer_process if writer_process is None else writer_process) \
-        or workers > 1
-    if split and settings.store != "postgres":
-        raise typer.BadParameter("a writer process (or more than one worker) needs "
-                                 "CORRIDOR_STORE=postgres (the embedded SQLite store serves "
-                                 "from one process)", param_hint="--writer-process/--workers")
+    split = splits(settings, writer_process, workers)
+    if split:  # the processes it starts read their settings from the environment
+        os.environ["CORRIDOR_WRITER_PROCESS"] = "true"
+        settings = settings.model_copy(update={"writer_process": True})
     _refuse_an_unknown_schema(settings)
     typer.echo(f"corridor: store={settings.store} "
                f"({settings.sqlite_path if settings.store == 'sqlite' else 'postgres'})"
@@ -62,6 +61,18 @@ def serve(host: str | None = None, port: int | None = None,
     from services.runtime.writer_process import serve_with_writer_process
 
     serve_with_writer_process(settings, host, port, workers)
+
+
+def splits(settings: Settings, flag: bool | None, workers: int) -> bool:
+    """Whether `corridor serve` runs a writer process beside its HTTP worker(s): as asked,
+    else on a machine of two cores or more (one process holds one core: Python's lock)."""
+    if workers > 1:
+        return True
+    if flag is not None:
+        return flag
+    if settings.writer_process is not None:
+        return settings.writer_process
+    return (os.cpu_count() or 1) >= 2
 
 
 @app.command()

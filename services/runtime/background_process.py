@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.runtime.reactions import Reactions
-from services.runtime.store_follower import follow_store
+from services.runtime.store_follower import follow_store, watch_events
 from services.settings import Settings
 from services.storage.readmodels import events_channel
 
@@ -55,20 +55,23 @@ class Background:
 
 async def _listen_until(settings: Settings, stop: asyncio.Event,
                         on_news: list[Callable[[], None]]) -> None:
-    """Wake the policies on the store's NOTIFY when this process projects nothing."""
+    """Wake the policies on the store's news (PostgreSQL's NOTIFY, the embedded store's
+    commits) when this process projects nothing."""
     import asyncpg
 
-
-    channel = events_channel(settings)
-    if channel is None or not settings.pg_dsn:
-        await stop.wait()
-        return
-    connection = await asyncpg.connect(settings.pg_dsn)
 
     def woken(*_: object) -> None:
         for wake in on_news:
             wake()
 
+    if settings.store == "sqlite":
+        await watch_events(settings, woken, stop)
+        return
+    channel = events_channel(settings)
+    if channel is None or not settings.pg_dsn:
+        await stop.wait()
+        return
+    connection = await asyncpg.connect(settings.pg_dsn)
     try:
         await connection.add_listener(channel, woken)
         await stop.wait()

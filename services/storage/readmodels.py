@@ -15,7 +15,14 @@ def store_config(settings: Settings) -> StoreConfig:
     """The read-model database of these settings."""
     if settings.store == "postgres":
         return StoreConfig("postgres", _dsn(settings), settings.pg_schema)
-    return StoreConfig("sqlite", str(settings.data_dir / READ_MODELS_FILE))
+    return StoreConfig("sqlite", str(settings.data_dir / READ_MODELS_FILE),
+                       shared=several_processes(settings))
+
+
+def several_processes(settings: Settings) -> bool:
+    """Whether this process is one of `corridor serve`'s several (a writer process, HTTP
+    workers, the supervisor), which learn of each other's commits through the store."""
+    return bool(settings.writer_process or settings.writer_socket)
 
 
 def source_config(settings: Settings) -> SourceConfig:

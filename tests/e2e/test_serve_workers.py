@@ -360,8 +360,8 @@ def test_the_single_process_answers_unparseable_requests_with_a_problem_too(
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("corridor")), "serve", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT)
+            [str(Path(sys.executable).with_name("corridor")), "serve", "--one-process",
+             "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_ready(Served(process, port, log, workers=1), writer_process=False)
         assert_malformed_answered_as_problem(port)

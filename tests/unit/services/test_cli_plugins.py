@@ -63,12 +63,21 @@ def test_each_plugin_adds_exactly_the_commands_the_cli_expects_of_it() -> None:
         assert not names & CORE, module
 
 
-@pytest.mark.parametrize("options", [["--writer-process"], ["--workers", "2"]])
-def test_a_writer_process_on_the_embedded_store_is_refused_before_serving(
-        options: list[str]) -> None:
-    env = {**os.environ, "CORRIDOR_STORE": "sqlite"}
-    done = subprocess.run([sys.executable, "-m", "services.cli.main", "serve", *options],
-                          capture_output=True, text=True, timeout=60, env=env, check=False)
-    assert done.returncode == 2
-    assert "needs CORRIDOR_STORE=postgres" in done.stderr
-    assert "--writer-process" in done.stderr
+@pytest.mark.parametrize(("setting", "flag", "workers", "cores", "expected"), [
+    (None, None, 1, 2, True),     # unset: a writer process where there are cores for it
+    (None, None, 1, 1, False),
+    (None, False, 1, 8, False),   # --one-process
+    (False, True, 1, 1, True),    # --writer-process over the setting
+    (False, None, 1, 8, False),   # CORRIDOR_WRITER_PROCESS=false
+    (None, False, 2, 8, True),    # more than one worker needs the writer process
+])
+def test_serve_runs_a_writer_process_as_asked_else_where_there_are_two_cores(
+        monkeypatch: pytest.MonkeyPatch, setting: bool | None, flag: bool | None,
+        workers: int, cores: int, expected: bool) -> None:
+    from services.cli.main import splits
+    from services.settings import Settings
+
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    settings = Settings(store="sqlite", writer_process=setting)
+
+    assert splits(settings, flag, workers) is expected

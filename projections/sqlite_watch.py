@@ -1,0 +1,47 @@
+"""Notice another process's commits to a SQLite file, as PostgreSQL's LISTEN does.
+
+SQLite tells no one about a commit. `PRAGMA data_version` changes on a connection whenever
+another connection has committed to its file since the last look; asking it reads the WAL
+index in shared memory, so looking every few milliseconds costs next to nothing while
+nothing happens. The embedded store's processes use it: the supervisor to wake its
+projections and policies on the writer process's commits, the HTTP workers to learn which
+board rows the supervisor changed (services.runtime.writer_process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+WATCH_SECONDS = 0.005
+"""How often the file is looked at: a few milliseconds added to what another process's
+commit takes to be seen here."""
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+async def watch_commits(path: Path, on_commit: Callable[[sqlite3.Connection], None],
+                        stop: asyncio.Event, interval: float = WATCH_SECONDS, *,
+                        on_open: Callable[[sqlite3.Connection], None] | None = None) -> None:
+    """Call `on_commit(connection)` (on this loop's thread, with a read connection of the
+    file) after each look that finds commits by another connection, until `stop`;
+    `on_open(connection)` first, before the first look."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    try:
+        seen = data_version(conn)
+        if on_open is not None:
+            on_open(conn)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+            now = data_version(conn)
+            if now != seen:
+                seen = now
+                on_commit(conn)
+    finally:
+        conn.close()

@@ -1,0 +1,139 @@
+"""The embedded store served by several processes (`corridor serve --writer-process` on
+SQLite): the supervisor's projections and policies are woken by the writer's commits to the
+file, not by their poll, and the HTTP workers learn every board change the supervisor
+commits, in order. Real SQLite files, each side on its own connections."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from projection_scenario import Scenario
+
+from projections.catalog import PROJECTIONS
+from projections.sqlite_store import SQLiteStore, board_changes_after
+from projections.sqlite_watch import watch_commits
+from projections.tracking import Touched, board_payload
+from services.runtime.store_follower import follow_store
+from services.settings import Settings
+from services.storage.application import CorridorApplication
+from services.storage.readmodels import store_config
+
+
+def embedded(data_dir: Path) -> Settings:
+    """The settings of one of `corridor serve`'s several processes on the embedded store."""
+    return Settings(store="sqlite", data_dir=data_dir, writer_process=True,
+                    projections_in_process=True, reactions_in_process=False)
+
+
+async def positions_reach(settings: Settings, position: int, timeout: float) -> list[int]:
+    store = store_config(settings).open()
+    await store.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            reached = [p.position for p in await store.positions()]
+            late = asyncio.get_running_loop().time() > deadline
+            if late or (len(reached) == len(PROJECTIONS) and min(reached) >= position):
+                return reached
+            await asyncio.sleep(0.02)
+    finally:
+        await store.close()
+
+
+async def test_a_commit_by_another_connection_is_noticed_and_none_is_made_up(
+        tmp_path: Path) -> None:
+    path = tmp_path / "watched.sqlite"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE t (x INTEGER)")
+    stop, noticed = asyncio.Event(), []
+    watching = asyncio.create_task(watch_commits(path, lambda _c: noticed.append(1), stop))
+    await asyncio.sleep(0.1)
+    quiet = len(noticed)
+    writer.execute("INSERT INTO t VALUES (1)")
+    for _ in range(200):
+        if noticed[quiet:]:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await watching
+    writer.close()
+
+    assert quiet == 0
+    assert len(noticed) == 1
+
+
+async def test_the_supervisor_is_woken_by_the_writers_commits_not_by_its_poll(
+        sqlite_app: CorridorApplication, tmp_path: Path) -> None:
+    settings = embedded(tmp_path)
+    scenario = Scenario(sqlite_app)
+    scenario.staff()
+    stop = asyncio.Event()
+    woken: list[int] = []
+    following = asyncio.create_task(follow_store(
+        settings, stop, idle_seconds=60.0, on_news=[lambda: woken.append(1)]))
+    try:
+        first = await positions_reach(settings, scenario.last_position, timeout=10)
+        assert min(first) >= scenario.last_position  # the first step runs at start
+
+        scenario.report_resources()
+        later = await positions_reach(settings, scenario.last_position, timeout=5)
+    finally:
+        stop.set()
+        await following
+
+    assert min(later) >= scenario.last_position
+    assert woken  # the same watch wakes the policies beside the runner
+
+
+async def test_board_changes_reach_the_other_processes_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "readmodels.sqlite"
+    supervisor, worker = SQLiteStore(path, shared=True), SQLiteStore(path, shared=True)
+    await supervisor.start()
+    await worker.start()
+    heard: list[Touched] = []
+    await worker.listen_board(heard.append)
+    await asyncio.sleep(0.05)
+    sent = [Touched(frozenset({f"case-{i}"}), frozenset({f"resource-{i}"}))
+            for i in range(5)]
+    try:
+        for touched in sent:
+            await supervisor.commit([], touched=touched)
+        for _ in range(200):
+            if len(heard) >= len(sent):
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await supervisor.close()
+        await worker.close()
+
+    assert heard == sent
+
+
+async def test_one_process_alone_writes_no_board_changes(tmp_path: Path) -> None:
+    path = tmp_path / "readmodels.sqlite"
+    alone = SQLiteStore(path)
+    await alone.start()
+    heard: list[Touched] = []
+    await alone.listen_board(heard.append)
+    touched = Touched(frozenset({"case-1"}))
+    try:
+        await alone.commit([], touched=touched)
+        rows = await alone.fetch("SELECT count(*) AS n FROM board_changes")
+    finally:
+        await alone.close()
+
+    assert heard == [touched]  # handed on in the process, at once
+    assert rows == [{"n": 0}]
+
+
+def test_changes_pruned_before_they_were_read_make_every_stream_reload() -> None:
+    one, two = Touched(frozenset({"a"})), Touched(frozenset({"b"}))
+    rows = [(7, board_payload(one)), (8, board_payload(two))]
+
+    assert board_changes_after(6, rows) == ([one, two], 8)
+    assert board_changes_after(4, rows) == ([Touched(everything=True), one, two], 8)
+    assert board_changes_after(0, rows) == ([one, two], 8)  # the first look: nothing missed
+    assert board_changes_after(8, []) == ([], 8)
