@@ -48,11 +48,14 @@ class ApiShape:
 
     @property
     def label(self) -> str:
-        return "`corridor serve`" if not self.writer_process else \
-            f"`corridor serve {' '.join(self.args)}`"
+        if not self.flags or not self.writer_process:
+            return "`corridor serve`" + (" --one-process" if self.flags else "")
+        return f"`corridor serve {' '.join(self.args)}`"
 
     @property
     def short(self) -> str:
+        if not self.flags:
+            return f"the default ({'a writer process' if self.writer_process else 'one process'})"
         return "one process" if not self.writer_process else " ".join(self.args)
 
     def other(self) -> ApiShape:

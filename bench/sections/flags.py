@@ -43,6 +43,11 @@ class Deployment:
     label: str
     shape: ApiShape
     path: str
+    store: str = "postgres"
+
+    @property
+    def postgres(self) -> bool:
+        return self.store == "postgres"
 
 
 WRITER_PROCESS = Deployment(
@@ -50,19 +55,26 @@ WRITER_PROCESS = Deployment(
     ApiShape(writer_process=True),
     "the supervising process of `corridor serve --writer-process` (its in-process projection "
     "runner applies the board; the recall policy that raises the flag runs there too)")
+EMBEDDED = Deployment(
+    "embedded_default_sqlite", "`corridor serve` on SQLite as it runs by default",
+    ApiShape.default(),
+    "the supervising process of `corridor serve` (its projection runner and the recall "
+    "policy, woken by the writer process's commits to the SQLite file)", store="sqlite")
 ONE_PROCESS = Deployment(
-    "one_process_sqlite", "`corridor serve` (one process) on SQLite",
+    "one_process_sqlite", "`corridor serve --one-process` on SQLite",
     ApiShape(writer_process=False),
-    "the one `corridor serve` process (its in-process projection runner and policies)")
+    "the one `corridor serve` process (its in-process projection runner and policies)",
+    store="sqlite")
+DEPLOYMENTS = (WRITER_PROCESS, EMBEDDED, ONE_PROCESS)
 
 
 async def run(ctx: BenchContext) -> None:
     measured: dict[str, Any] = {}
-    for deployment in (WRITER_PROCESS, ONE_PROCESS):
+    for deployment in DEPLOYMENTS:
         async with deployment_env(ctx, deployment) as env:
             measured[deployment.key] = await measure(ctx, deployment, env)
     ctx.report.details["flags"] = measured
-    for deployment in (WRITER_PROCESS, ONE_PROCESS):
+    for deployment in DEPLOYMENTS:
         add_figures(ctx, deployment, measured[deployment.key])
 
 
@@ -71,7 +83,7 @@ async def deployment_env(ctx: BenchContext, deployment: Deployment,
                          ) -> AsyncIterator[dict[str, str]]:
     """CORRIDOR_* settings on a fresh store: a new PostgreSQL database, or a new data
     directory for the embedded SQLite store (both removed afterwards unless --keep-data)."""
-    if deployment.shape.writer_process:
+    if deployment.postgres:
         async with fresh_database(ctx.servers.ensure_postgres(), "flags",
                                   keep=ctx.config.keep_data) as dsn:
             yield ctx.api_env(dsn)
@@ -105,7 +117,7 @@ async def measure(ctx: BenchContext, deployment: Deployment,
             f"{config.flag_clients} clients")
         workload = Workload(world, seed=uuid.uuid4().int % 1000)
         states = [workload.client(i) for i in range(config.flag_clients)]
-        postgres = ctx.results.get("postmaster_pid") if deployment.shape.writer_process else None
+        postgres = ctx.results.get("postmaster_pid") if deployment.postgres else None
         meter = CpuMeter(api.pid, postgres)
         stop = asyncio.Event()
         load = asyncio.create_task(background(executor, workload, states, stop,
@@ -161,7 +173,7 @@ def merge(chunks: list[LevelResult], clients: int) -> LevelResult:
 
 def add_figures(ctx: BenchContext, deployment: Deployment, measured: dict[str, Any]) -> None:
     load = measured["load"]
-    store = "PostgreSQL" if deployment.shape.writer_process else "SQLite"
+    store = "PostgreSQL" if deployment.postgres else "SQLite"
     short = f"{deployment.shape.short} on {store}"
     context = (f"under {load['clients']} clients at {load['commands_per_s']:,.0f} commands/s "
                f"(p99 {load['p99_ms']:.1f} ms); projection applied by {measured['path']}")
@@ -174,7 +186,7 @@ def add_figures(ctx: BenchContext, deployment: Deployment, measured: dict[str, A
             ("flag", "recall-to-flag {p} (mark-unsafe answer to board flag)", FLAG_TARGET, ""),
             ("new_case", "new case on board {p} (open answer to board row)", NEW_CASE_TARGET,
              "; the target is stated for the in-process deployment (issue 26) and applied to "
-             "both here")):
+             "every deployment here")):
         loaded, idle = measured["loaded"][key], measured["idle"][key]
         ctx.report.add(Figure("flags", f"{what.format(p='p50')}, {short}", loaded["p50_ms"],
                               "ms", None, [context]))
