@@ -128,8 +128,11 @@ class ProjectionService:
 
     def __init__(self, store: ReadModelStore, *, recorder: Any | None = None,
                  run_in_process: bool = False,
-                 projections: Sequence[Projection] = PROJECTIONS) -> None:
+                 projections: Sequence[Projection] = PROJECTIONS,
+                 live_board: bool = True) -> None:
         self.store, self.recorder, self.projections = store, recorder, tuple(projections)
+        self.live_board = live_board
+        """Listen for board changes (for live streams): not in a process that serves none."""
         self.feed = BoardFeed()
         self.runner = (StoreRunner(store, RecorderSource(recorder), self.projections)
                        if run_in_process and recorder is not None else None)
@@ -148,7 +151,8 @@ class ProjectionService:
         await ensure_live(self.store, self.projections)
         if self.runner is not None:  # this process keeps the read models: bring them to its code
             await rebuild_stale(self.store, self.runner.source, self.projections)
-        self._unlisten = await self.store.listen_board(self.feed.publish)
+        if self.live_board:
+            self._unlisten = await self.store.listen_board(self.feed.publish)
         if self.runner is not None:
             await self._wake_on_inserts()
             self.runner.on_commit.append(lambda _: self._on_commit())

@@ -322,7 +322,9 @@ def _storing(settings: Settings, *, react: bool, read_models: bool = False,
     policies (`react`) and the projection runner (`project`, with `read_models`); the Kafka
     parts come when configured (`kafka`; the relay unless `relay` is off)."""
     app = application(settings)
-    projections = _read_models(settings, app, project=project) if read_models else None
+    projections = (_read_models(settings, app, project=project,
+                                live_board=writer_loop is None)  # a writer process serves none
+                   if read_models else None)
     reactions: Reactions | None = None
 
     def wake_reactions() -> None:  # built below: the policies write through this writer
@@ -354,12 +356,13 @@ def _storing(settings: Settings, *, react: bool, read_models: bool = False,
     return runtime
 
 
-def _read_models(settings: Settings, app: CorridorApplication, *,
-                 project: bool) -> ProjectionService:
+def _read_models(settings: Settings, app: CorridorApplication, *, project: bool,
+                 live_board: bool = True) -> ProjectionService:
     """The read models; with `project`, their runner follows the store in this process
-    (woken by this writer's commits and, on PostgreSQL, by other processes' NOTIFY)."""
+    (woken by this writer's commits and, on PostgreSQL, by other processes' NOTIFY); with
+    `live_board`, board changes reach this process's live streams."""
     return ProjectionService(store_config(settings).open(), recorder=app.recorder,
-                             run_in_process=project)
+                             run_in_process=project, live_board=live_board)
 
 
 def _tokens(settings: Settings) -> TokenIssuer:
