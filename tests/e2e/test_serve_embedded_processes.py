@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,30 +18,19 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from test_serve_workers import SECRET, Served, free_port, open_case_body, wait_ready
-
-from services.storage.sealing import new_master_key
+from test_serve_workers import (
+    Served,
+    flags_after_a_recall,
+    open_case_body,
+    serving,
+)
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CORRIDOR_")},
-           "CORRIDOR_STORE": "sqlite", "CORRIDOR_DATA_DIR": str(tmp_path / "data"),
-           "CORRIDOR_MASTER_KEY": new_master_key(), "CORRIDOR_AUTH_SECRET": SECRET}
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("corridor")), "serve", "--workers", "2",
-             "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Served(process, port, log, workers=2)
-    try:
-        wait_ready(server)
+    with serving("", tmp_path / "serve.log", "--workers", "2", store="sqlite",
+                 data_dir=str(tmp_path / "data"), pg_dsn="") as server:
         yield server
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(60)
 
 
 def stored_events(served: Served, case_ids: list[str]) -> int:
@@ -108,7 +93,7 @@ async def test_a_case_opened_through_one_worker_reaches_the_streams_of_both(
     async with httpx.AsyncClient(base_url=served.base, timeout=30,
                                  limits=httpx.Limits(max_connections=16)) as client:
         streams = []
-        for _ in range(4):  # the workers take connections in turn: both get some
+        for _ in range(4):  # spread over both workers by the kernel (SO_REUSEPORT)
             ready = asyncio.Event()
             streams.append(asyncio.create_task(read_rows(client, supervisor, wanted, ready,
                                                          seconds=20)))
@@ -127,41 +112,6 @@ async def test_a_case_opened_through_one_worker_reaches_the_streams_of_both(
 
 async def test_the_policies_in_the_supervisor_flag_a_case_when_its_transport_is_unsafe(
         served: Served) -> None:
-    admin = served.headers("admin", "admin")
+    flags, bus = await flags_after_a_recall(served)
 
-    async def accepted(client: httpx.AsyncClient, path: str, headers: dict[str, str],
-                       **fields: Any) -> None:
-        body = {"command_id": str(uuid.uuid4()),
-                **{k: str(v) if isinstance(v, uuid.UUID) else v for k, v in fields.items()}}
-        reply = await client.post(f"/commands/{path}", json=body, headers=headers)
-        assert reply.status_code == 200, reply.text
-
-    async with httpx.AsyncClient(base_url=served.base, timeout=30) as client:
-        people = {}
-        for name, roles in (("volunteer", ["volunteer"]),
-                            ("checker", ["volunteer", "fact_checker"])):
-            volunteer_id = uuid.uuid4()
-            await accepted(client, "volunteers/register", admin, volunteer_id=volunteer_id,
-                           display_name=name, roles=roles)
-            await accepted(client, "volunteers/log-training", admin,
-                           volunteer_id=volunteer_id, minutes=300, topic="basics")
-            people[name] = served.headers(str(volunteer_id), *roles)
-        bus, case = uuid.uuid4(), open_case_body()
-        await accepted(client, "resources/report", people["volunteer"], resource_id=bus,
-                       kind="transport", region="Odesa", details="a bus")
-        await accepted(client, "resources/verify", people["checker"], resource_id=bus)
-        await accepted(client, "cases/open", admin, case_id=case["case_id"],
-                       person_id=case["person_id"], intake=case["intake"])
-        await accepted(client, "cases/take", people["volunteer"], case_id=case["case_id"])
-        await accepted(client, "cases/arrange-transport", people["volunteer"],
-                       case_id=case["case_id"], resource_ids=[str(bus)])
-        await accepted(client, "resources/mark-unsafe", people["volunteer"], resource_id=bus,
-                       reason="shelled")
-        flags: list[dict[str, Any]] = []
-        deadline = time.monotonic() + 20
-        while not flags and time.monotonic() < deadline:
-            detail = await client.get(f"/cases/{case['case_id']}", headers=admin)
-            assert detail.status_code == 200, detail.text
-            flags = detail.json()["flags"]
-            await asyncio.sleep(0.1)
     assert [(f["reason"], f["resource_id"]) for f in flags] == [("resource_unsafe", str(bus))]

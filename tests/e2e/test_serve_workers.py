@@ -231,6 +231,14 @@ def test_sigterm_stops_the_workers_and_the_writer(served: Served) -> None:
 
 async def test_policies_in_the_supervising_process_flag_cases_through_the_writer(
         served: Served) -> None:
+    flags, bus = await flags_after_a_recall(served)
+
+    assert [(f["reason"], f["resource_id"]) for f in flags] == [("resource_unsafe", str(bus))]
+
+
+async def flags_after_a_recall(served: Served) -> tuple[list[dict[str, Any]], uuid.UUID]:
+    """A case travelling on a verified bus that is then marked unsafe: the case's flags
+    once the recall policy raised one (or after 20 s), and the bus."""
     admin = served.headers("admin", "admin")
 
     async def accepted(client: httpx.AsyncClient, path: str, headers: dict[str, str],
@@ -270,8 +278,8 @@ async def test_policies_in_the_supervising_process_flag_cases_through_the_writer
             detail = await client.get(f"/cases/{case_id}", headers=admin)
             assert detail.status_code == 200, detail.text
             flags = detail.json()["flags"]
-            await asyncio.sleep(0.2)
-    assert [(f["reason"], f["resource_id"]) for f in flags] == [("resource_unsafe", str(bus))]
+            await asyncio.sleep(0.1)
+    return flags, bus
 
 
 

@@ -47,6 +47,14 @@ class Parcel(CoordinationAggregate):
         self._where = to
 
 
+def a_case_of_120_events(runtime: Runtime) -> UUID:
+    """A case long enough for snapshots at 50 and 100 (the stores' interval)."""
+    scenario = Scenario(runtime)
+    worker = scenario.volunteer("Olena")
+    resource = scenario.verified_resource(worker, scenario.volunteer("Taras", ["fact_checker"]))
+    return long_case(scenario, worker, resource, events=120)
+
+
 def unsealed(runtime: Runtime) -> Disclosure:
     """Personal data shown, as to an auditor with a grant."""
     return Disclosure(True, runtime.app.sealer.revealer(), lambda _: False)
@@ -144,11 +152,7 @@ class ReplayContract:
 
     def test_a_long_history_is_served_from_snapshots_with_the_same_answer(
             self, runtime: Runtime) -> None:
-        scenario = Scenario(runtime)
-        worker = scenario.volunteer("Olena")
-        resource = scenario.verified_resource(worker, scenario.volunteer("Taras",
-                                                                         ["fact_checker"]))
-        case_id = long_case(scenario, worker, resource, events=120)
+        case_id = a_case_of_120_events(runtime)
 
         history = queries(runtime).history(case_id, AUDITOR, "review").result
 
@@ -160,11 +164,7 @@ class ReplayContract:
 
     def test_one_replay_sliding_through_a_long_case_decodes_each_snapshot_once(
             self, runtime: Runtime) -> None:
-        scenario = Scenario(runtime)
-        worker = scenario.volunteer("Olena")
-        resource = scenario.verified_resource(worker, scenario.volunteer("Taras",
-                                                                         ["fact_checker"]))
-        case_id = long_case(scenario, worker, resource, events=120)
+        case_id = a_case_of_120_events(runtime)
         history = Replay(runtime.app).history(case_id, unsealed(runtime))
         replay = Replay(runtime.app)
         loads: list[int] = []

@@ -13,6 +13,9 @@ from projections.memory import MemoryTables
 from projections.records import EventRecord, decode_stored
 from projections.schema import normalised, physical
 from projections.store import ReadModelStore
+from services.settings import Settings
+from services.storage.application import CorridorApplication
+from services.storage.readmodels import store_config
 
 Snapshot = dict[str, list[tuple[Any, ...]]]
 
@@ -91,3 +94,47 @@ async def settled(store: ReadModelStore, head: int, timeout: float = 60.0) -> No
             return
         assert time.monotonic() < deadline, f"not caught up to {head}: {targets}"
         await asyncio.sleep(0.05)
+
+
+async def positions_reach(settings: Settings, position: int, timeout: float) -> list[int]:
+    """Every read model's position, once all reach `position` or `timeout` passed."""
+    store = store_config(settings).open()
+    await store.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            reached = [p.position for p in await store.positions()]
+            late = asyncio.get_running_loop().time() > deadline
+            if late or (len(reached) == len(PROJECTIONS) and min(reached) >= position):
+                return reached
+            await asyncio.sleep(0.02)
+    finally:
+        await store.close()
+
+
+async def woken_by_news_not_by_the_poll(app: CorridorApplication, settings: Settings) -> None:
+    """The store follower (`follow_store`) with its poll stretched to a minute: the events
+    another process writes still reach the read models within seconds, and the same news
+    wakes the policies beside it."""
+    from projection_scenario import Scenario
+
+    from services.runtime.store_follower import follow_store
+
+    scenario = Scenario(app)
+    scenario.staff()
+    stop = asyncio.Event()
+    woken: list[int] = []
+    following = asyncio.create_task(follow_store(
+        settings, stop, idle_seconds=60.0, on_news=[lambda: woken.append(1)]))
+    try:
+        first = await positions_reach(settings, scenario.last_position, timeout=10)
+        assert min(first) >= scenario.last_position  # the first step runs at start
+
+        scenario.report_resources()
+        later = await positions_reach(settings, scenario.last_position, timeout=5)
+    finally:
+        stop.set()
+        await following
+
+    assert min(later) >= scenario.last_position
+    assert woken

@@ -9,37 +9,19 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from projection_scenario import Scenario
+from projection_checks import woken_by_news_not_by_the_poll
 
-from projections.catalog import PROJECTIONS
 from projections.sqlite_store import SQLiteStore, board_changes_after
 from projections.sqlite_watch import watch_commits
 from projections.tracking import Touched, board_payload
-from services.runtime.store_follower import follow_store
 from services.settings import Settings
 from services.storage.application import CorridorApplication
-from services.storage.readmodels import store_config
 
 
 def embedded(data_dir: Path) -> Settings:
     """The settings of one of `corridor serve`'s several processes on the embedded store."""
     return Settings(store="sqlite", data_dir=data_dir, writer_process=True,
                     projections_in_process=True, reactions_in_process=False)
-
-
-async def positions_reach(settings: Settings, position: int, timeout: float) -> list[int]:
-    store = store_config(settings).open()
-    await store.start()
-    try:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            reached = [p.position for p in await store.positions()]
-            late = asyncio.get_running_loop().time() > deadline
-            if late or (len(reached) == len(PROJECTIONS) and min(reached) >= position):
-                return reached
-            await asyncio.sleep(0.02)
-    finally:
-        await store.close()
 
 
 async def test_a_commit_by_another_connection_is_noticed_and_none_is_made_up(
@@ -67,25 +49,7 @@ async def test_a_commit_by_another_connection_is_noticed_and_none_is_made_up(
 
 async def test_the_supervisor_is_woken_by_the_writers_commits_not_by_its_poll(
         sqlite_app: CorridorApplication, tmp_path: Path) -> None:
-    settings = embedded(tmp_path)
-    scenario = Scenario(sqlite_app)
-    scenario.staff()
-    stop = asyncio.Event()
-    woken: list[int] = []
-    following = asyncio.create_task(follow_store(
-        settings, stop, idle_seconds=60.0, on_news=[lambda: woken.append(1)]))
-    try:
-        first = await positions_reach(settings, scenario.last_position, timeout=10)
-        assert min(first) >= scenario.last_position  # the first step runs at start
-
-        scenario.report_resources()
-        later = await positions_reach(settings, scenario.last_position, timeout=5)
-    finally:
-        stop.set()
-        await following
-
-    assert min(later) >= scenario.last_position
-    assert woken  # the same watch wakes the policies beside the runner
+    await woken_by_news_not_by_the_poll(sqlite_app, embedded(tmp_path))
 
 
 async def test_board_changes_reach_the_other_processes_in_order(tmp_path: Path) -> None:
