@@ -26,8 +26,6 @@ def serve(host: str | None = None, port: int | None = None,
               "two cores or more, else one process does everything)"),
           ) -> None:
     """Serve the HTTP API (embedded SQLite default unless CORRIDOR_STORE=postgres)."""
-    import os
-
     from services.logs import configure
 
     # serve tunes the collector unless CORRIDOR_TUNE_GC says otherwise

@@ -47,6 +47,32 @@ async def test_a_commit_by_another_connection_is_noticed_and_none_is_made_up(
     assert len(noticed) == 1
 
 
+async def test_a_look_that_fails_is_made_again_and_the_watch_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "watched.sqlite"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE t (x INTEGER)")
+    stop, calls = asyncio.Event(), []
+
+    def flaky(_conn: sqlite3.Connection) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise sqlite3.OperationalError("database is locked")
+
+    watching = asyncio.create_task(watch_commits(path, flaky, stop, on_open=lambda _c: None))
+    await asyncio.sleep(0.05)
+    writer.execute("INSERT INTO t VALUES (1)")
+    for _ in range(300):
+        if len(calls) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await watching
+    writer.close()
+
+    assert len(calls) == 2  # the failed look, then the same commit again
+
+
 async def test_the_supervisor_is_woken_by_the_writers_commits_not_by_its_poll(
         sqlite_app: CorridorApplication, tmp_path: Path) -> None:
     await woken_by_news_not_by_the_poll(sqlite_app, embedded(tmp_path))
