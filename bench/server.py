@@ -48,8 +48,8 @@ class ApiShape:
 
     @property
     def label(self) -> str:
-        if not self.flags or not self.writer_process:
-            return "`corridor serve`" + (" --one-process" if self.flags else "")
+        if not self.flags:
+            return "`corridor serve`"
         return f"`corridor serve {' '.join(self.args)}`"
 
     @property

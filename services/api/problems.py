@@ -4,8 +4,6 @@ so what it says a route answers is what the route answers."""
 
 from __future__ import annotations
 
-import errno
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +21,7 @@ from domain.base import CoordinationError
 from services.auth import Forbidden, NotAuthenticated
 from services.runtime.outcomes import Rejected
 from services.runtime.writer import CommandNotAnswered, WriterBusy
+from services.storage.failures import store_full
 
 PROBLEM = "application/problem+json"
 TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
@@ -116,21 +115,6 @@ STORE_DOWN: tuple[type[Exception], ...] = (
 )
 """What the database's drivers raise when it cannot be reached (psycopg for the event store,
 asyncpg for the read models, the socket itself): a 503 `store_unavailable`, not a bug's 500."""
-
-
-def store_full(error: BaseException) -> bool:
-    """The store's disk is full: SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100) or an
-    ENOSPC anywhere in the error's chain (the drivers' errors are wrapped by eventsourcing)."""
-    seen: set[int] = set()
-    found: BaseException | None = error
-    while found is not None and id(found) not in seen:
-        seen.add(id(found))
-        if getattr(found, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or \
-                isinstance(found, psycopg.errors.DiskFull) or \
-                (isinstance(found, OSError) and found.errno == errno.ENOSPC):
-            return True
-        found = found.__cause__ or found.__context__
-    return False
 
 
 def problem(status: int, detail: str, *, rule: str | None = None,

@@ -39,6 +39,7 @@ from services.commands import CommandBody
 from services.commands.registry import spec_of
 from services.runtime.outcomes import Accepted, Outcome, Rejected
 from services.runtime.writer import CommandNotAnswered, WriterBusy
+from services.storage.failures import StoreFull, store_full
 
 log = logging.getLogger("corridor.ipc")
 
@@ -234,6 +235,8 @@ class _WriterConnection(_FramedConnection):
         if error is None:  # the outcome's JSON as pydantic-core writes it, put into the frame
             self._queue({"id": request_id,  # as it is (no dict of it is built first)
                          "outcome": orjson.Fragment(done.result().model_dump_json())})
+        elif store_full(error):
+            self._queue({"id": request_id, "error": "full", "detail": type(error).__name__})
         elif isinstance(error, PersistenceError):
             self._queue({"id": request_id, "error": "store", "detail": type(error).__name__})
         elif isinstance(error, WriterBusy):
@@ -297,6 +300,8 @@ def _outcome(answer: dict[str, Any], name: str) -> Outcome:
     if kind == "store":  # the writer could not reach the store: a 503 store_unavailable
         unreachable = detail in ("OperationalError", "InterfaceError")
         raise (OperationalError if unreachable else PersistenceError)(detail)
+    if kind == "full":  # the store's disk is full: a 503 store_full
+        raise StoreFull(detail)
     if kind == "busy":
         raise WriterBusy(detail)
     if kind == "invalid":

@@ -242,11 +242,14 @@ def fill(disk: Path) -> int:
 
 
 @pytest.mark.timeout(240)
-async def test_sqlite_disk_full_answers_problems_and_recovers(small_disk, tmp_path, figures):
-    figures.title = "the embedded SQLite store's disk full (`corridor serve`)"
+@pytest.mark.parametrize("serve", [["serve", "--writer-process"], ["serve", "--one-process"]],
+                         ids=["writer-process", "one-process"])
+async def test_sqlite_disk_full_answers_problems_and_recovers(small_disk, tmp_path, figures,
+                                                              serve):
+    figures.title = f"the embedded SQLite store's disk full (`corridor {' '.join(serve)}`)"
     key = new_master_key()
     env = base_env("sqlite", data_dir=small_disk / "data", master_key=key)
-    api = Api(["serve"], env, tmp_path / "api.log", free_port())
+    api = Api(serve, env, tmp_path / "api.log", free_port())
     case = Case(api, Target("sqlite", key, data_dir=small_disk / "data"))
     window: dict[str, float] = {}
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from bench.sections.memory import _api_memory
 from bench.server import ApiShape
 
@@ -28,6 +32,15 @@ def test_a_pss_that_was_not_measured_is_no_figure() -> None:
 
 
 def test_the_shapes_name_their_serve_options() -> None:
-    assert ONE.label == "`corridor serve`" and ONE.other() == SPLIT
+    assert ONE.label == "`corridor serve --one-process`" and ONE.other() == SPLIT
     assert SPLIT.label == "`corridor serve --writer-process`" and SPLIT.other() == ONE
     assert ApiShape(workers=2).args == ["--writer-process", "--workers", "2"]
+
+
+def test_the_default_shape_passes_no_option_and_says_what_it_runs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    default = ApiShape.default()
+
+    assert default.args == [] and default.label == "`corridor serve`"
+    assert default.writer_process and default.short == "the default (a writer process)"

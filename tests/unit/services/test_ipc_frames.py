@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -128,3 +129,33 @@ def test_commands_sent_in_one_loop_round_leave_for_the_writer_in_one_write() -> 
 
     assert len(transport.writes) == 1
     assert FrameReader().feed(transport.writes[0]) == [{"id": 7, "ping": 1}, {"id": 8, "ping": 1}]
+
+
+async def test_a_full_disk_in_the_writer_process_is_a_store_full_problem_in_the_worker() -> None:
+    import sqlite3
+    from concurrent.futures import Future
+
+    from eventsourcing.persistence import OperationalError
+
+    from services.api.problems import problem_for
+    from services.runtime.ipc import _outcome, _WriterConnection
+
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
+    raised = OperationalError("database or disk is full")
+    raised.__cause__ = full
+    done: Future[Any] = Future()
+    done.set_exception(raised)
+    connection = _WriterConnection(server=None)  # type: ignore[arg-type]
+    sent: list[dict[str, Any]] = []
+    connection._queue = sent.append  # type: ignore[method-assign]
+
+    connection._settled(7, done)
+    try:
+        _outcome(sent[0], "cases.open")
+    except Exception as error:
+        answer = problem_for(error)
+
+    assert sent[0]["error"] == "full"
+    assert answer is not None and answer.status_code == 503
+    assert b'"rule":"store_full"' in answer.body
