@@ -228,16 +228,18 @@ class SQLiteStore:
     async def _watch_board(self) -> None:
         """Hand on the board changes any process commits (shared mode), in order; when
         some were pruned before this process read them, ask every stream to reload."""
-        seen: list[int] = []
+        seen = 0  # the last board_changes id handed on
 
         def read(conn: sqlite3.Connection) -> None:
-            changes, seen[0] = board_changes_after(
-                seen[0], conn.execute(SELECT_BOARD_CHANGES, (seen[0],)).fetchall())
+            nonlocal seen
+            changes, seen = board_changes_after(
+                seen, conn.execute(SELECT_BOARD_CHANGES, (seen,)).fetchall())
             for touched in changes:
                 self._deliver(touched)
 
         def start(conn: sqlite3.Connection) -> None:
-            seen.append(int(conn.execute(LAST_BOARD_CHANGE).fetchone()[0]))
+            nonlocal seen
+            seen = int(conn.execute(LAST_BOARD_CHANGE).fetchone()[0])
 
         await watch_commits(self.path, read, self._stop_watching, on_open=start)
 
