@@ -9,6 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -300,9 +301,8 @@ class Replay:
         aggregate: Any = None
         start = self.reader.snapshot_version(stream_id, version)
         if start is not None:
-            snapshot_version = start
             aggregate = self.snapshots.aggregate(
-                stream_id, start, lambda: self._load_snapshot(stream_id, snapshot_version))
+                stream_id, start, partial(self._load_snapshot, stream_id, start))
             if aggregate is None:  # gone since the version was read: fold every event
                 start = None
         stored = self.app.recorder.select_events(stream_id, gt=start, lte=version)
